@@ -1,0 +1,130 @@
+"""Failure messages for students: what was called, on what, what came back, what was
+expected, one hint; English then Simplified Chinese; and the 12 named beginner pitfalls.
+
+给学生的失败信息：调用了什么、输入是什么、得到什么、期望什么，再加一条提示；
+先英文后简体中文；以及 12 个常见初学者错误。
+"""
+from contextlib import contextmanager
+
+import pytest
+
+#: slug -> (hint in English, hint in Simplified Chinese). The slugs are the contract (CURRICULUM.md).
+PITFALLS = {
+    "no-zero-grad": (
+        "gradients add up across backward() calls: call optimizer.zero_grad() once per batch (before backward or after step).",
+        "梯度会在多次 backward() 之间累加：每个批次调用一次 optimizer.zero_grad()（在 backward 之前或 step 之后）。",
+    ),
+    "eval-with-grad": (
+        "wrap evaluation in `with torch.no_grad():` (or torch.inference_mode()) so no graph is recorded.",
+        "把评估代码放进 `with torch.no_grad():`（或 torch.inference_mode()），不要记录计算图。",
+    ),
+    "train-eval-mode": (
+        "call model.train() before training and model.eval() before evaluating (dropout and batch norm depend on it).",
+        "训练前调用 model.train()，评估前调用 model.eval()（dropout 和 batch norm 依赖它）。",
+    ),
+    "device-mismatch": (
+        "move the model and every batch to the `device` you were given with .to(device); never hard-code .cuda().",
+        "用 .to(device) 把模型和每个批次移到给定的 `device` 上；不要写死 .cuda()。",
+    ),
+    "missing-channel-dim": (
+        "grey images need a channel dimension: (N, 28, 28) -> (N, 1, 28, 28) with images.unsqueeze(1).",
+        "灰度图像需要通道维度：用 images.unsqueeze(1) 把 (N, 28, 28) 变成 (N, 1, 28, 28)。",
+    ),
+    "view-non-contiguous": (
+        "view() needs contiguous memory; use reshape() (or torch.flatten), which copies only when it must.",
+        "view() 需要连续内存；请用 reshape()（或 torch.flatten），它只在必要时复制。",
+    ),
+    "tensor-constructor-dtype": (
+        "torch.Tensor([...]) always gives float32; torch.tensor([...]) keeps the data's dtype (ints stay int64).",
+        "torch.Tensor([...]) 总是得到 float32；torch.tensor([...]) 保留数据类型（整数仍为 int64）。",
+    ),
+    "numpy-on-grad-or-cuda": (
+        ".numpy() needs a CPU tensor outside the graph: use t.detach().cpu().numpy().",
+        ".numpy() 需要不在计算图中的 CPU 张量：请用 t.detach().cpu().numpy()。",
+    ),
+    "double-backward": (
+        "the graph is freed after backward(); pass retain_graph=True to every backward that is not the last.",
+        "backward() 之后计算图会被释放；除最后一次外，每次 backward 都要传入 retain_graph=True。",
+    ),
+    "softmax-before-ce": (
+        "CrossEntropyLoss applies log-softmax itself: return raw logits from forward, no softmax.",
+        "CrossEntropyLoss 自己会做 log-softmax：forward 应返回原始 logits，不要加 softmax。",
+    ),
+    "step-before-backward": (
+        "the order is zero_grad(), forward, loss, loss.backward(), optimizer.step(); backward needs a scalar loss.",
+        "顺序是 zero_grad()、前向、计算损失、loss.backward()、optimizer.step()；backward 需要标量损失。",
+    ),
+    "checkpoint-format": (
+        "save model.state_dict() (not the model) and load it with torch.load(path, map_location=device).",
+        "保存 model.state_dict()（而不是模型本身），并用 torch.load(path, map_location=device) 加载。",
+    ),
+}
+
+
+class CheckFailure(pytest.fail.Exception):
+    """A failed check with a student-facing message and, maybe, the pitfall it diagnosed."""
+
+    def __init__(self, message: str, pitfall=None):
+        super().__init__(message, pytrace=False)
+        self.pitfall = pitfall
+
+
+def message(lesson: int, name: str, en: str, zh: str, hint_en: str = "", hint_zh: str = "", pitfall=None) -> str:
+    """Format a failure message in the course's shape (STYLE.md)."""
+    if pitfall is not None:
+        if pitfall not in PITFALLS:
+            raise KeyError(f"unknown pitfall slug {pitfall!r}; known: {sorted(PITFALLS)}")
+        hint_en = hint_en or PITFALLS[pitfall][0]
+        hint_zh = hint_zh or PITFALLS[pitfall][1]
+    lines = [f"[lesson{lesson} {name}] {en}"]
+    if hint_en:
+        lines.append(f"Hint: {hint_en}")
+    lines.append(f"[第{lesson}课 {name}] {zh}")
+    if hint_zh:
+        lines.append(f"提示：{hint_zh}")
+    if pitfall is not None:
+        lines.append(f"Pitfall / 常见错误: {pitfall}")
+    return "\n".join(lines)
+
+
+def fail(lesson: int, name: str, en: str, zh: str, hint_en: str = "", hint_zh: str = "", pitfall=None):
+    """Fail the current test with a course-shaped message (no traceback), tagged with `pitfall`."""
+    failure = CheckFailure(message(lesson, name, en, zh, hint_en, hint_zh, pitfall), pitfall)
+    failure.__suppress_context__ = True  # the message says it all; no "During handling ..." chain
+    raise failure
+
+
+@contextmanager
+def failing_on(error_type, lesson: int, name: str, en: str, zh: str, hint_en: str = "", hint_zh: str = "",
+               pitfall=None):
+    """Turn an `error_type` raised inside the block into a course-shaped failure.
+
+    `en` and `zh` are completed with ": <the error>". A stub's NotImplementedError
+    (a RuntimeError too) passes through, so it still reads "not implemented yet".
+    """
+    try:
+        yield
+    except NotImplementedError:
+        raise
+    except error_type as error:
+        detail = f"{type(error).__name__}: {str(error)[:300]}"
+        fail(lesson, name, f"{en}: {detail}", f"{zh}：{detail}", hint_en, hint_zh, pitfall)
+
+
+def describe(value, max_values: int = 4) -> str:
+    """Describe a value for a message: shape, dtype, device and a few values of a tensor."""
+    import torch
+
+    if not isinstance(value, torch.Tensor):
+        text = repr(value)
+        return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
+    parts = [f"tensor of shape {tuple(value.shape)}, dtype {value.dtype}"]
+    if value.device.type != "cpu":
+        parts.append(f"device {value.device}")
+    if value.requires_grad:
+        parts.append("requires_grad=True")
+    if value.device.type != "meta" and value.numel() > 0:
+        flat = value.detach().reshape(-1)[:max_values].cpu().tolist()
+        shown = ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in flat)
+        parts.append(f"values [{shown}{', ...' if value.numel() > max_values else ''}]")
+    return ", ".join(parts)
