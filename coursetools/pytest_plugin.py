@@ -13,6 +13,7 @@ names the function to write, and records the pitfall a check diagnosed as a
 `pitfall` user property of the report.
 """
 import importlib
+import json
 import os
 import re
 import sys
@@ -34,6 +35,52 @@ def pytest_addoption(parser):
         help="grade the submission in DIR (a folder shaped like exercises/) instead of the default "
         "(exercises next to the tests, solutions/ for autograder/)",
     )
+    parser.addoption(
+        "--course-report",
+        metavar="FILE",
+        default=None,
+        help="append one JSON line per test result to FILE (nodeid, outcome, message, pitfalls, ...) for tools",
+    )
+
+
+def pytest_configure(config):
+    path = config.getoption("--course-report", None)
+    if path:
+        config.pluginmanager.register(JsonLinesReport(path), "course-report")
+
+
+class JsonLinesReport:
+    """Writes one JSON line per finished test (its failing phase, or its call phase) for tools to read."""
+
+    def __init__(self, path):
+        self.file = open(path, "a", encoding="utf-8")
+
+    def pytest_runtest_logreport(self, report):
+        if report.when != "call" and report.passed:
+            return
+        if report.when == "teardown" and not report.failed:
+            return
+        properties = dict(report.user_properties)
+        record = {
+            "nodeid": report.nodeid,
+            "when": report.when,
+            "outcome": report.outcome,
+            "message": "" if report.passed else _message(report),
+            "pitfalls": [value for key, value in report.user_properties if key == "pitfall"],
+            "not_implemented": properties.get("not_implemented"),
+            "duration": round(report.duration, 3),
+        }
+        self.file.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.file.flush()
+
+    def pytest_unconfigure(self, config):
+        self.file.close()
+
+
+def _message(report) -> str:
+    if report.skipped and isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2])
+    return str(report.longrepr) if report.longrepr is not None else ""
 
 
 class StudentModule:
