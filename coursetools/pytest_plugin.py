@@ -44,6 +44,12 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    # One thread per process: the course's small models train several times faster that way
+    # on a busy 2-core machine than with two threads fighting (measured: 1.3 s vs 21 s an epoch).
+    # An explicit OMP_NUM_THREADS wins.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     path = config.getoption("--course-report", None)
     if path:
         config.pluginmanager.register(JsonLinesReport(path), "course-report")
