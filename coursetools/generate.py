@@ -2,12 +2,14 @@
 
     solutions/lessonN/<topic>.py           -> exercises/lessonN/<topic>.py       (stub)
     autograder/lessonN/test_<topic>.py     -> exercises/lessonN/test_<topic>.py  (public tests)
+    solutions/lessonN/hints.toml           -> exercises/lessonN/hints.toml       (`course hint`, when present)
 
 Every generated file starts with a line saying it is generated and from where.
 """
 from pathlib import Path
 
 from coursetools import LESSONS, REPO_ROOT
+from coursetools import hints as hint_files
 from coursetools.regions import make_stub, strip_hidden
 
 STUB_HEADER = (
@@ -25,7 +27,7 @@ def generated_files(root: Path = REPO_ROOT) -> dict:
 
     Raises:
         FileNotFoundError: when a source file of a lesson is missing.
-        coursetools.regions.RegionError: for a malformed region, naming file and line.
+        coursetools.regions.RegionError: for a malformed region or hints file, naming file and line.
     """
     outputs = {}
     for lesson, topic in LESSONS.items():
@@ -36,9 +38,13 @@ def generated_files(root: Path = REPO_ROOT) -> dict:
             if not source.is_file():
                 raise FileNotFoundError(f"source file {source.relative_to(root)} is missing")
         rel = solution.relative_to(root).as_posix()
-        outputs[target / solution.name] = STUB_HEADER.format(source=rel) + make_stub(
-            solution.read_text(encoding="utf-8"), rel
-        )
+        solution_text = solution.read_text(encoding="utf-8")
+        outputs[target / solution.name] = STUB_HEADER.format(source=rel) + make_stub(solution_text, rel)
+        hints = solution.with_name("hints.toml")
+        if hints.is_file():
+            outputs[target / hints.name] = hint_files.render(
+                hints.read_text(encoding="utf-8"), hints.relative_to(root).as_posix(), solution_text, rel, lesson
+            )
         rel = tests.relative_to(root).as_posix()
         outputs[target / tests.name] = TEST_HEADER.format(source=rel, lesson=lesson) + strip_hidden(
             tests.read_text(encoding="utf-8"), rel
@@ -65,7 +71,8 @@ def stale_files(root: Path = REPO_ROOT) -> list:
              if not path.is_file() or path.read_text(encoding="utf-8") != text]
     exercises = root / "exercises"
     if exercises.is_dir():
-        stale += [path for path in exercises.rglob("*.py") if path not in expected and _is_generated(path)]
+        stale += [path for path in exercises.rglob("*") if path.suffix in (".py", ".toml")
+                  and path not in expected and _is_generated(path)]
     return sorted(path.relative_to(root).as_posix() for path in stale)
 
 
