@@ -145,3 +145,5 @@ def test_image_label_dataset_reports_a_missing_image(data, mnist_root, tmp_path)
             return
     fail(3, "ImageLabelDataset", "a label file naming no_such_digit.png gave no FileNotFoundError naming that image.",
          "标签文件中列出的 no_such_digit.png 不存在时，应抛出包含该路径的 FileNotFoundError。")
+
+
