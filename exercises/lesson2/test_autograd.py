@@ -7,8 +7,9 @@ Expected gradients come from torch itself (the oracle), never typed in by hand.
 """
 import pytest
 import torch
+from torch.overrides import TorchFunctionMode
 
-from coursetools.feedback import describe, fail, failing_on
+from coursetools.feedback import describe, fail
 
 pytestmark = pytest.mark.lesson2
 
@@ -19,6 +20,62 @@ def autograd(submission):
     return submission.module("lesson2", "autograd")
 
 
+class BackwardSpy(TorchFunctionMode):
+    """Records each backward pass started while it is on: Tensor.backward, torch.autograd.backward or .grad."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []  # one dict per backward pass: non_scalar, retain_graph, error
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is torch.Tensor.backward:
+            outputs, seeds = args[0], args[1] if len(args) > 1 else kwargs.get("gradient")
+        elif func is torch.autograd.backward:
+            outputs, seeds = args[0] if args else kwargs.get("tensors"), kwargs.get("grad_tensors")
+        elif func is torch.autograd.grad:
+            outputs, seeds = args[0] if args else kwargs.get("outputs"), kwargs.get("grad_outputs")
+        else:
+            return func(*args, **kwargs)
+        outputs = [outputs] if isinstance(outputs, torch.Tensor) else list(outputs)
+        call = {"non_scalar": seeds is None and any(o.numel() != 1 for o in outputs),
+                "retain_graph": bool(kwargs.get("retain_graph")), "error": None}
+        self.calls.append(call)
+        try:
+            return func(*args, **kwargs)
+        except Exception as error:
+            call["error"] = error
+            raise
+
+    def diagnosis(self):
+        """The pitfall these backward passes show, or None."""
+        for later, call in enumerate(self.calls):
+            if call["error"] is not None and any(not c["retain_graph"] for c in self.calls[:later]):
+                return "double-backward"
+        if any(call["non_scalar"] for call in self.calls):
+            return "step-before-backward"
+        return None
+
+
+def _run(autograd, name, call, call_zh, *args, hint=("", "")):
+    """Call the submission's `name`(*args) under a BackwardSpy; return (result, spy).
+
+    An error it raises fails the test, naming the call and, when the spy saw one, the pitfall.
+    """
+    function = getattr(autograd, name)
+    spy = BackwardSpy()
+    try:
+        with spy:
+            return function(*args), spy
+    except NotImplementedError:
+        raise
+    except Exception as error:
+        detail = f"{type(error).__name__}: {str(error).split('. ')[0][:300]}"
+        pitfall = spy.diagnosis()
+        fail(2, name, f"{call} raised {detail}", f"{call_zh} 抛出 {detail}", *(("", "") if pitfall else hint),
+             pitfall=pitfall)
+
+
 def _oracle_linear(w, b, x, y_true):
     w, b = w.detach().clone().requires_grad_(True), b.detach().clone().requires_grad_(True)
     loss = (torch.sum(w * x) + b - y_true) ** 2
@@ -26,18 +83,63 @@ def _oracle_linear(w, b, x, y_true):
     return loss.item(), w.grad, b.grad
 
 
-def _linear_inputs():
-    g = torch.Generator().manual_seed(0)
-    return torch.randn(3, generator=g), torch.randn((), generator=g), torch.randn(3, generator=g), torch.tensor(0.5)
+def _linear_inputs(n=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randn(n, generator=g), torch.randn((), generator=g), torch.randn(n, generator=g),
+            torch.randn((), generator=g))
+
+
+def _check_linear(autograd, w, b, x, y_true):
+    """linear_loss_grads(w, b, x, y_true) must match torch's autograd on copies of the same inputs."""
+    n = len(w)
+    call = f"linear_loss_grads(w, b, x, y_true) with w of shape ({n},)"
+    call_zh = f"w 形状为 ({n},) 时的 linear_loss_grads(w, b, x, y_true)"
+    result, spy = _run(autograd, "linear_loss_grads", call, call_zh, w, b, x, y_true, hint=_LINEAR_HINT)
+    exp_loss, exp_w, exp_b = _oracle_linear(w, b, x, y_true)
+    if not (isinstance(result, tuple) and len(result) == 3):
+        fail(2, "linear_loss_grads", f"{call} returned {describe(result)}; expected a tuple (loss, w_grad, b_grad).",
+             f"{call_zh} 返回了 {describe(result)}；应为元组 (loss, w_grad, b_grad)。")
+    loss, w_grad, b_grad = result
+    if not isinstance(w_grad, torch.Tensor) or not isinstance(b_grad, torch.Tensor):
+        fail(2, "linear_loss_grads", f"{call} returned gradients {describe(w_grad)} and {describe(b_grad)}; "
+             "expected tensors.", f"{call_zh} 返回的梯度为 {describe(w_grad)} 和 {describe(b_grad)}；应为张量。",
+             "after loss.backward() the gradients are w.grad and b.grad (of your copies).",
+             "loss.backward() 之后梯度在（副本的）w.grad 和 b.grad 中。")
+    loss_ok = (isinstance(loss, (float, int)) or isinstance(loss, torch.Tensor) and loss.dim() == 0) \
+        and abs(float(loss) - exp_loss) <= 1e-4 * max(1.0, abs(exp_loss))
+    shapes_ok = w_grad.shape == w.shape and b_grad.shape == ()
+    values_ok = shapes_ok and torch.allclose(w_grad.detach().cpu().float(), exp_w, rtol=1e-4, atol=1e-5) \
+        and torch.allclose(b_grad.detach().cpu().float(), exp_b, rtol=1e-4, atol=1e-5)
+    if not (loss_ok and values_ok):
+        off = f"; w_grad is off by up to {(w_grad.detach().cpu().float() - exp_w).abs().max().item():.3g}" \
+            if w_grad.shape == w.shape else ""
+        fail(2, "linear_loss_grads", f"{call} gave loss {describe(loss)}, w_grad {describe(w_grad)}, b_grad "
+             f"{describe(b_grad)}{off}; expected the loss as a float (or 0-dim tensor), w_grad shaped like w "
+             "and b_grad 0-dim, equal to torch's autograd on the same inputs.",
+             f"{call_zh} 得到 loss {describe(loss)}、w_grad {describe(w_grad)}、b_grad {describe(b_grad)}；"
+             "loss 应为浮点数（或 0 维张量），w_grad 与 w 同形，b_grad 为 0 维，并与 torch 自动求导在相同输入上的结果一致。",
+             "loss = (torch.sum(w * x) + b - y_true) ** 2 is one number; loss.backward(), then read w.grad, b.grad.",
+             "loss = (torch.sum(w * x) + b - y_true) ** 2 是一个数；调用 loss.backward()，再读取 w.grad 和 b.grad。",
+             pitfall="step-before-backward" if spy.diagnosis() == "step-before-backward" else None)
+    return result, spy
+
+
+_SQUARE_HINT = ("make x a tensor with requires_grad=True, compute y = 2 * x**2, call y.backward(), read x.grad.",
+                "用 requires_grad=True 创建 x，计算 y = 2 * x**2，调用 y.backward()，读取 x.grad。")
+_LINEAR_HINT = ("copy w and b with .detach().clone().requires_grad_(True), compute the scalar loss "
+                "(torch.sum(w * x) + b - y_true) ** 2, call loss.backward().",
+                "用 .detach().clone().requires_grad_(True) 复制 w 和 b，计算标量 loss (torch.sum(w * x) + b - y_true) ** 2，"
+                "再调用 loss.backward()。")
 
 
 @pytest.mark.parametrize("x", [3.0, -1.5])
 def test_square_grad_matches_autograd(autograd, x):
     """Check square_grad(x) against d/dx 2x² computed by torch."""
+    result, _ = _run(autograd, "square_grad", f"square_grad({x})", f"square_grad({x})", x, hint=_SQUARE_HINT)
     t = torch.tensor(x, requires_grad=True)
     (2 * t**2).backward()
-    result = autograd.square_grad(x)
-    if not isinstance(result, (float, int, torch.Tensor)) or abs(float(result) - t.grad.item()) > 1e-5:
+    if not isinstance(result, (float, int, torch.Tensor)) or isinstance(result, torch.Tensor) and result.numel() != 1 \
+            or abs(float(result) - t.grad.item()) > 1e-5:
         fail(2, "square_grad", f"square_grad({x}) returned {describe(result)}; expected {t.grad.item()} (4x).",
              f"square_grad({x}) 返回 {describe(result)}；应为 {t.grad.item()}（即 4x）。",
              "make x a tensor with requires_grad=True, compute y = 2 * x**2, call y.backward(), read x.grad.",
@@ -46,26 +148,15 @@ def test_square_grad_matches_autograd(autograd, x):
 
 def test_linear_loss_grads_match_autograd(autograd):
     """Check the loss and both gradients against torch's autograd."""
-    w, b, x, y_true = _linear_inputs()
-    loss, w_grad, b_grad = autograd.linear_loss_grads(w, b, x, y_true)
-    exp_loss, exp_w, exp_b = _oracle_linear(w, b, x, y_true)
-    if not isinstance(w_grad, torch.Tensor) or not isinstance(b_grad, torch.Tensor):
-        fail(2, "linear_loss_grads", f"returned gradients {describe(w_grad)} and {describe(b_grad)}; expected tensors.",
-             f"返回的梯度为 {describe(w_grad)} 和 {describe(b_grad)}；应为张量。")
-    if abs(float(loss) - exp_loss) > 1e-4 or w_grad.shape != w.shape or b_grad.shape != () \
-            or not torch.allclose(w_grad, exp_w, atol=1e-5) or not torch.allclose(b_grad, exp_b, atol=1e-5):
-        fail(2, "linear_loss_grads", f"on w of shape (3,) gave loss {float(loss):.4g}, w_grad {describe(w_grad)}, "
-             f"b_grad {describe(b_grad)}; these differ from torch's autograd on the same inputs.",
-             "得到的 loss 或梯度与 torch 自动求导在相同输入上的结果不同。",
-             "loss = (torch.sum(w * x) + b - y_true) ** 2, then loss.backward() and read w.grad, b.grad.",
-             "loss = (torch.sum(w * x) + b - y_true) ** 2，然后 loss.backward()，读取 w.grad 和 b.grad。")
+    _check_linear(autograd, *_linear_inputs())
 
 
 def test_linear_loss_grads_leaves_inputs_untouched(autograd):
     """Check that the caller's tensors keep their values, requires_grad and have no .grad."""
     w, b, x, y_true = _linear_inputs()
     before = [t.clone() for t in (w, b, x, y_true)]
-    autograd.linear_loss_grads(w, b, x, y_true)
+    _run(autograd, "linear_loss_grads", "linear_loss_grads(w, b, x, y_true)", "linear_loss_grads(w, b, x, y_true)",
+         w, b, x, y_true, hint=_LINEAR_HINT)
     changed = [name for name, t, old in zip("w b x y_true".split(), (w, b, x, y_true), before)
                if t.grad is not None or t.requires_grad or not torch.equal(t, old)]
     if changed:
@@ -79,11 +170,15 @@ def test_zero_grads_clears_every_grad(autograd):
     """Check that every .grad is None or all zeros afterwards."""
     params = [torch.ones(2, requires_grad=True), torch.ones(3, requires_grad=True)]
     (params[0].sum() * 2 + params[1].sum() * 3).backward()
-    autograd.zero_grads(params)
+    _run(autograd, "zero_grads", "zero_grads(params)", "zero_grads(params)", params)
     left = [describe(p.grad) for p in params if p.grad is not None and bool(p.grad.any())]
     if left:
         fail(2, "zero_grads", f"after zero_grads the gradients are still {left}; expected None or zeros.",
              f"zero_grads 之后梯度仍为 {left}；应为 None 或全零。", pitfall="no-zero-grad")
+
+
+_SGD_HINT = ("update in place inside `with torch.no_grad():` so the step is not part of the graph.",
+             "在 `with torch.no_grad():` 中原地更新，这样这一步不会进入计算图。")
 
 
 def test_sgd_step_updates_without_recording(autograd):
@@ -91,26 +186,45 @@ def test_sgd_step_updates_without_recording(autograd):
     p = torch.tensor([1.0, -2.0], requires_grad=True)
     (p**2).sum().backward()  # grad = 2p
     expected = p.detach() - 0.1 * p.grad
-    autograd.sgd_step([p], 0.1)
+    _run(autograd, "sgd_step", "sgd_step([p], 0.1)", "sgd_step([p], 0.1)", [p], 0.1, hint=_SGD_HINT)
     if not torch.allclose(p.detach(), expected) or p.grad_fn is not None or not p.requires_grad:
+        shown = ", ".join(f"{v:.4g}" for v in expected.tolist())
         fail(2, "sgd_step", f"sgd_step([p], 0.1) left p = {describe(p)} (grad_fn {p.grad_fn}); expected values "
-             f"{expected.tolist()}, still a leaf that requires grad.",
-             f"sgd_step([p], 0.1) 之后 p = {describe(p)}；应为 {expected.tolist()}，并且仍是需要梯度的叶子张量。",
-             "update in place inside `with torch.no_grad():` so the step is not part of the graph.",
-             "在 `with torch.no_grad():` 中原地更新，这样这一步不会进入计算图。")
+             f"[{shown}], still a leaf that requires grad.",
+             f"sgd_step([p], 0.1) 之后 p = {describe(p)}；应为 [{shown}]，并且仍是需要梯度的叶子张量。",
+             *_SGD_HINT)
+
+
+def _check_accumulated(autograd, x, times):
+    """accumulated_grad(x, times) must be the 0-dim tensor times * 4x, with the caller's x untouched."""
+    shown = f"torch.tensor({x.item()!r}{', requires_grad=True' if x.requires_grad else ''})" \
+        if isinstance(x, torch.Tensor) else repr(x)
+    call = f"accumulated_grad({shown}, {times})"
+    snapshot = (x.detach().clone(), x.requires_grad, x.grad) if isinstance(x, torch.Tensor) else None
+    result, spy = _run(autograd, "accumulated_grad", call, call, x, times)
+    t = torch.tensor(float(x.detach()) if isinstance(x, torch.Tensor) else float(x), requires_grad=True)
+    y = 2 * t**2
+    for _ in range(times):
+        y.backward(retain_graph=True)
+    if not isinstance(result, torch.Tensor) or result.dim() != 0 \
+            or abs(result.item() - t.grad.item()) > 1e-5 * max(1.0, abs(t.grad.item())):
+        fail(2, "accumulated_grad", f"{call} returned {describe(result)}; expected a 0-dim tensor equal to "
+             f"{times} backward passes' worth of d(2x²)/dx, accumulated in x.grad.", f"{call} 返回 {describe(result)}；"
+             f"应为 0 维张量，等于 {times} 次 backward 在 x.grad 中累加的 d(2x²)/dx。",
+             "one graph y = 2 * x**2, then y.backward(retain_graph=True) `times` times, then return x.grad.",
+             "只建一个计算图 y = 2 * x**2，调用 `times` 次 y.backward(retain_graph=True)，返回 x.grad。")
+    if snapshot is not None and (not torch.equal(x.detach(), snapshot[0]) or x.requires_grad != snapshot[1]
+                                 or x.grad is not snapshot[2]):
+        fail(2, "accumulated_grad", f"{call} changed the caller's tensor x (its value, requires_grad or .grad); "
+             "expected it untouched.", f"{call} 修改了调用者的张量 x（数值、requires_grad 或 .grad）；不应修改它。",
+             "work on a copy: t = torch.as_tensor(x, dtype=torch.float32).detach().clone().requires_grad_(True).",
+             "在副本上计算：t = torch.as_tensor(x, dtype=torch.float32).detach().clone().requires_grad_(True)。")
+    return result, spy
 
 
 @pytest.mark.parametrize("times", [1, 3])
 def test_accumulated_grad_adds_up(autograd, times):
     """Check that `times` backward calls on one graph accumulate to times * 4x."""
-    x = torch.tensor(3.0)
-    with failing_on(RuntimeError, 2, "accumulated_grad", f"accumulated_grad(3.0, {times}) raised",
-                    f"accumulated_grad(3.0, {times}) 抛出", pitfall="double-backward"):
-        result = autograd.accumulated_grad(x, times)
-    t = torch.tensor(3.0, requires_grad=True)
-    (2 * t**2).backward()
-    expected = times * t.grad.item()
-    if not isinstance(result, torch.Tensor) or result.dim() != 0 or abs(result.item() - expected) > 1e-4:
-        fail(2, "accumulated_grad", f"accumulated_grad(3.0, {times}) returned {describe(result)}; expected a 0-dim "
-             f"tensor {expected} ({times} x 4x).", f"accumulated_grad(3.0, {times}) 返回 {describe(result)}；"
-             f"应为 0 维张量 {expected}。")
+    _check_accumulated(autograd, torch.tensor(3.0), times)
+
+
