@@ -17,17 +17,17 @@ import argparse
 import importlib.util
 import os
 import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from coursetools import LESSONS, REPO_ROOT
 from coursetools import hints as hint_files
 from coursetools import i18n
-from coursetools.lessons import (Function, StudentFileError, UsageError, closest, fingerprint, functions,
-                                 lesson_file, needs_mnist, parse_lesson, public_test_docstrings)
+from coursetools.lessons import (StudentFileError, UsageError, closest, functions, lesson_file, parse_lesson,
+                                 public_test_docstrings)
+from coursetools.overview import DATA_MISSING, evaluate
 from coursetools.progress import Progress
 from coursetools.report import MARKS, Printer, bar, failure_text, lesson_title, pitfall
+from coursetools.watch import wait_for_change
 
 EXERCISES_ENV = "COURSE_EXERCISES"
 SETUP = "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/python -m course_data"
@@ -62,85 +62,6 @@ def exercises_dir(option) -> Path:
                       f"{path} 不是练习文件夹（其中应有 lesson1/ ... lesson{max(LESSONS)}/）：请在课程仓库中运行 "
                       f"`course`，或者传入 --exercises DIR。", status=2)
     return path
-
-
-def mnist_ready() -> bool:
-    import course_data
-
-    return course_data.mnist_ready()
-
-
-DATA_MISSING = ("lesson{n}'s tests use the MNIST data, which is not prepared yet: run `course data` "
-                "(once, about a minute).",
-                "第 {n} 课的测试需要 MNIST 数据，但数据尚未准备好：请运行 `course data`（只需一次，约一分钟）。")
-
-
-@dataclass
-class LessonView:
-    """What is known about one lesson: its state after the tests, or why there is none."""
-
-    lesson: int
-    functions: list
-    state: object = None  # testrun.LessonState
-    error: str = ""
-    needs_data: bool = False
-    not_started: bool = False
-
-    @property
-    def done(self) -> int:
-        return self.state.done if self.state is not None else 0
-
-
-def _names_from_hints(exercises: Path, lesson: int) -> list:
-    """The function names of a lesson whose file cannot be parsed, from its hints file."""
-    try:
-        return [Function(name, 0, False) for name in hint_files.load(exercises / f"lesson{lesson}" / "hints.toml")]
-    except (OSError, ValueError):
-        return []
-
-
-def evaluate(exercises: Path, lessons: list, progress: Progress, out: Printer, force: bool = False) -> list:
-    """A LessonView per lesson; runs the public tests of lessons whose files changed since the last run.
-
-    With `force`, every lesson's tests run (`course check`); otherwise a lesson still
-    entirely made of stubs is "not started" and saved results are reused.
-    """
-    from coursetools.testrun import PublicTestsError, not_started, run_public_tests, summarize
-
-    views, to_run = {}, []
-    for n in lessons:
-        try:
-            fns = functions(exercises, n)
-        except StudentFileError as error:
-            views[n] = LessonView(n, _names_from_hints(exercises, n), error=str(error))
-            continue
-        no_data = needs_mnist(exercises, n) and not mnist_ready()
-        if not force and all(f.untouched for f in fns):
-            views[n] = LessonView(n, fns, state=not_started(fns), not_started=True, needs_data=no_data)
-        elif no_data:
-            views[n] = LessonView(n, fns, needs_data=True)
-        else:
-            key = fingerprint(exercises, n)
-            saved = None if force else progress.results(n, key)
-            if saved is not None:
-                views[n] = LessonView(n, fns, state=summarize(fns, saved))
-            else:
-                to_run.append((n, fns, key))
-    if to_run:
-        names = ", ".join(f"lesson{n}" for n, _, _ in to_run)
-        out.say(f"Running the public tests of {names} ...", f"正在运行 {names} 的公开测试 ...")
-        try:
-            records = run_public_tests(exercises, [n for n, _, _ in to_run])
-        except PublicTestsError as error:
-            records = None
-            for n, fns, _ in to_run:
-                views[n] = LessonView(n, fns, error=str(error))
-        if records is not None:
-            for n, fns, key in to_run:
-                progress.set_results(n, key, records[n])
-                views[n] = LessonView(n, fns, state=summarize(fns, records[n]))
-            progress.save()
-    return [views[n] for n in lessons]
 
 
 def _tests_label(out: Printer, state) -> str:
@@ -313,30 +234,6 @@ def cmd_hint(args, out: Printer) -> int:
     return 0
 
 
-def _snapshot(exercises: Path, lessons: list) -> dict:
-    found = {}
-    for n in lessons:
-        for path in (exercises / f"lesson{n}").glob("*.py"):
-            try:
-                stat = path.stat()
-            except OSError:
-                continue
-            found[path] = (stat.st_mtime_ns, stat.st_size)
-    return found
-
-
-def _wait_for_change(exercises: Path, lessons: list, interval: float) -> tuple:
-    """Poll until a .py file of `lessons` is saved, added or removed; return (lesson, path)."""
-    before = _snapshot(exercises, lessons)
-    while True:
-        time.sleep(interval)
-        now = _snapshot(exercises, lessons)
-        changed = [p for p in set(before) | set(now) if before.get(p) != now.get(p)]
-        if changed:
-            path = min(changed, key=lambda p: p.parent.name)
-            return int(path.parent.name[len("lesson"):]), path
-
-
 def cmd_watch(args, out: Printer) -> int:
     lessons = [parse_lesson(args.lesson)] if args.lesson else list(LESSONS)
     exercises = exercises_dir(args.exercises)
@@ -362,7 +259,7 @@ def cmd_watch(args, out: Printer) -> int:
                 return status
             out.say(f"Watching {where} for saved changes (Ctrl-C to stop) ...",
                     f"正在监视 {where} 中保存的改动（按 Ctrl-C 停止）...")
-            current, path = _wait_for_change(exercises, lessons, args.interval)
+            current, path = wait_for_change(exercises, lessons, args.interval)
             if out.color:
                 out.stream.write("\033[2J\033[H")
             out.line()
