@@ -20,6 +20,7 @@ from coursetools import REPO_ROOT
 from coursetools.lessons import Function
 
 _NODE = re.compile(r"^lesson(\d+)/[^:]*::([^\[]+)")
+_SUMMARY = re.compile(r"\b(passed|failed|skipped|errors?)\b.* in [\d.]+s\b")
 
 
 class PublicTestsError(Exception):
@@ -44,19 +45,22 @@ def run_public_tests(exercises: Path, lessons: list) -> dict:
         config = REPO_ROOT / "pyproject.toml"
         if config.is_file():  # the course's markers and options, wherever the exercises folder is
             command[3:3] = ["-c", str(config)]
-        finished = subprocess.run(command, cwd=tmp, capture_output=True, text=True, encoding="utf-8",
+        finished = subprocess.run(command, cwd=exercises, capture_output=True, text=True, encoding="utf-8",
                                   errors="replace")
         lines = report.read_text(encoding="utf-8").splitlines() if report.is_file() else []
     records = _by_test([json.loads(line) for line in lines if line.strip()])
     missing = [n for n in lessons if n not in records]
-    if finished.returncode not in (0, 1) or missing:
-        tail = "\n".join((finished.stdout + finished.stderr).strip().splitlines()[-15:])
+    output = (finished.stdout + finished.stderr).strip().splitlines()
+    summarized = any(_SUMMARY.search(line) for line in output[-3:])
+    if finished.returncode not in (0, 1) or missing or not summarized:
         names = ", ".join(f"lesson{n}" for n in (missing or lessons))
+        tail = "\n".join("    " + line for line in output[-12:]) or "    (nothing)"
         raise PublicTestsError(
-            f"pytest could not run the public tests of {names} (exit status {finished.returncode}); "
-            f"if you changed a test_*.py file, restore it with `git checkout -- exercises/`.\n"
-            f"pytest 无法运行 {names} 的公开测试（退出码 {finished.returncode}）；"
-            f"如果你改动了 test_*.py 文件，请用 `git checkout -- exercises/` 恢复。\n{tail}")
+            f"pytest stopped before reporting every public test of {names} (exit status {finished.returncode}): "
+            f"your code may have ended Python (os._exit, a crash), or a test_*.py file was changed "
+            f"(restore it with `git checkout -- exercises/`). pytest's last lines:\n{tail}\n"
+            f"pytest 在报告 {names} 的全部公开测试之前就停止了（退出码 {finished.returncode}）：可能是你的代码"
+            f"结束了 Python（os._exit、崩溃），或者 test_*.py 文件被改动了（用 `git checkout -- exercises/` 恢复）。")
     return records
 
 

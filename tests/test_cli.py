@@ -86,7 +86,7 @@ def test_help_lists_the_commands():
 
 def test_status_of_a_fresh_copy_shows_nothing_done_and_the_first_function(fresh):
     """Check the progress bar, every function unticked and the next step, without running any test."""
-    run = course("status", "--exercises", fresh)
+    run = course("status", "--exercises", fresh, env={"LANG": "zh_CN.UTF-8"})  # LANG alone picks nothing
     assert run.returncode == 0, run.stderr
     assert "[--------------------] 0/27" in run.stdout
     assert "Running" not in run.stdout  # nothing started, nothing to run
@@ -308,6 +308,18 @@ def test_a_syntax_error_in_a_student_file_is_named_with_its_line(fresh):
     assert where in run.stdout and "第 " in run.stdout and "Traceback" not in run.stdout + run.stderr
     status = course("status", "--exercises", fresh, "--lang", "en")
     assert status.returncode == 0 and where in status.stdout and "[?] square_grad" in status.stdout
+
+
+def test_a_function_that_ends_python_is_reported_not_mistaken_for_results(tmp_path):
+    """Check that os._exit(0) inside a student function gives an error, not a half-read report."""
+    exercises = copy_exercises(tmp_path / "exercises", solved=(1,))
+    path = exercises / "lesson1" / "tensors.py"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("    return t.detach().cpu().numpy()", "    import os; os._exit(0)"), encoding="utf-8")
+    run = course("check", "lesson1", "--exercises", exercises, "--lang", "en")
+    assert run.returncode == 1
+    assert "pytest stopped before reporting every public test of lesson1 (exit status 0)" in run.stderr + run.stdout
+    assert "functions done" not in run.stdout
 
 
 def test_a_missing_exercises_folder_or_bad_language_is_a_usage_error(tmp_path):
