@@ -3,6 +3,7 @@
     solutions/lessonN/<topic>.py           -> exercises/lessonN/<topic>.py       (stub)
     autograder/lessonN/test_<topic>.py     -> exercises/lessonN/test_<topic>.py  (public tests)
     solutions/lessonN/hints.toml           -> exercises/lessonN/hints.toml       (`course hint`, when present)
+    both sources of lesson N               -> nbgrader/source/lessonN/lessonN.ipynb (when nbgrader/ is there)
 
 Every generated file starts with a line saying it is generated and from where.
 """
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from coursetools import LESSONS, REPO_ROOT
 from coursetools import hints as hint_files
+from coursetools.notebooks import notebook_files
 from coursetools.regions import make_stub, strip_hidden
 
 STUB_HEADER = (
@@ -52,6 +54,14 @@ def generated_files(root: Path = REPO_ROOT) -> dict:
     return outputs
 
 
+def course_files(root: Path = REPO_ROOT) -> dict:
+    """generated_files() and, for a course with an nbgrader/ folder (nbgrader_config.py), its source notebooks."""
+    outputs = generated_files(root)
+    if (root / "nbgrader" / "nbgrader_config.py").is_file():
+        outputs.update(notebook_files(root))
+    return outputs
+
+
 def _is_generated(path: Path) -> bool:
     try:
         with open(path, encoding="utf-8") as f:
@@ -66,7 +76,7 @@ def stale_files(root: Path = REPO_ROOT) -> list:
     That is: generated files that are missing or out of date, and files in
     exercises/ that say they are generated but no source produces any more.
     """
-    expected = generated_files(root)
+    expected = course_files(root)
     stale = [path for path, text in expected.items()
              if not path.is_file() or path.read_text(encoding="utf-8") != text]
     exercises = root / "exercises"
@@ -79,7 +89,7 @@ def stale_files(root: Path = REPO_ROOT) -> list:
 def write_all(root: Path = REPO_ROOT) -> list:
     """Write every generated file whose content changed; return the paths written (relative)."""
     written = []
-    for path, text in generated_files(root).items():
+    for path, text in course_files(root).items():
         if path.is_file() and path.read_text(encoding="utf-8") == text:
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
