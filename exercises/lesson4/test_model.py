@@ -9,6 +9,13 @@ from coursetools.feedback import describe, fail
 
 pytestmark = pytest.mark.lesson4
 
+_CHANNEL_HINT = ("the net receives (N, 1, 28, 28) batches, with a channel dimension: flatten everything after the "
+                 "batch dimension (nn.Flatten() or x.flatten(1)) instead of counting on (N, 28, 28).",
+                 "网络收到的批次是带通道维度的 (N, 1, 28, 28)：把批次维度之后的全部展平（nn.Flatten() 或 "
+                 "x.flatten(1)），不要假设输入是 (N, 28, 28)。")
+_SHAPE_HINT = ("flatten to (N, 784) first, then linear1 784 -> 128, ReLU, linear2 128 -> 10.",
+               "先展平成 (N, 784)，再 linear1 784 -> 128、ReLU、linear2 128 -> 10。")
+
 
 @pytest.fixture(scope="module")
 def model_module(submission):
@@ -19,19 +26,60 @@ def model_module(submission):
 def make_net(model_module):
     """A fresh SimpleMNISTNet of the submission, built inside the test (a stub fails the test, not its setup)."""
     torch.manual_seed(0)
-    return model_module.SimpleMNISTNet()
+    try:
+        return model_module.SimpleMNISTNet()
+    except NotImplementedError:
+        raise
+    except Exception as error:
+        detail = f"{type(error).__name__}: {str(error)[:300]}"
+        fail(4, "SimpleMNISTNet", f"SimpleMNISTNet() raised {detail}", f"SimpleMNISTNet() 抛出 {detail}",
+             "create the layers in __init__ after super().__init__().", "在 __init__ 中先调用 super().__init__()，再创建各层。")
+
+
+def _works_without_channel(net, images) -> bool:
+    """Whether the net gives (N, 10) for the same images without their channel dimension (N, 28, 28)."""
+    try:
+        out = net(images[:, 0])
+    except Exception:
+        return False
+    return isinstance(out, torch.Tensor) and tuple(out.shape) == (len(images), 10)
+
+
+def forward(net, images):
+    """net(images) for a (N, 1, 28, 28) batch; an error or a shape other than (N, 10) fails the test.
+
+    When the net works on the same images without their channel dimension, the diagnosis is
+    the missing-channel pitfall.
+    """
+    n = len(images)
+    try:
+        out, error = net(images), None
+    except NotImplementedError:
+        raise
+    except Exception as raised:
+        out, error = None, raised
+    if error is None and isinstance(out, torch.Tensor) and tuple(out.shape) == (n, 10):
+        return out
+    got = f"raised {type(error).__name__}: {str(error)[:200]}" if error is not None else f"gave {describe(out)}"
+    got_zh = f"抛出 {type(error).__name__}" if error is not None else f"得到 {describe(out)}"
+    missing_channel = _works_without_channel(net, images)
+    fail(4, "SimpleMNISTNet", f"forward on images of shape {tuple(images.shape)} {got}; expected shape ({n}, 10)"
+         f"{' (images of shape (N, 28, 28) do work: the net ignores the channel dimension)' if missing_channel else ''}.",
+         f"对形状为 {tuple(images.shape)} 的图像前向传播{got_zh}；应为 ({n}, 10)"
+         f"{'（(N, 28, 28) 的图像可以：网络忽略了通道维度）' if missing_channel else ''}。",
+         *(_CHANNEL_HINT if missing_channel else _SHAPE_HINT), pitfall="missing-channel-dim" if missing_channel else None)
+
+
+def looks_like_probabilities(out: torch.Tensor) -> bool:
+    """Rows that are all >= 0 and sum to 1: softmax was applied."""
+    out = out.detach().float()
+    return bool((out >= 0).all()) and bool(torch.allclose(out.sum(dim=1), torch.ones(len(out)), atol=1e-3))
 
 
 def test_simple_mnist_net_maps_images_to_10_outputs(model_module):
     """Check that a (N, 1, 28, 28) batch gives (N, 10) outputs."""
     net = make_net(model_module)
-    images = torch.randn(4, 1, 28, 28)
-    out = net(images)
-    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (4, 10):
-        fail(4, "SimpleMNISTNet", f"forward on images of shape (4, 1, 28, 28) gave {describe(out)}; "
-             "expected shape (4, 10).", f"对 (4, 1, 28, 28) 的图像前向传播得到 {describe(out)}；应为 (4, 10)。",
-             "flatten to (N, 784) first, then linear1 784 -> 128, ReLU, linear2 128 -> 10.",
-             "先展平成 (N, 784)，再 linear1 784 -> 128、ReLU、linear2 128 -> 10。")
+    forward(net, torch.randn(4, 1, 28, 28))
 
 
 def test_simple_mnist_net_has_the_two_linear_layers(model_module):
@@ -43,25 +91,37 @@ def test_simple_mnist_net_has_the_two_linear_layers(model_module):
     if sizes != {"linear1": (784, 128), "linear2": (128, 10)}:
         fail(4, "SimpleMNISTNet", f"layers found: {sizes}; expected linear1 = nn.Linear(784, 128) and "
              "linear2 = nn.Linear(128, 10).", f"找到的层：{sizes}；应为 linear1 = nn.Linear(784, 128)、"
-             "linear2 = nn.Linear(128, 10)。")
+             "linear2 = nn.Linear(128, 10)。", "name the attributes exactly self.linear1 and self.linear2 (they may "
+             "also sit inside an nn.Sequential).", "属性名必须是 self.linear1 和 self.linear2（也可以同时放进 nn.Sequential）。")
 
 
 def test_simple_mnist_net_returns_logits_not_probabilities(model_module):
     """Check that forward returns raw scores: rows do not sum to 1 and some are negative."""
     net = make_net(model_module)
-    out = net(torch.randn(8, 1, 28, 28) * 3)
-    rows_are_probabilities = bool(torch.allclose(out.sum(dim=1), torch.ones(8), atol=1e-3)) and bool((out >= 0).all())
-    if rows_are_probabilities:
+    out = forward(net, torch.randn(8, 1, 28, 28, generator=torch.Generator().manual_seed(1)) * 3)
+    if looks_like_probabilities(out):
         fail(4, "SimpleMNISTNet", f"forward gave rows that are probabilities ({describe(out)}, each row sums to 1); "
              "expected raw logits.", f"forward 的输出每行之和为 1（{describe(out)}），是概率；应返回原始 logits。",
              pitfall="softmax-before-ce")
 
 
+def _count(model_module, model, what, what_zh):
+    try:
+        return model_module.count_parameters(model)
+    except NotImplementedError:
+        raise
+    except Exception as error:
+        detail = f"{type(error).__name__}: {str(error)[:300]}"
+        fail(4, "count_parameters", f"count_parameters({what}) raised {detail}",
+             f"count_parameters({what_zh}) 抛出 {detail}", "sum p.numel() over model.parameters() that require grad.",
+             "对 model.parameters() 中需要梯度的参数求 p.numel() 之和。")
+
+
 def test_count_parameters_of_simple_mnist_net(model_module):
     """Check count_parameters(SimpleMNISTNet()) against torch's own count (101,770)."""
     net = make_net(model_module)
-    result = model_module.count_parameters(net)
-    expected = sum(p.numel() for p in net.parameters())
+    result = _count(model_module, net, "SimpleMNISTNet()", "SimpleMNISTNet()")
+    expected = sum(p.numel() for p in net.parameters() if p.requires_grad)
     if result != expected:
         fail(4, "count_parameters", f"count_parameters(SimpleMNISTNet()) returned {result!r}; expected {expected}.",
              f"count_parameters(SimpleMNISTNet()) 返回 {result!r}；应为 {expected}。",
@@ -73,9 +133,11 @@ def test_count_parameters_skips_frozen_parameters(model_module):
     """Check that parameters with requires_grad=False are not counted."""
     model = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2))
     model[0].requires_grad_(False)
-    result = model_module.count_parameters(model)
+    result = _count(model_module, model, "a partly frozen model", "部分冻结的模型")
     if result != 3 * 2 + 2:
         fail(4, "count_parameters", f"a model with a frozen Linear(4, 3) and a trainable Linear(3, 2) gave {result!r};"
              f" expected {3 * 2 + 2} (trainable only).", f"冻结 Linear(4, 3)、可训练 Linear(3, 2) 的模型得到 "
              f"{result!r}；应为 {3 * 2 + 2}（只数可训练参数）。", "filter with `if p.requires_grad`.",
              "用 `if p.requires_grad` 过滤。")
+
+
