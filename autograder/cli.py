@@ -1,0 +1,116 @@
+"""Command line of the grading engine.
+
+    python -m autograder grade SUBMISSION [--lessons 1 3 ...] [--out DIR] [--workers N] [--full]
+    python -m autograder batch SUBMISSIONS_DIR --out DIR [--workers N] [--lessons ...] [--full]
+
+`grade` exits 0 whenever grading itself completed, whatever the score; 1 when the
+grader failed somewhere (the results say where); 2 for a usage error.
+
+评分引擎的命令行。grade 只要评分本身完成就以 0 退出（与得分无关）；评分程序出错为 1；用法错误为 2。
+"""
+import argparse
+import os
+import sys
+
+from coursetools import LESSONS
+
+EXIT_OK, EXIT_GRADER_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=(
+        "Grade submissions of the course (folders shaped like exercises/) with the hidden graders, each test "
+        "in an isolated child process. / 用隐藏评分测试为提交评分，每个测试在隔离的子进程中运行。"))
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def common(command):
+        command.add_argument("--lessons", nargs="+", type=int, choices=sorted(LESSONS), default=sorted(LESSONS),
+                            metavar="N", help="lessons to grade (default: all six)")
+        command.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
+                             help="lessons graded in parallel (default: the number of CPU cores)")
+        command.add_argument("--full", action="store_true",
+                             help="also run the student's train_mnist on all of MNIST (minutes)")
+        command.add_argument("--timeout-factor", type=float, default=1.0, metavar="F",
+                             help="multiply every time limit by F (a slow or busy machine)")
+        command.add_argument("--memory-gb", type=float, default=4.0, metavar="G",
+                             help="memory a test may allocate beyond the grader's own (0: no limit)")
+        command.add_argument("--quiet", action="store_true", help="no progress bar")
+        command.add_argument("--keep-run-dir", action="store_true",
+                             help="keep the temporary run folder (lesson logs) for debugging the grader")
+
+    grade = commands.add_parser("grade", help="grade one submission folder")
+    grade.add_argument("submission", help="a folder holding lesson1/tensors.py ... lesson6/advanced.py")
+    grade.add_argument("--out", metavar="DIR", default=None,
+                       help="write DIR/results.json (default: grading-results/<submission name>)")
+    common(grade)
+    batch = commands.add_parser("batch", help="grade every subfolder of a folder of submissions")
+    batch.add_argument("submissions", help="a folder with one subfolder per student")
+    batch.add_argument("--out", metavar="DIR", required=True,
+                       help="write DIR/<name>/results.json for each and DIR/gradebook.csv")
+    common(batch)
+    return parser
+
+
+def _usage_error(message: str) -> int:
+    print(f"python -m autograder: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _options(args):
+    from autograder.runner import Options
+
+    return Options(lessons=sorted(set(args.lessons)), workers=max(1, args.workers), full=args.full,
+                   timeout_factor=args.timeout_factor, memory_gb=args.memory_gb, keep=args.keep_run_dir)
+
+
+def _grade(args) -> int:
+    from autograder import report, results, runner
+
+    path = os.path.abspath(args.submission)
+    if not os.path.isdir(path):
+        return _usage_error(f"{args.submission}: no such folder (expected a folder shaped like exercises/, "
+                            "holding lesson1/tensors.py ...)")
+    name = os.path.basename(os.path.normpath(path))
+    out = args.out or os.path.join("grading-results", name)
+    bar = report.ProgressBar(enabled=not args.quiet)
+    try:
+        [result] = runner.grade_all([(name, path)], _options(args), bar)
+    finally:
+        bar.close()
+    written = results.write_results_json(result, out)
+    print(report.submission_table(result))
+    print(f"results: {written}")
+    return EXIT_OK if result.complete else EXIT_GRADER_ERROR
+
+
+def _batch(args) -> int:
+    from autograder import report, results, runner
+
+    root = os.path.abspath(args.submissions)
+    if not os.path.isdir(root):
+        return _usage_error(f"{args.submissions}: no such folder (expected one subfolder per submission)")
+    names = sorted(n for n in os.listdir(root) if not n.startswith(".") and os.path.isdir(os.path.join(root, n)))
+    if not names:
+        return _usage_error(f"{args.submissions}: no submission folders inside")
+    options = _options(args)
+    bar = report.ProgressBar(enabled=not args.quiet)
+    try:
+        graded = runner.grade_all([(n, os.path.join(root, n)) for n in names], options, bar)
+    finally:
+        bar.close()
+    for result in graded:
+        try:
+            results.write_results_json(result, os.path.join(args.out, runner._safe(result.name)))
+        except OSError as error:
+            result.error = result.error or f"could not write results: {error}"
+    gradebook = results.write_gradebook(graded, os.path.join(args.out, "gradebook.csv"), options.lessons)
+    print(report.batch_table(graded, options.lessons))
+    print(f"gradebook: {gradebook}")
+    return EXIT_OK if all(r.complete for r in graded) else EXIT_GRADER_ERROR
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "grade":
+        return _grade(args)
+    return _batch(args)

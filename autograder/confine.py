@@ -1,0 +1,206 @@
+"""Operating-system walls around student code (Linux): limits, privileges, hidden folders, clean-up.
+
+Every function here is best effort where the system may refuse (no root, no mount
+namespaces): it returns False or does nothing, and the caller records which walls
+stood (`Walls`), so results say how a submission was isolated.
+
+评分隔离所用的操作系统手段（Linux）：资源限制、降权、隐藏目录、清理残留进程。
+"""
+import ctypes
+import ctypes.util
+import os
+import resource
+import signal
+from dataclasses import dataclass, field
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+_PR_SET_NO_NEW_PRIVS = 38
+_CLONE_NEWNS = 0x00020000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
+_MS_BIND, _MS_REC, _MS_PRIVATE = 0x1000, 0x4000, 1 << 18
+
+_libc = None
+
+
+def _c():
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    return _libc
+
+
+@dataclass
+class Walls:
+    """Which walls stand around the student code of one lesson process."""
+
+    sandbox_uid: int = None  # the unprivileged user the tests run as, None when not root
+    hidden: list = field(default_factory=list)  # folders covered by an empty read-only tmpfs
+
+    def describe(self) -> str:
+        parts = ["child process per test", "timeout", "memory limit", "output cap"]
+        if self.sandbox_uid is not None:
+            parts.append(f"unprivileged uid {self.sandbox_uid}")
+        if self.hidden:
+            parts.append("hidden graders and solutions")
+        return ", ".join(parts)
+
+
+def become_subreaper() -> bool:
+    """Orphaned descendants of this process are re-parented to it, so it can kill them all."""
+    return _c().prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+
+def die_with_parent():
+    """Ask the kernel to kill this process when its parent dies."""
+    _c().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def private_mounts() -> bool:
+    """Give this process its own mount namespace (root only); later mounts are seen by it and its children."""
+    if os.geteuid() != 0:
+        return False
+    libc = _c()
+    return libc.unshare(_CLONE_NEWNS) == 0 and libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None) == 0
+
+
+def hide_folders(paths) -> list:
+    """Cover each folder with an empty read-only tmpfs (after private_mounts); returns the folders hidden."""
+    libc = _c()
+    hidden = []
+    flags = _MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
+    for path in paths:
+        if os.path.isdir(path) and libc.mount(b"tmpfs", os.fsencode(path), b"tmpfs", flags, b"size=4k,mode=0555") == 0:
+            hidden.append(str(path))
+    return hidden
+
+
+def _closed_ancestor(path: str):
+    """The first folder above `path` that other users may not pass through (no o+x), with the next name below it."""
+    parts = os.path.abspath(path).strip("/").split("/")
+    current = "/"
+    for index, name in enumerate(parts[:-1]):
+        current = os.path.join(current, name)
+        try:
+            if not os.stat(current).st_mode & 0o001:
+                return current, parts[index + 1]
+        except OSError:
+            return None
+    return None
+
+
+def open_paths(paths, stash_dir: str) -> bool:
+    """Let other users reach `paths` (after private_mounts), without changing any permission on disk.
+
+    A closed folder above them (say /root, 0700, above a Python installed in /root/.pyenv)
+    is covered by a tmpfs (0755) holding bind mounts of only the entries needed; its
+    other contents stay out of sight. Returns False when that cannot be done.
+    """
+    import tempfile
+
+    libc = _c()
+    for _ in range(8):  # each round opens the closed folders found on the way
+        blocked = {}
+        for path in paths:
+            found = _closed_ancestor(path)
+            if found:
+                blocked.setdefault(found[0], set()).add(found[1])
+        if not blocked:
+            return True
+        for folder, names in blocked.items():
+            stash = tempfile.mkdtemp(prefix="stash-", dir=stash_dir)
+            if libc.mount(os.fsencode(folder), os.fsencode(stash), None, _MS_BIND | _MS_REC, None) != 0:
+                return False
+            if libc.mount(b"tmpfs", os.fsencode(folder), b"tmpfs", _MS_NOSUID | _MS_NODEV, b"size=64k,mode=0755") != 0:
+                return False
+            for name in names:
+                source, target = os.path.join(stash, name), os.path.join(folder, name)
+                if os.path.isdir(source):
+                    os.mkdir(target)
+                else:
+                    open(target, "w").close()
+                if libc.mount(os.fsencode(source), os.fsencode(target), None, _MS_BIND | _MS_REC, None) != 0:
+                    return False
+    return False
+
+
+def sandbox_uid_for(pid: int) -> int:
+    """A user id no one else uses: one per lesson process, so kill(-1) and RLIMIT_NPROC stay inside it."""
+    return 2_000_000_000 + pid % 100_000_000
+
+
+def limit_resources(memory_bytes: int, max_file_bytes: int, max_processes: int = 0):
+    """Cap new data memory (beyond what is mapped now), file size, core dumps and processes."""
+    if memory_bytes:
+        data_now = _status_kib("VmData") * 1024
+        limit = data_now + memory_bytes
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the cap fails with EFBIG instead
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if max_processes:
+        resource.setrlimit(resource.RLIMIT_NPROC, (max_processes, max_processes))
+
+
+def drop_privileges(uid: int):
+    """Become `uid` (group `uid`, no supplementary groups) for good; no way back to root."""
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    _c().prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+
+
+def _status_kib(key: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def kill_group(pgid: int):
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def kill_descendants(max_rounds: int = 50):
+    """Kill and reap every remaining child of this (subreaper) process, and theirs in turn."""
+    me = os.getpid()
+    for _ in range(max_rounds):
+        children = _children_of(me)
+        if not children:
+            break
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for pid in children:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+    while True:  # reap whatever else exited meanwhile
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            break
+
+
+def _children_of(parent: int) -> list:
+    children = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            children.append(int(name))
+    return children

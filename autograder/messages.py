@@ -1,0 +1,125 @@
+"""Student-facing text for what the sandbox saw: exceptions, timeouts, crashes, floods; English then 中文.
+
+A failure inside student code is shown with the lines of the submission it went
+through, never with the grader's own source (hidden tests stay hidden).
+
+沙箱看到的问题（异常、超时、崩溃、输出过多）给学生的说明，先英文后中文；只显示提交代码中的行，不显示评分代码。
+"""
+import linecache
+import os
+
+MAX_MESSAGE = 6000
+
+
+def _where(lesson):
+    return (f"[lesson{lesson}]", f"[第{lesson}课]") if lesson else ("[grader]", "[评分]")
+
+
+def clip(text: str, limit: int = MAX_MESSAGE) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[:limit] + f"\n... ({len(text) - limit} more characters)"
+
+
+def student_frames(traceback, submission_root: str) -> list:
+    """(relative path, line, function, source line) for each traceback entry inside the submission."""
+    root = os.path.realpath(submission_root) + os.sep
+    frames = []
+    for entry in traceback:
+        path = os.path.realpath(str(entry.path))
+        if path.startswith(root):
+            line = entry.lineno + 1
+            source = linecache.getline(path, line).strip()
+            frames.append((path[len(root):], line, entry.name, source))
+    return frames
+
+
+def exception(lesson, error: BaseException, frames: list) -> str:
+    """Your code (or the check examining what it returned) raised `error`."""
+    en_where, zh_where = _where(lesson)
+    detail = clip(f"{type(error).__name__}: {error}", 1500)
+    lines = []
+    if isinstance(error, SystemExit):
+        lines.append(f"{en_where} your code called sys.exit({error.code!r}) (or exit()/quit()) during the test. "
+                     "Graded functions must return their result, never end the program.")
+    elif _out_of_memory(error):
+        lines.append(f"{en_where} your code ran out of memory ({detail}). Check the sizes you allocate: the grader "
+                     "allows a few GiB per test.")
+    elif frames:
+        lines.append(f"{en_where} your code raised {detail}")
+    else:
+        lines.append(f"{en_where} the check raised {detail} while examining what your code returned: it may be of "
+                     "an unexpected type or shape.")
+    for path, line, function, source in frames[-4:]:
+        lines.append(f"  {path}, line {line}, in {function}: {source}")
+    if isinstance(error, SystemExit):
+        lines.append(f"{zh_where} 测试期间你的代码调用了 sys.exit({error.code!r})（或 exit()/quit()）。被评分的函数应返回结果，不能结束程序。")
+    elif _out_of_memory(error):
+        lines.append(f"{zh_where} 你的代码内存不足（{detail}）。请检查分配的大小：每个测试只允许几 GiB。")
+    elif frames:
+        lines.append(f"{zh_where} 你的代码抛出了 {detail}")
+    else:
+        lines.append(f"{zh_where} 检查你的代码返回值时出现 {detail}：返回值的类型或形状可能不对。")
+    return "\n".join(lines)
+
+
+def _out_of_memory(error) -> bool:
+    return isinstance(error, MemoryError) or "can't allocate memory" in str(error) or "out of memory" in str(error)
+
+
+def student_skip(lesson, reason: str) -> str:
+    en, zh = _where(lesson)
+    return (f"{en} your code skipped the test (pytest.skip/xfail: {clip(reason, 300)}); a skipped check counts as failed.\n"
+            f"{zh} 你的代码跳过了测试（{clip(reason, 300)}）；被跳过的检查按失败计。")
+
+
+def timeout(lesson, seconds: float) -> str:
+    en, zh = _where(lesson)
+    return (f"{en} timed out after {seconds:g} s: the test was stopped. Look for an endless loop, or work that grows "
+            "too fast (a loop over every pixel, training far more epochs than asked).\n"
+            f"{zh} 超时（{seconds:g} 秒），测试被终止。请检查是否有死循环，或计算量过大（逐像素循环、训练轮数远超要求）。")
+
+
+def output_flood(lesson, limit: int) -> str:
+    en, zh = _where(lesson)
+    mib = limit / 2**20
+    return (f"{en} the test printed more than {mib:g} MiB and was stopped. Remove print calls inside loops.\n"
+            f"{zh} 测试输出超过 {mib:g} MiB，已被终止。请删除循环中的 print。")
+
+
+def died(lesson, status: int, crash: str = "") -> str:
+    """The test process ended before it reported (os._exit, a signal, an interpreter crash)."""
+    en, zh = _where(lesson)
+    if crash:
+        return (f"{en} the test was interrupted by your code: {clip(crash, 500)}.\n"
+                f"{zh} 测试被你的代码中断：{clip(crash, 500)}。")
+    if os.WIFSIGNALED(status):
+        signal_number = os.WTERMSIG(status)
+        how_en = f"was killed by signal {signal_number}" + (" (out of memory?)" if signal_number == 9 else "")
+        how_zh = f"被信号 {signal_number} 终止" + ("（内存不足？）" if signal_number == 9 else "")
+    else:
+        how_en = f"exited with status {os.WEXITSTATUS(status)}"
+        how_zh = f"以状态 {os.WEXITSTATUS(status)} 退出"
+    return (f"{en} the test process {how_en} before reporting a result: your code called os._exit(), "
+            "crashed the interpreter or used too much memory.\n"
+            f"{zh} 测试进程在报告结果之前{how_zh}：你的代码调用了 os._exit()、使解释器崩溃或占用内存过多。")
+
+
+def tampered(lesson, names: list) -> str:
+    en, zh = _where(lesson)
+    shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+    return (f"{en} your code changed the library the checks rely on ({shown} was replaced). Graders compare your "
+            "results with torch itself, so code that rewrites torch, NumPy or builtins cannot be graded: remove "
+            "those assignments.\n"
+            f"{zh} 你的代码修改了检查所依赖的库（{shown} 被替换）。评分需要与未经修改的 torch 比较：请删除这些赋值。")
+
+
+def forked(lesson) -> str:
+    en, zh = _where(lesson)
+    return (f"{en} more than one process reported a result for this test: your code forked the test process.\n"
+            f"{zh} 有多个进程报告了该测试的结果：你的代码复制（fork）了测试进程。")
+
+
+def grader_error(lesson, detail: str) -> str:
+    en, zh = _where(lesson)
+    return (f"{en} the grader itself failed here, not your code ({clip(detail, 1500)}). Tell your instructor.\n"
+            f"{zh} 这里是评分程序本身出错，而不是你的代码（{clip(detail, 1500)}）。请告诉老师。")

@@ -1,0 +1,78 @@
+"""What the terminal shows: a tqdm progress bar on stderr while grading, then the tables on stdout.
+
+终端输出：评分时在 stderr 上显示 tqdm 进度条，结束后在 stdout 上打印表格。
+"""
+import sys
+
+from coursetools import LESSONS
+
+
+class ProgressBar:
+    """A tqdm bar whose total grows as lesson processes report the tests they collected."""
+
+    def __init__(self, enabled: bool = True):
+        from tqdm import tqdm
+
+        tqdm.monitor_interval = 0  # no monitor thread: the grading parent forks
+        self.bar = tqdm(total=0, unit="test", file=sys.stderr, disable=not enabled, dynamic_ncols=True,
+                        desc="grading")
+
+    def add_total(self, count: int):
+        self.bar.total += count
+        self.bar.refresh()
+
+    def advance(self, label: str):
+        self.bar.set_description(label, refresh=False)
+        self.bar.update(1)
+
+    def close(self):
+        self.bar.set_description("graded")
+        self.bar.close()
+
+
+def _first_line(text: str, width: int = 100) -> str:
+    line = next((l.strip() for l in text.splitlines() if l.strip()), "")
+    return line if len(line) <= width else line[: width - 3] + "..."
+
+
+def submission_table(result) -> str:
+    """Per lesson: points, passed tests; under it each failed test with its pitfall tags and first line."""
+    rows = [f"{result.name}  ({result.path})"]
+    if result.error:
+        rows.append(f"  grading failed: {result.error}")
+    rows.append(f"  {'lesson':<16}{'points':>12}{'passed':>10}")
+    for number in sorted(result.lessons):
+        lesson = result.lessons[number]
+        scored = lesson.scored
+        passed = sum(t.status == "passed" for t in scored)
+        rows.append(f"  {number} {LESSONS.get(number, ''):<14}{lesson.score:>6g} / {lesson.max_score:<4g}"
+                    f"{passed:>6} / {len(scored):<4}")
+        if lesson.error:
+            rows.append(f"      grader error: {_first_line(lesson.error, 200)}")
+        for test in scored:
+            if test.status == "passed":
+                continue
+            function = test.name.split("::", 1)[-1]
+            tags = " ".join(f"[{tag}]" for tag in test.tags)
+            reason = "not implemented" if test.not_implemented else _first_line(test.message)
+            rows.append(f"      FAILED {function} {tags}".rstrip())
+            rows.append(f"             {reason}")
+        skipped = len(lesson.tests) - len(scored)
+        if skipped:
+            rows.append(f"      ({skipped} not run here, not scored)")
+    percent = 100 * result.score / result.max_score if result.max_score else 0.0
+    rows.append(f"  {'total':<16}{result.score:>6g} / {result.max_score:<4g}  ({percent:.1f} %)")
+    return "\n".join(rows)
+
+
+def batch_table(results, lessons) -> str:
+    """One row per submission: points per lesson, total, percent, and a mark where grading failed."""
+    width = max([len(r.name) for r in results] + [10])
+    head = f"{'submission':<{width}}" + "".join(f"{'L' + str(n):>7}" for n in lessons) + f"{'total':>9}{'%':>7}"
+    rows = [head, "-" * len(head)]
+    for result in sorted(results, key=lambda r: r.name):
+        cells = "".join(f"{result.lessons[n].score:>7g}" if n in result.lessons else f"{'-':>7}" for n in lessons)
+        percent = 100 * result.score / result.max_score if result.max_score else 0.0
+        mark = "" if result.complete else "  (grading error, see results.json)"
+        rows.append(f"{result.name:<{width}}{cells}{result.score:>9g}{percent:>7.1f}{mark}")
+    return "\n".join(rows)

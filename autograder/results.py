@@ -1,0 +1,188 @@
+"""The results model (one record per test) and its file exporters: Gradescope results.json, gradebook CSV.
+
+Gradescope's format: https://gradescope-autograders.readthedocs.io/en/latest/specs/
+(top level `score`, `execution_time`, `output`, `visibility`, `stdout_visibility`,
+`tests`; per test `name`, `number`, `score`, `max_score`, `status`, `output`,
+`tags`, `visibility`, `extra_data`). We also write the top-level `max_score`.
+
+结果模型（每个测试一条记录）及导出：Gradescope 的 results.json 和成绩表 CSV。
+"""
+import csv
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+
+from coursetools import LESSONS
+
+OUTPUT_EXCERPT = 2000  # characters of a failed test's captured output shown to the student
+
+
+@dataclass
+class TestResult:
+    name: str  # lessonN/test_file.py::test_function[params]
+    lesson: int
+    max_score: float
+    hidden: bool = False
+    status: str = "failed"  # passed, failed, skipped (skipped tests are not scored)
+    score: float = 0.0
+    message: str = ""
+    tags: list = field(default_factory=list)  # pitfall:<slug>
+    not_implemented: str = None
+    duration: float = 0.0
+    output: str = ""  # what the test printed (kept only in part)
+    reported: bool = False  # a verdict arrived from the lesson process
+
+
+@dataclass
+class LessonResult:
+    lesson: int
+    tests: list = field(default_factory=list)
+    error: str = None  # the grader failed (collection error, crashed lesson process)
+    walls: str = ""
+
+    @property
+    def scored(self):
+        return [t for t in self.tests if t.status != "skipped"]
+
+    @property
+    def score(self) -> float:
+        return sum(t.score for t in self.scored)
+
+    @property
+    def max_score(self) -> float:
+        return sum(t.max_score for t in self.scored)
+
+
+@dataclass
+class SubmissionResult:
+    name: str
+    path: str
+    lessons: dict = field(default_factory=dict)  # lesson number -> LessonResult
+    error: str = None  # the submission could not be graded at all
+    duration: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return sum(lesson.score for lesson in self.lessons.values())
+
+    @property
+    def max_score(self) -> float:
+        return sum(lesson.max_score for lesson in self.lessons.values())
+
+    @property
+    def complete(self) -> bool:
+        """Grading itself completed (whatever the score)."""
+        return self.error is None and all(lesson.error is None for lesson in self.lessons.values())
+
+    def tests(self):
+        for number in sorted(self.lessons):
+            yield from self.lessons[number].tests
+
+
+def _test_output(test: TestResult) -> str:
+    if test.status == "passed":
+        return ""
+    if test.status == "skipped":
+        return f"Not run here / 此处未运行: {test.message}"
+    text = test.message
+    printed = test.output.strip()
+    if printed:
+        excerpt = printed[:OUTPUT_EXCERPT] + ("\n..." if len(printed) > OUTPUT_EXCERPT else "")
+        text += f"\n\nYour code printed / 你的代码输出:\n{excerpt}"
+    return text
+
+
+def summary_text(result: SubmissionResult) -> str:
+    """The text shown above the tests: points per lesson, grader errors, tests not run."""
+    lines = []
+    if result.error:
+        lines.append(f"Grading failed / 评分失败: {result.error}")
+    for number in sorted(result.lessons):
+        lesson = result.lessons[number]
+        lines.append(f"lesson{number} {LESSONS.get(number, '')}: {lesson.score:g} / {lesson.max_score:g}")
+        if lesson.error:
+            lines.append(f"  grader error / 评分程序出错: {lesson.error}")
+        skipped = [t for t in lesson.tests if t.status == "skipped"]
+        if skipped:
+            lines.append(f"  {len(skipped)} test(s) not run here (not scored) / {len(skipped)} 个测试此处未运行（不计分）")
+    lines.append(f"total / 总分: {result.score:g} / {result.max_score:g}")
+    return "\n".join(lines)
+
+
+def to_gradescope(result: SubmissionResult) -> dict:
+    tests = []
+    for index, test in enumerate(result.tests(), start=1):
+        if test.status == "skipped":
+            continue
+        tests.append({
+            "name": test.name,
+            "number": f"{test.lesson}.{index}",
+            "score": test.score,
+            "max_score": test.max_score,
+            "status": "passed" if test.status == "passed" else "failed",
+            "output": _test_output(test),
+            "tags": list(test.tags),
+            "visibility": "after_published" if test.hidden else "visible",
+            "extra_data": {"lesson": test.lesson, "duration": round(test.duration, 3),
+                           "not_implemented": test.not_implemented},
+        })
+    return {
+        "score": result.score,
+        "max_score": result.max_score,
+        "execution_time": round(result.duration, 2),
+        "output": summary_text(result),
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+        "extra_data": {
+            "submission": result.name,
+            "complete": result.complete,
+            "lessons": {str(n): {"score": l.score, "max_score": l.max_score, "error": l.error, "isolation": l.walls}
+                        for n, l in sorted(result.lessons.items())},
+            "skipped": [{"name": t.name, "reason": t.message} for t in result.tests() if t.status == "skipped"],
+        },
+    }
+
+
+def _atomic_write(path: str, text: str):
+    """Write through a temporary file and rename it over `path` (replaces whatever was there)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".results-", dir=folder)
+    with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
+        file.write(text)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, path)
+
+
+def write_results_json(result: SubmissionResult, out_dir: str) -> str:
+    path = os.path.join(out_dir, "results.json")
+    if os.path.isdir(path) and not os.path.islink(path):
+        raise OSError(f"{path} is a folder; cannot write results there")
+    _atomic_write(path, json.dumps(to_gradescope(result), ensure_ascii=False, indent=2) + "\n")
+    return path
+
+
+def write_gradebook(results: list, path: str, lessons: list) -> str:
+    """One row per submission: points per lesson, total, maximum, percent, pitfalls seen, grading errors."""
+    rows = []
+    header = ["submission", *[f"lesson{n}" for n in lessons], "total", "max_score", "percent", "pitfalls", "error"]
+    for result in sorted(results, key=lambda r: r.name):
+        errors = [result.error] if result.error else []
+        errors += [f"lesson{n}: {l.error}" for n, l in sorted(result.lessons.items()) if l.error]
+        pitfalls = sorted({tag.split(":", 1)[1] for t in result.tests() for tag in t.tags if tag.startswith("pitfall:")})
+        row = [result.name]
+        for number in lessons:
+            lesson = result.lessons.get(number)
+            row.append(f"{lesson.score:g}" if lesson is not None else "")
+        percent = 100 * result.score / result.max_score if result.max_score else 0.0
+        row += [f"{result.score:g}", f"{result.max_score:g}", f"{percent:.1f}", " ".join(pitfalls), "; ".join(errors)]
+        rows.append(row)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    _atomic_write(path, buffer.getvalue())
+    return path

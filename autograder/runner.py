@@ -1,0 +1,339 @@
+"""The grading parent: copies graders and submissions, forks one lesson process per (submission, lesson).
+
+The parent is trusted and never imports student code. It imports torch and pytest
+once (with one thread, so forking stays safe), then forks up to `workers` lesson
+processes at a time, longest lessons first; each reports JSON lines on its own pipe.
+A lesson process that dies or overruns costs that lesson of that submission, not the
+batch. The parent alone writes results, after grading.
+
+评分父进程：复制评分测试与提交，为每个（提交, 课）fork 一个单课进程；只有父进程写结果文件。
+"""
+import gc
+import json
+import os
+import select
+import shutil
+import signal
+import stat
+import sys
+import tempfile
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from autograder import points
+from autograder.results import LessonResult, SubmissionResult, TestResult
+from coursetools import LESSONS, REPO_ROOT
+
+#: Longest first, so two workers finish together (lesson 5 trains on MNIST, lesson 4 too).
+LESSON_ORDER = (5, 4, 3, 6, 1, 2)
+KEPT_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "COURSE_DATA_ROOT", "CUDA_VISIBLE_DEVICES",
+                    "NVIDIA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "PYTHONHASHSEED", "OMP_NUM_THREADS",
+                    "MKL_NUM_THREADS", "PYTORCH_NVML_BASED_CUDA_CHECK")
+MAX_FILE = 20 * 2**20  # bigger files of a submission are not copied
+MAX_SUBMISSION = 200 * 2**20
+
+
+@dataclass
+class Options:
+    lessons: list = field(default_factory=lambda: sorted(LESSONS))
+    workers: int = 2
+    full: bool = False
+    timeout_factor: float = 1.0
+    memory_gb: float = 4.0
+    threads: int = 1
+    keep: bool = False  # keep the run folder (logs) for debugging
+
+
+class NullProgress:
+    def add_total(self, count: int): pass
+    def advance(self, label: str): pass
+
+
+def prepare_environment():
+    """Before torch is imported: one thread (fork-safe), no CUDA initialisation for a device count."""
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
+    os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+
+
+def _preload():
+    """Import once here what every lesson process needs, so forks start warm."""
+    prepare_environment()
+    import numpy  # noqa: F401
+    import PIL.Image  # noqa: F401
+    import pytest  # noqa: F401
+    import torch
+    import torchvision  # noqa: F401
+    import torchvision.models  # noqa: F401
+
+    import course_data  # noqa: F401
+    import coursetools.feedback  # noqa: F401
+    import coursetools.pytest_plugin  # noqa: F401
+    from autograder import worker  # noqa: F401
+
+    torch.set_num_threads(1)
+    _settle_torch(torch)
+    gc.collect()
+    gc.freeze()  # forks share these objects: the collector leaves them alone (no copy-on-write storm)
+
+
+def _settle_torch(torch):
+    """Let torch make its one-time patches now (an optimizer wraps its class's step() at first use),
+    so that a test child sees them as the baseline, not as student code rewriting torch."""
+    parameter = torch.zeros(1, requires_grad=True)
+    for name in dir(torch.optim):
+        cls = getattr(torch.optim, name)
+        if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer) and cls is not torch.optim.Optimizer:
+            try:
+                cls([parameter])
+            except Exception:
+                pass
+
+
+def copy_submission(source: str, target: str):
+    """Copy regular files and folders only (no links, no devices, no caches); readable, not writable by others."""
+    total = 0
+    os.makedirs(target, mode=0o755)
+    for folder, dirs, files in os.walk(source, followlinks=False):
+        relative = os.path.relpath(folder, source)
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__"
+                   and not os.path.islink(os.path.join(folder, d))]
+        destination = os.path.normpath(os.path.join(target, relative))
+        os.makedirs(destination, mode=0o755, exist_ok=True)
+        os.chmod(destination, 0o755)
+        for name in files:
+            path = os.path.join(folder, name)
+            info = os.lstat(path)
+            if not stat.S_ISREG(info.st_mode) or name.endswith(".pyc") or info.st_size > MAX_FILE:
+                continue
+            total += info.st_size
+            if total > MAX_SUBMISSION:
+                return
+            shutil.copyfile(path, os.path.join(destination, name), follow_symlinks=False)
+            os.chmod(os.path.join(destination, name), 0o644)
+
+
+def copy_graders(run_dir: str, lessons) -> str:
+    """autograder/conftest.py and autograder/lessonN/ as the package `_course_graders` in a root-only folder."""
+    from autograder.worker import GRADERS_PACKAGE
+
+    root = os.path.join(run_dir, "graders")
+    package = os.path.join(root, GRADERS_PACKAGE)
+    os.makedirs(package)
+    os.chmod(root, 0o700)
+    source = REPO_ROOT / "autograder"
+    open(os.path.join(package, "__init__.py"), "w").close()
+    if (source / "conftest.py").is_file():
+        shutil.copyfile(source / "conftest.py", os.path.join(package, "conftest.py"))
+    for lesson in lessons:
+        shutil.copytree(source / f"lesson{lesson}", os.path.join(package, f"lesson{lesson}"),
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return root
+
+
+@dataclass
+class _Job:
+    submission: SubmissionResult
+    sub_copy: str
+    lesson: int
+    pid: int = 0
+    fd: int = -1
+    buffer: bytes = b""
+    started: float = 0.0
+    deadline: float = 0.0
+    done: bool = False
+    tests: dict = field(default_factory=dict)
+
+    @property
+    def result(self) -> LessonResult:
+        return self.submission.lessons[self.lesson]
+
+
+def grade_all(submissions, options: Options, progress=None) -> list:
+    """Grade [(name, path)] and return one SubmissionResult each, in the same order."""
+    progress = progress or NullProgress()
+    _preload()
+    run_dir = tempfile.mkdtemp(prefix="autograder-")
+    os.chmod(run_dir, 0o711)
+    results, jobs = [], deque()
+    try:
+        graders = copy_graders(run_dir, options.lessons)
+        for index, (name, path) in enumerate(submissions):
+            result = SubmissionResult(name=name, path=str(path))
+            results.append(result)
+            copy = os.path.join(run_dir, "subs", str(index), _safe(name))
+            try:
+                os.makedirs(os.path.dirname(copy), exist_ok=True)
+                os.chmod(os.path.join(run_dir, "subs"), 0o711)
+                os.chmod(os.path.dirname(copy), 0o711)
+                copy_submission(str(path), copy)
+            except OSError as error:
+                result.error = f"could not read the submission {path}: {error}"
+                continue
+            for lesson in sorted(options.lessons, key=lambda n: LESSON_ORDER.index(n) if n in LESSON_ORDER else 99):
+                result.lessons[lesson] = LessonResult(lesson)
+                jobs.append(_Job(result, copy, lesson))
+        started = {id(r): None for r in results}
+        _run_jobs(jobs, options, run_dir, graders, progress, started)
+        for result in results:
+            first = started.get(id(result))
+            result.duration = time.monotonic() - first if first else 0.0
+    finally:
+        if options.keep:
+            print(f"run folder kept: {run_dir}", file=sys.stderr)
+        else:
+            shutil.rmtree(run_dir, ignore_errors=True)
+    return results
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:80] or "submission"
+
+
+def _run_jobs(jobs, options, run_dir, graders, progress, started):
+    running = {}
+    counter = 0
+    while jobs or running:
+        while jobs and len(running) < max(1, options.workers):
+            job = jobs.popleft()
+            counter += 1
+            if started.get(id(job.submission)) is None:
+                started[id(job.submission)] = time.monotonic()
+            _start(job, counter, options, run_dir, graders, [j.fd for j in running.values()])
+            running[job.fd] = job
+        ready, _, _ = select.select(list(running), [], [], 1.0)
+        for fd in ready:
+            job = running[fd]
+            chunk = os.read(fd, 1 << 16)
+            if chunk:
+                job.buffer += chunk
+                *lines, job.buffer = job.buffer.split(b"\n")
+                for line in lines:
+                    _handle(job, line, options, progress)
+            else:
+                _finish(job)
+                del running[fd]
+        now = time.monotonic()
+        for job in running.values():
+            if now > job.deadline:
+                try:
+                    os.kill(job.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                job.result.error = job.result.error or f"the lesson took longer than {job.deadline - job.started:.0f} s"
+
+
+def _start(job: _Job, counter: int, options: Options, run_dir: str, graders: str, other_fds: list):
+    from autograder.worker import GRADERS_PACKAGE
+
+    job_dir = os.path.join(run_dir, "jobs", str(counter))
+    work_dir = os.path.join(job_dir, "work")
+    os.makedirs(work_dir)
+    os.chmod(os.path.join(run_dir, "jobs"), 0o711)
+    os.chmod(job_dir, 0o711)
+    spec = {
+        "lesson": job.lesson, "repo_root": str(REPO_ROOT), "submission": job.sub_copy,
+        "tests": os.path.join(graders, GRADERS_PACKAGE, f"lesson{job.lesson}"), "graders_root": graders,
+        "inifile": str(REPO_ROOT / "pyproject.toml"), "work_dir": work_dir,
+        "basetemp": os.path.join(job_dir, "pytest"), "memory_bytes": int(options.memory_gb * 2**30),
+        "threads": options.threads, "timeout_factor": options.timeout_factor, "full": options.full,
+        "hide": [str(REPO_ROOT / "autograder"), str(REPO_ROOT / "solutions")],
+    }
+    log = os.path.join(job_dir, "lesson.log")
+    read_fd, write_fd = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the lesson process
+        code = 1
+        try:
+            os.close(read_fd)
+            for fd in other_fds:
+                os.close(fd)
+            log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            os.dup2(log_fd, 1)
+            os.dup2(log_fd, 2)
+            os.chdir(job_dir)
+            kept = {k: v for k, v in os.environ.items() if k in KEPT_ENVIRONMENT}
+            os.environ.clear()
+            os.environ.update(kept)
+            from autograder import confine, worker
+
+            confine.die_with_parent()
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            code = worker.run_lesson(write_fd, spec)
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    job.pid, job.fd, job.started = pid, read_fd, time.monotonic()
+    job.deadline = job.started + 600 * options.timeout_factor  # until the tests are known
+    job.log = log
+
+
+def _handle(job: _Job, line: bytes, options: Options, progress):
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return
+    kind = record.get("type")
+    lesson = job.result
+    if kind == "collected":
+        budget = 0.0
+        for test in record["tests"]:
+            name = test["name"]
+            result = TestResult(name=name, lesson=job.lesson, max_score=points.points_for(name),
+                                hidden=bool(test["hidden"]))
+            job.tests[name] = result
+            lesson.tests.append(result)
+            budget += points.timeout_for(name) * options.timeout_factor + 5
+        job.deadline = job.started + 120 + budget
+        progress.add_total(len(record["tests"]))
+    elif kind == "result":
+        test = job.tests.get(record["name"])
+        if test is None:
+            return
+        test.status = record["outcome"] if record["outcome"] in ("passed", "failed", "skipped") else "failed"
+        test.score = test.max_score if test.status == "passed" else 0.0
+        test.message = record.get("message") or ""
+        test.tags = [f"pitfall:{slug}" for slug in dict.fromkeys(record.get("pitfalls") or [])]
+        test.not_implemented = record.get("not_implemented")
+        test.duration = float(record.get("duration") or 0.0)
+        test.output = record.get("output") or ""
+        test.reported = True
+        progress.advance(f"{job.submission.name} lesson{job.lesson}")
+    elif kind == "walls":
+        lesson.walls = record.get("description", "")
+    elif kind == "error":
+        lesson.error = "; ".join(filter(None, [lesson.error, str(record.get("message"))[:2000]]))
+    elif kind == "done":
+        job.done = True
+        if record.get("exit_code") not in (0, 1) and not lesson.error:
+            lesson.error = f"pytest ended with exit code {record.get('exit_code')}"
+
+
+def _finish(job: _Job):
+    os.close(job.fd)
+    _, status = os.waitpid(job.pid, 0)
+    lesson = job.result
+    if not job.done and not lesson.error:
+        lesson.error = f"the lesson process stopped unexpectedly (wait status {status}); log: {_tail(job.log)}"
+    from autograder import messages
+
+    for test in lesson.tests:
+        if not test.reported:
+            test.status, test.score = "failed", 0.0
+            test.message = messages.grader_error(job.lesson, lesson.error or "the test was never run")
+
+
+def _tail(path: str, size: int = 1500) -> str:
+    try:
+        with open(path, "rb") as file:
+            file.seek(0, os.SEEK_END)
+            file.seek(max(0, file.tell() - size))
+            return file.read().decode("utf-8", "replace")
+    except OSError:
+        return "(no log)"
