@@ -19,7 +19,7 @@ the same code.
 from pathlib import Path
 
 from coursetools import LESSONS, REPO_ROOT
-from coursetools.notebook_check import run_tests, test_names
+from coursetools.notebook_check import run_tests, grader_tests
 from coursetools.regions import strip_hidden
 
 HERE = Path(__file__).resolve().parent
@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 def hidden_test_names(test_file: Path) -> set:
     """Test functions of `test_file` that sit in hidden regions (the public file lacks them)."""
     text = Path(test_file).read_text(encoding="utf-8")
-    return set(test_names(text)) - set(test_names(strip_hidden(text, test_file)))
+    return set(grader_tests(text)) - set(grader_tests(strip_hidden(text, test_file)))
 
 
 def grade(lesson: int, name: str, namespace: dict, public: bool = False) -> None:

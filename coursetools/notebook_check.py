@@ -11,7 +11,7 @@ runs them against a .py file. The instructor's hidden grade cells call
 - A test belongs to the last exercise its name mentions in snake_case
   (`test_flatten_images_...` -> `flatten_images`, `test_simple_mnist_net_...`
   -> `SimpleMNISTNet`, `test_train_one_epoch_and_evaluate_...` -> `evaluate`);
-  a test that mentions none goes with the lesson's first exercise.
+  a test that mentions none goes with the lesson's last exercise.
 - The notebook's namespace reaches the course's pytest plugin as a small
   module file in a temporary submission folder (`lessonN/<topic>.py`) that
   copies the namespace, so the plugin's `submission` fixture needs no change.
@@ -61,7 +61,7 @@ def _is_fixture(node) -> bool:
     return any("fixture" in ast.unparse(decorator) for decorator in node.decorator_list)
 
 
-def test_names(test_text: str) -> list:
+def grader_tests(test_text: str) -> list:
     """The test functions (top-level `test_*` functions that are not fixtures) of a test file, in order."""
     tree = ast.parse(test_text)
     return [node.name for node in tree.body if isinstance(node, ast.FunctionDef)
@@ -73,14 +73,15 @@ def exercise_of(test_name: str, exercises: list) -> str:
 
     That is the last exercise, in the module's order, that the test's name mentions
     (`test_train_one_epoch_and_evaluate_reach_95_percent` -> `evaluate`), so every
-    exercise the test needs is defined before its check cell runs; a test that
-    mentions none (`test_mnist_constants`, about given code) goes with the first exercise.
+    exercise the test needs is defined before its check cell runs. A test that
+    mentions none (`test_mnist_constants`, `test_checkpoint_round_trip_...`) goes
+    with the last exercise, when all of the lesson's code is defined.
     """
     if not exercises:
         raise ValueError("a lesson module without functions or classes has no exercise for the tests")
     words = test_name + "_"
     mentioned = [name for name in exercises if f"_{snake_case(name)}_" in words]
-    return mentioned[-1] if mentioned else exercises[0]
+    return mentioned[-1] if mentioned else exercises[-1]
 
 
 # ---------------------------------------------------------------- results and failures
@@ -165,7 +166,7 @@ def run_tests(lesson: int, name: str, namespace: dict, test_file: Path, module_f
     exercises = exercise_names(Path(module_file).read_text(encoding="utf-8"))
     if name not in exercises:
         raise ValueError(f"lesson {lesson} has no exercise {name!r}; its exercises are {exercises}")
-    wanted = {test for test in test_names(test_file.read_text(encoding="utf-8"))
+    wanted = {test for test in grader_tests(test_file.read_text(encoding="utf-8"))
               if exercise_of(test, exercises) == name and (only is None or test in only)}
     if not wanted:
         print(f"{name}: no {kind} tests here. / {name}：这里没有{_ZH_KIND[kind]}。")

@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 
 from coursetools import LESSONS, REPO_ROOT
-from coursetools.notebook_check import exercise_names, exercise_of, test_names
+from coursetools.notebook_check import exercise_names, exercise_of, grader_tests
 from coursetools.notebook_figures import FIGURES
 from coursetools.notebook_markdown import docstring_markdown, title_markdown
 from coursetools.regions import SOLUTION, RegionError, find_regions
@@ -119,6 +119,13 @@ def _code_without_docstring(node, part: list, first: int) -> str:
     return _strip(head + tail)
 
 
+def exercise_code(module_text: str) -> dict:
+    """{name: source of its code cell} for every top-level function and class of a lesson module."""
+    tree = ast.parse(module_text)
+    return {node.name: _code_without_docstring(node, part, first)
+            for kind, node, part, first in _chunks(module_text, tree) if kind == "exercise"}
+
+
 def _signature(node, lines: list) -> str:
     """The definition's header as written (`name(args) -> type` or `class Name(Base)`), on one line."""
     header = " ".join(line.strip() for line in lines[node.lineno - 1:node.body[0].lineno - 1])
@@ -155,7 +162,7 @@ def build_notebook(lesson: int, solution_text: str, solution_rel: str, tests_tex
     if not exercises:
         raise RegionError(solution_rel, 1, "no function or class: a lesson module needs at least one exercise")
     points = {}
-    for test in test_names(tests_text):
+    for test in grader_tests(tests_text):
         owner = exercise_of(test, exercises)
         points[owner] = points.get(owner, 0) + 1
     figures = FIGURES.get(lesson, [])
