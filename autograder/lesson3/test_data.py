@@ -29,18 +29,14 @@ def test_arrays(mnist_root):
     return course_data.load_mnist_arrays(train=False, root=mnist_root)
 
 
-def test_mnist_constants(data):
-    """Check MNIST_MEAN and MNIST_STD."""
+def test_mnist_transform_normalizes_a_real_digit(data, test_arrays):
+    """Check MNIST_MEAN, MNIST_STD and mnist_transform() on a real MNIST digit against (pixel / 255 - mean) / std."""
+    images, _ = test_arrays
+    transform = data.mnist_transform()
     values = (data.MNIST_MEAN, data.MNIST_STD)
     if values != (MEAN, STD):
         fail(3, "MNIST_MEAN, MNIST_STD", f"found {values}; expected ({MEAN}, {STD}).",
              f"得到 {values}；应为 ({MEAN}, {STD})。")
-
-
-def test_mnist_transform_normalizes_a_real_digit(data, test_arrays):
-    """Check mnist_transform() on a real MNIST digit against (pixel / 255 - mean) / std."""
-    images, _ = test_arrays
-    transform = data.mnist_transform()
     result = transform(Image.fromarray(images[0], mode="L"))
     expected = ((torch.from_numpy(images[0]).float() / 255 - MEAN) / STD).unsqueeze(0)
     if not isinstance(result, torch.Tensor) or result.shape != expected.shape \

@@ -6,10 +6,13 @@ The training checks run on MNIST tensors already in memory, so they take
 seconds. / 训练检查使用已经载入内存的 MNIST 张量，只需几秒。
 """
 import math
+from contextlib import contextmanager
+from functools import partial
 
 import pytest
 import torch
 from torch import nn
+from torch.utils.data import TensorDataset
 
 import course_data
 from coursetools.feedback import describe, fail
@@ -20,10 +23,14 @@ MEAN, STD = 0.1307, 0.3081
 
 
 class TensorBatches:
-    """(images, labels) batches of tensors in memory; shuffled anew on every pass when `shuffle`."""
+    """(images, labels) batches of tensors in memory; shuffled anew on every pass when `shuffle`.
+
+    Like a DataLoader it has `len()` (the number of batches) and `.dataset` (the samples).
+    """
 
     def __init__(self, images, labels, batch_size=64, shuffle=False, seed=0):
         self.images, self.labels = images, labels
+        self.dataset = TensorDataset(images, labels)
         self.batch_size, self.shuffle = batch_size, shuffle
         self.generator = torch.Generator().manual_seed(seed)
 
@@ -59,12 +66,87 @@ def mnist_tensors(mnist_root):
     return result
 
 
+_NO_CUDA = ("no nvidia driver", "not compiled with cuda", "no cuda gpus", "cuda driver", "cuda is not available")
+_MISMATCH = ("same device", "expected device", "two devices", "input type (torch.cuda")
+
+
+@contextmanager
+def diagnosed(name):
+    """Name the pitfall behind a device error or a backward on a non-scalar raised by the student's code."""
+    try:
+        yield
+    except NotImplementedError:
+        raise
+    except (RuntimeError, AssertionError) as error:
+        text = f"{type(error).__name__}: {str(error)[:200]}"
+        if any(part in text.lower() for part in _NO_CUDA):
+            fail(5, name, f"CUDA was used although another device was given: {text}",
+                 f"给定了其他设备，却使用了 CUDA：{text}", pitfall="device-mismatch")
+        if any(part in text.lower() for part in _MISMATCH):
+            fail(5, name, f"the model and a batch were on different devices: {text}",
+                 f"模型和批次不在同一个设备上：{text}", pitfall="device-mismatch")
+        if "only for scalar outputs" in text:
+            fail(5, name, f"backward() was called on a tensor that is not a scalar: {text}",
+                 f"对非标量张量调用了 backward()：{text}", pitfall="step-before-backward")
+        raise
+
+
 class ModeSpy:
     """Records model.training and torch.is_grad_enabled() at every forward."""
 
     def __init__(self, model):
         self.calls = []
         model.register_forward_pre_hook(lambda module, args: self.calls.append((module.training, torch.is_grad_enabled())))
+
+
+class LoopSpy:
+    """Records the order of forwards, backwards and optimizer steps, and the gradients each one met."""
+
+    def __init__(self, model, optimizer):
+        self.events = []
+        self.params = list(model.parameters())
+        model.register_forward_pre_hook(lambda module, args: self.events.append(("forward", False)))
+        optimizer.register_step_pre_hook(lambda opt, args, kwargs: self.events.append(("step", self._has_grad())))
+        for param in self.params:
+            param.register_hook(partial(self._on_backward, param))
+
+    def _has_grad(self):
+        return any(p.grad is not None and bool(p.grad.ne(0).any()) for p in self.params)
+
+    def _on_backward(self, param, grad):
+        """Runs before `grad` is added to param.grad: a non-zero param.grad is a stale gradient."""
+        stale = param.grad is not None and bool(param.grad.ne(0).any())
+        if self.events and self.events[-1][0] == "backward":
+            self.events[-1] = ("backward", self.events[-1][1] or stale)
+        else:
+            self.events.append(("backward", stale))
+
+    def count(self, kind):
+        return sum(event == kind for event, _ in self.events)
+
+    def pitfall(self):
+        """'no-zero-grad', 'step-before-backward' or None, from the order of the recorded events."""
+        backward_since_forward = False
+        for event, flag in self.events:
+            if event == "forward":
+                backward_since_forward = False
+            elif event == "backward":
+                if flag:
+                    return "no-zero-grad"
+                backward_since_forward = True
+            elif not backward_since_forward or not flag:
+                return "step-before-backward"
+        return None
+
+
+_ORDER_HINTS = {
+    "no-zero-grad": ("a backward() added its gradients to the ones left from the previous batch.",
+                     "backward() 把梯度加到了上一个批次留下的梯度上。"),
+    "step-before-backward": ("optimizer.step() ran without the gradients of this batch: it came before loss.backward(), "
+                             "or zero_grad() came between backward() and step().",
+                             "optimizer.step() 执行时没有本批次的梯度：它在 loss.backward() 之前，"
+                             "或者 zero_grad() 放在了 backward() 与 step() 之间。"),
+}
 
 
 def _reference_sgd_losses(model, batches, lr):
@@ -76,8 +158,17 @@ def _reference_sgd_losses(model, batches, lr):
         loss = nn.functional.cross_entropy(model(images), labels)
         loss.backward()
         optimizer.step()
-        losses.append(loss.item())
+        losses.append((loss.item(), len(labels)))
     return losses
+
+
+def _as_number(value):
+    """A float from a float, an int or a one-element tensor; None otherwise."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and value.device.type != "meta":
+        return float(value.detach().cpu())
+    if isinstance(value, (float, int)) and not isinstance(value, bool):
+        return float(value)
+    return None
 
 
 def test_train_one_epoch_matches_the_reference_loop(train, mnist_tensors):
@@ -88,17 +179,23 @@ def test_train_one_epoch_matches_the_reference_loop(train, mnist_tensors):
     model, oracle = make_net(), make_net()
     oracle.load_state_dict(model.state_dict())
     expected_losses = _reference_sgd_losses(oracle, batches, lr=0.1)
-    result = train.train_one_epoch(model, batches, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1),
-                                   torch.device("cpu"))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    spy = LoopSpy(model, optimizer)
+    with diagnosed("train_one_epoch"):
+        result = train.train_one_epoch(model, batches, nn.CrossEntropyLoss(), optimizer, torch.device("cpu"))
     same_weights = all(torch.allclose(a, b, atol=1e-5) for a, b in zip(model.parameters(), oracle.parameters()))
     if not same_weights:
-        fail(5, "train_one_epoch", "after one epoch of 4 batches with SGD(lr=0.1) the weights differ from the "
-             "reference loop (zero_grad, forward, loss, backward, step) on the same data.",
-             "用 SGD(lr=0.1) 训练 4 个批次后，权重与参考循环（梯度清零、前向、损失、反向、更新）的结果不同。",
+        pitfall = spy.pitfall()
+        en, zh = _ORDER_HINTS.get(pitfall, ("", ""))
+        fail(5, "train_one_epoch", f"after one epoch of 4 batches with SGD(lr=0.1) the weights differ from the "
+             f"reference loop (zero_grad, forward, loss, backward, step) on the same data; {spy.count('forward')} "
+             f"forwards, {spy.count('backward')} backwards, {spy.count('step')} steps were seen. {en}".rstrip(),
+             f"用 SGD(lr=0.1) 训练 4 个批次后，权重与参考循环（梯度清零、前向、损失、反向、更新）的结果不同。{zh}",
              "per batch: optimizer.zero_grad(); loss = criterion(model(images), labels); loss.backward(); "
-             "optimizer.step().", "每个批次：optimizer.zero_grad()；计算损失；loss.backward()；optimizer.step()。")
-    expected = sum(expected_losses) / len(expected_losses)
-    if not isinstance(result, (float, int, torch.Tensor)) or abs(float(result) - expected) > 1e-4:
+             "optimizer.step().", "每个批次：optimizer.zero_grad()；计算损失；loss.backward()；optimizer.step()。",
+             pitfall=pitfall)
+    expected = sum(loss for loss, _ in expected_losses) / len(expected_losses)
+    if _as_number(result) is None or abs(_as_number(result) - expected) > 1e-4:
         fail(5, "train_one_epoch", f"returned {describe(result)}; expected the mean batch loss {expected:.4f}.",
              f"返回了 {describe(result)}；应为各批次损失的平均值 {expected:.4f}。",
              "add loss.item() of every batch and divide by the number of batches.",
@@ -111,8 +208,9 @@ def test_train_one_epoch_trains_in_training_mode(train, mnist_tensors):
     model = make_net()
     spy = ModeSpy(model)
     model.eval()
-    train.train_one_epoch(model, TensorBatches(images[:128], labels[:128]), nn.CrossEntropyLoss(),
-                          torch.optim.SGD(model.parameters(), lr=0.01), "cpu")
+    with diagnosed("train_one_epoch"):
+        train.train_one_epoch(model, TensorBatches(images[:128], labels[:128]), nn.CrossEntropyLoss(),
+                              torch.optim.SGD(model.parameters(), lr=0.01), "cpu")
     if not spy.calls or not all(training for training, _ in spy.calls):
         fail(5, "train_one_epoch", f"called on a model in eval mode, its forwards ran with training = "
              f"{sorted({t for t, _ in spy.calls})}; expected training mode.",
@@ -128,8 +226,9 @@ def test_evaluate_gives_accuracy_without_grad_in_eval_mode(train, mnist_tensors)
         expected = (model(images[:1000]).argmax(1) == labels[:1000]).float().mean().item()
     spy = ModeSpy(model)
     model.train()
-    result = train.evaluate(model, TensorBatches(images[:1000], labels[:1000], batch_size=100), "cpu")
-    if not isinstance(result, (float, int, torch.Tensor)) or abs(float(result) - expected) > 1e-6:
+    with diagnosed("evaluate"):
+        result = train.evaluate(model, TensorBatches(images[:1000], labels[:1000], batch_size=100), "cpu")
+    if _as_number(result) is None or abs(_as_number(result) - expected) > 1e-6:
         fail(5, "evaluate", f"returned {describe(result)} on 1,000 test images; expected the accuracy {expected:.4f} "
              "(a number in [0, 1]).", f"在 1000 张测试图像上返回 {describe(result)}；应为准确率 {expected:.4f}。",
              "count (model(images).argmax(dim=1) == labels) over all batches and divide by the number of images.",
@@ -148,27 +247,56 @@ def test_train_one_epoch_and_evaluate_reach_95_percent(train, mnist_tensors):
     model = make_net()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     train_batches = TensorBatches(*mnist_tensors["train"], batch_size=64, shuffle=True)
-    for _ in range(2):
-        train.train_one_epoch(model, train_batches, nn.CrossEntropyLoss(), optimizer, "cpu")
-    accuracy = train.evaluate(model, TensorBatches(*mnist_tensors["test"], batch_size=1000), "cpu")
-    if not isinstance(accuracy, (float, int, torch.Tensor)) or float(accuracy) < 0.95:
+    with diagnosed("train_one_epoch, evaluate"):
+        for _ in range(2):
+            train.train_one_epoch(model, train_batches, nn.CrossEntropyLoss(), optimizer, "cpu")
+        accuracy = train.evaluate(model, TensorBatches(*mnist_tensors["test"], batch_size=1000), "cpu")
+    if _as_number(accuracy) is None or _as_number(accuracy) < 0.95:
         fail(5, "train_one_epoch, evaluate", f"2 epochs with Adam(lr=1e-3), batch 64, gave test accuracy "
              f"{describe(accuracy)}; expected at least 0.95.",
              f"Adam(lr=1e-3)、批大小 64、训练 2 轮后测试准确率为 {describe(accuracy)}；应至少为 0.95。")
 
 
-def test_train_mnist_runs_the_whole_pipeline(train, mnist_root, tmp_path):
-    """Check train_mnist end to end on a reduced MNIST folder (3,000 training, 1,000 test images)."""
-    root = course_data.write_mnist_subset(tmp_path, n_train=3000, n_test=1000, root=mnist_root)
-    result = train.train_mnist(root, device="cpu", seed=0)
+def _oracle_accuracy(model, images, labels):
+    """Accuracy of `model` measured by the grader, on the device of its parameters."""
+    device = next(model.parameters()).device
+    model.eval()
+    with torch.no_grad():
+        predictions = torch.cat([model(images[i:i + 1000].to(device)).argmax(1).cpu()
+                                 for i in range(0, len(labels), 1000)])
+    return (predictions == labels).float().mean().item()
+
+
+def _check_train_mnist(result, root, bar, where_en, where_zh):
+    """Check (model, accuracy) from train_mnist: the shape, the bar, and the accuracy the model really has."""
     if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], nn.Module)):
         fail(5, "train_mnist", f"returned {describe(result)}; expected (model, accuracy).",
              f"返回了 {describe(result)}；应为 (模型, 准确率)。")
     model, accuracy = result
-    if not isinstance(accuracy, (float, int)) or not 0.85 <= float(accuracy) <= 1:
-        fail(5, "train_mnist", f"on 3,000 training images with its own defaults gave accuracy {describe(accuracy)}; "
-             "expected at least 0.85 there (and 0.95 on all of MNIST).",
-             f"在 3000 张训练图像上使用默认参数得到准确率 {describe(accuracy)}；应至少为 0.85（完整 MNIST 上为 0.95）。",
+    if _as_number(accuracy) is None or not bar <= _as_number(accuracy) <= 1:
+        fail(5, "train_mnist", f"{where_en} with its own defaults gave accuracy {describe(accuracy)}; expected at "
+             f"least {bar} there.", f"{where_zh}使用默认参数得到准确率 {describe(accuracy)}；应至少为 {bar}。",
              "load both splits with load_mnist, make_loaders, SimpleMNISTNet, Adam(lr=1e-3), train_one_epoch per "
              "epoch, then evaluate on the test loader.",
              "用 load_mnist 加载两个划分，make_loaders，SimpleMNISTNet，Adam(lr=1e-3)，每轮 train_one_epoch，最后 evaluate。")
+    images, labels = course_data.load_mnist_arrays(train=False, root=root)
+    images = torch.from_numpy(images).float().div_(255).sub_(MEAN).div_(STD).unsqueeze(1)
+    measured = _oracle_accuracy(model, images, torch.from_numpy(labels))
+    if abs(measured - _as_number(accuracy)) > 2e-3:
+        fail(5, "train_mnist", f"returned accuracy {_as_number(accuracy):.4f}, but the returned model scores "
+             f"{measured:.4f} on the {len(labels):,} test images of that folder; expected the test accuracy of the "
+             "returned model.", f"返回的准确率为 {_as_number(accuracy):.4f}，但返回的模型在该文件夹的测试集上为 "
+             f"{measured:.4f}；应返回该模型的测试准确率。",
+             "return model, evaluate(model, test_loader, device) after the last epoch.",
+             "最后一轮之后返回 model, evaluate(model, test_loader, device)。")
+
+
+def test_train_mnist_runs_the_whole_pipeline(train, mnist_root, tmp_path):
+    """Check train_mnist end to end on a reduced MNIST folder (3,000 training, 1,000 test images)."""
+    root = course_data.write_mnist_subset(tmp_path, n_train=3000, n_test=1000, root=mnist_root)
+    with diagnosed("train_mnist"):
+        result = train.train_mnist(root, device="cpu", seed=0)
+    _check_train_mnist(result, root, 0.85, "on 3,000 training images (0.95 on all of MNIST)",
+                       "在 3000 张训练图像上（完整 MNIST 上为 0.95）")
+
+

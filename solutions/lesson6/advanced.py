@@ -67,17 +67,19 @@ def save_checkpoint(model: nn.Module, path) -> None:
 
 
 def load_checkpoint(path, model: nn.Module, device) -> nn.Module:
-    """Load a saved state_dict into `model` on `device`; return it in eval mode.
-    把保存的 state_dict 加载进 `device` 上的 `model`，以评估模式返回。
+    """Load a saved state_dict into `model`, move it to `device`; return it in eval mode.
+    把保存的 state_dict 加载进 `model`，把模型移到 `device` 上，以评估模式返回。
 
     Whatever device the checkpoint was saved from, `map_location=device`
-    puts its tensors where they are needed.
+    puts its tensors where they are needed; `model` may come from another
+    device, so move it with `model.to(device)` too.
     不论检查点是在哪个设备上保存的，`map_location=device`
-    都会把张量放到需要的地方。
+    都会把张量放到需要的地方；传入的 `model` 可能在别的设备上，
+    所以也要用 `model.to(device)` 移动它。
 
     Args:
         path: the checkpoint file. / 检查点文件。
-        model: a model of the same architecture. / 结构相同的模型。
+        model: a model of the same architecture, on any device. / 结构相同的模型，可在任意设备上。
         device: where the model should live. / 模型应在的设备。
     """
     ### BEGIN SOLUTION
