@@ -336,13 +336,13 @@ def test_train_one_epoch_steps_once_per_batch_after_backward(train, mnist_tensor
                               optimizer, "cpu")
     pitfall = spy.pitfall()
     counts = {kind: spy.count(kind) for kind in ("forward", "backward", "step")}
-    if pitfall is not None or counts != {"forward": 4, "backward": 4, "step": 4}:
+    if pitfall is not None or counts["backward"] != 4 or counts["step"] != 4 or counts["forward"] < 4:
         en, zh = _ORDER_HINTS.get(pitfall, ("", ""))
         fail(5, "train_one_epoch", f"4 batches with Adam gave {counts['forward']} forwards, {counts['backward']} "
-             f"backwards and {counts['step']} steps; expected 4 of each, in the order forward, backward, step, each "
-             f"backward on cleared gradients. {en}".rstrip(),
+             f"backwards and {counts['step']} steps; expected one backward and one step per batch, in the order forward, "
+             f"backward, step, each backward on cleared gradients. {en}".rstrip(),
              f"Adam、4 个批次时得到 {counts['forward']} 次前向、{counts['backward']} 次反向、{counts['step']} 次更新；"
-             f"应各 4 次，顺序为前向、反向、更新，且每次反向前梯度已清零。{zh}",
+             f"每个批次应有一次反向和一次更新，顺序为前向、反向、更新，且每次反向前梯度已清零。{zh}",
              "per batch: optimizer.zero_grad(); loss = criterion(model(images), labels); loss.backward(); "
              "optimizer.step().", "每个批次：optimizer.zero_grad()；计算损失；loss.backward()；optimizer.step()。",
              pitfall=pitfall)
