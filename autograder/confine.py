@@ -38,7 +38,7 @@ class Walls:
     hidden: list = field(default_factory=list)  # folders covered by an empty read-only tmpfs
 
     def describe(self) -> str:
-        parts = ["child process per test", "timeout", "memory limit", "output cap"]
+        parts = ["forked test processes", "timeout", "memory limit", "output cap", "no import of graders"]
         if self.sandbox_uid is not None:
             parts.append(f"unprivileged uid {self.sandbox_uid}")
         if self.hidden:

@@ -49,14 +49,20 @@ def submission_table(result) -> str:
                     f"{passed:>6} / {len(scored):<4}")
         if lesson.error:
             rows.append(f"      grader error: {_first_line(lesson.error, 200)}")
+        stubs = {}
         for test in scored:
             if test.status == "passed":
                 continue
+            if test.not_implemented:
+                stubs[test.not_implemented] = stubs.get(test.not_implemented, 0) + 1
+                continue
             function = test.name.split("::", 1)[-1]
             tags = " ".join(f"[{tag}]" for tag in test.tags)
-            reason = "not implemented" if test.not_implemented else _first_line(test.message)
             rows.append(f"      FAILED {function} {tags}".rstrip())
-            rows.append(f"             {reason}")
+            rows.append(f"             {_first_line(test.message)}")
+        if stubs:
+            listed = ", ".join(f"{name} ({count})" for name, count in stubs.items())
+            rows.append(f"      not implemented yet (failed tests): {listed}")
         skipped = len(lesson.tests) - len(scored)
         if skipped:
             rows.append(f"      ({skipped} not run here, not scored)")

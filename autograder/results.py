@@ -41,6 +41,7 @@ class LessonResult:
     tests: list = field(default_factory=list)
     error: str = None  # the grader failed (collection error, crashed lesson process)
     walls: str = ""
+    duration: float = 0.0  # wall-clock seconds of the lesson process
 
     @property
     def scored(self):
@@ -139,7 +140,8 @@ def to_gradescope(result: SubmissionResult) -> dict:
         "extra_data": {
             "submission": result.name,
             "complete": result.complete,
-            "lessons": {str(n): {"score": l.score, "max_score": l.max_score, "error": l.error, "isolation": l.walls}
+            "lessons": {str(n): {"score": l.score, "max_score": l.max_score, "error": l.error, "isolation": l.walls,
+                                 "seconds": round(l.duration, 2)}
                         for n, l in sorted(result.lessons.items())},
             "skipped": [{"name": t.name, "reason": t.message} for t in result.tests() if t.status == "skipped"],
         },

@@ -298,7 +298,7 @@ def _handle(job: _Job, line: bytes, options: Options, progress):
             return
         test.status = record["outcome"] if record["outcome"] in ("passed", "failed", "skipped") else "failed"
         test.score = test.max_score if test.status == "passed" else 0.0
-        test.message = record.get("message") or ""
+        test.message = (record.get("message") or "").replace(job.sub_copy, job.submission.path)
         test.tags = [f"pitfall:{slug}" for slug in dict.fromkeys(record.get("pitfalls") or [])]
         test.not_implemented = record.get("not_implemented")
         test.duration = float(record.get("duration") or 0.0)
@@ -319,6 +319,7 @@ def _finish(job: _Job):
     os.close(job.fd)
     _, status = os.waitpid(job.pid, 0)
     lesson = job.result
+    lesson.duration = time.monotonic() - job.started
     if not job.done and not lesson.error:
         lesson.error = f"the lesson process stopped unexpectedly (wait status {status}); log: {_tail(job.log)}"
     from autograder import messages

@@ -1,0 +1,56 @@
+"""Submissions made from the reference plus a few changed files (mutants, variants, hostile cases).
+
+An overlay folder holds only `lessonN/<topic>.py` files; `build` copies solutions/
+and puts each overlay file over it. Two first-line directives serve the hostile
+cases: `# APPEND` adds the file's text after the reference file (to override one
+function or add a side effect), `# REMOVE` deletes the reference file. `grade_batch`
+runs `python -m autograder batch` on a folder of such submissions and returns the
+parsed results.json of each.
+
+由参考答案加少量改动文件构成的提交（变异体、正确的不同写法、恶意用例）。
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from coursetools import REPO_ROOT
+
+
+def overlay_files(overlay: Path) -> list:
+    """The lessonN/*.py files of an overlay folder, relative to it."""
+    return sorted(p.relative_to(overlay) for p in Path(overlay).glob("lesson*/*.py"))
+
+
+def touched_lessons(overlay: Path) -> set:
+    return {int(path.parts[0][len("lesson"):]) for path in overlay_files(overlay)}
+
+
+def build(overlay: Path, destination: Path, reference: Path = REPO_ROOT / "solutions") -> Path:
+    """Copy `reference` to `destination` and apply the overlay; returns `destination`."""
+    shutil.copytree(reference, destination, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for relative in overlay_files(overlay):
+        text = (Path(overlay) / relative).read_text(encoding="utf-8")
+        target = Path(destination) / relative
+        first = text.splitlines()[0].strip() if text.strip() else ""
+        if first == "# REMOVE":
+            target.unlink()
+        elif first == "# APPEND":
+            target.write_text(target.read_text(encoding="utf-8") + "\n\n" + text, encoding="utf-8")
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+    return Path(destination)
+
+
+def grade_batch(submissions: Path, out: Path, *options: str, timeout: float = 1800) -> dict:
+    """`python -m autograder batch submissions --out out *options`; {name: results.json as a dict}."""
+    command = [sys.executable, "-m", "autograder", "batch", str(submissions), "--out", str(out), "--quiet", *options]
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONHASHSEED": "0"})
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"{' '.join(command)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+    return {folder.name: json.loads((folder / "results.json").read_text(encoding="utf-8"))
+            for folder in Path(out).iterdir() if (folder / "results.json").is_file()}
