@@ -206,30 +206,6 @@ def test_one_optimizer_step_changes_only_the_trainable_layers(advanced, freeze):
              "对骨干网络的每个参数设 p.requires_grad = False，再加上新的输出层（它会训练）。")
 
 
-@pytest.mark.parametrize("as_text", [True, False], ids=["str", "Path"])
-def test_build_finetune_model_loads_a_local_weights_file(advanced, tmp_path, as_text):
-    """Check weights=<a saved resnet18 state_dict>: every backbone tensor loaded, a fresh head of num_classes."""
-    torch.manual_seed(7)
-    source = models.resnet18(weights=None)
-    path = tmp_path / "resnet18_weights.pth"
-    torch.save(source.state_dict(), path)
-    model = advanced.build_finetune_model(num_classes=6, weights=str(path) if as_text else path)
-    loaded = model.state_dict() if isinstance(model, nn.Module) else {}
-    wrong = [name for name, value in source.state_dict().items()
-             if not name.startswith("fc.") and (name not in loaded or not torch.equal(loaded[name], value))]
-    head = getattr(model, "fc", None)
-    if wrong or not isinstance(head, nn.Linear) or (head.in_features, head.out_features) != (512, 6):
-        shown = wrong if len(wrong) < 4 else wrong[:3] + [f"... {len(wrong)} in all"]
-        fail(6, "build_finetune_model", f"weights={'str' if as_text else 'Path'} of a saved resnet18 state_dict gave a "
-             f"model whose backbone differs from the file at {shown or 'no tensor'} and whose fc is {head!r}; "
-             "expected every backbone tensor from the file and fc = nn.Linear(512, 6).",
-             f"weights 为保存的 resnet18 state_dict 路径时，骨干网络与文件不同的张量：{shown or '无'}，fc 为 {head!r}；"
-             "应加载文件中所有骨干网络张量，fc = nn.Linear(512, 6)。",
-             "for a file path: model = models.resnet18(weights=None); model.load_state_dict(torch.load(path, "
-             "map_location='cpu')); then replace model.fc.",
-             "路径时：先 models.resnet18(weights=None)，再 model.load_state_dict(torch.load(path, map_location='cpu'))，最后替换 model.fc。")
-
-
 def _trained_resnet(num_classes=3, seed=8):
     """A small-input ResNet-18 whose batch-norm buffers moved away from their defaults."""
     torch.manual_seed(seed)
