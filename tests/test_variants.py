@@ -1,0 +1,44 @@
+"""Check that correct code written another way gets full marks.
+
+A variant is an overlay on solutions/ (tests/variants/<name>/lessonN/<topic>.py, only
+the changed files): `nn.Sequential`, `torch.flatten`, `zero_grad()` after `step()`,
+SGD with momentum, ... Graders check behaviour, not spelling (CURRICULUM.md), so every
+variant must score 100 %. All variants are graded in one batch.
+
+检查用另一种方式写出的正确代码能得满分。
+"""
+import pytest
+
+from autograder import overlay
+from coursetools import REPO_ROOT
+
+VARIANTS = REPO_ROOT / "tests" / "variants"
+NAMES = sorted(p.name for p in VARIANTS.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))) \
+    if VARIANTS.is_dir() else []
+
+
+def test_there_are_at_least_five_variants():
+    """Check that at least five correct-but-different submissions exist, each with lessonN/<topic>.py files."""
+    assert len(NAMES) >= 5, f"only {len(NAMES)} variants in tests/variants: {NAMES}"
+    empty = [name for name in NAMES if not overlay.overlay_files(VARIANTS / name)]
+    assert not empty, f"variant folders without lessonN/<topic>.py files: {empty}"
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """{name: results.json} for every variant, graded in one batch."""
+    submissions = tmp_path_factory.mktemp("variants")
+    for name in NAMES:
+        overlay.build(VARIANTS / name, submissions / name)
+    return overlay.grade_batch(submissions, tmp_path_factory.mktemp("variants-out"), "--workers", "2")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_variant_gets_full_marks(graded, name):
+    """Check that the variant passes every test."""
+    result = graded[name]
+    assert result["extra_data"]["complete"], result["output"]
+    failed = [f"{t['name']} {t['tags']}:\n{t['output']}" for t in result["tests"] if t["status"] != "passed"]
+    assert not failed, f"{name} lost points:\n" + "\n\n".join(failed)
+    assert result["score"] == result["max_score"] > 0
