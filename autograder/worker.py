@@ -258,6 +258,17 @@ class LessonPlugin:
         return report
 
 
+def pytest_args(job: dict) -> list:
+    """The pytest command line of a lesson process (only the course plugin; `--full` passed through)."""
+    args = [job["tests"], "-c", job["inifile"], "--rootdir", job["graders_root"], "--confcutdir", job["graders_root"],
+            "--import-mode=importlib", "-p", "coursetools.pytest_plugin", "-p", "no:cacheprovider",
+            "-p", "no:faulthandler", "-p", "no:unraisableexception", "-p", "no:threadexception",
+            "--capture=no", "-q", "-rN", "--basetemp", job["basetemp"], "--submission", job["submission"]]
+    if job["full"]:
+        args.append("--full")
+    return args
+
+
 def run_lesson(channel_fd: int, job: dict) -> int:
     """Body of the forked lesson process; returns its exit code."""
     channel = Channel(channel_fd)
@@ -268,13 +279,7 @@ def run_lesson(channel_fd: int, job: dict) -> int:
             work_dir=job["work_dir"], memory_bytes=job["memory_bytes"], threads=job["threads"],
             watch_modules=_watch_modules())
         plugin = LessonPlugin(channel, settings, job["timeout_factor"], job["hide"])
-        args = [job["tests"], "-c", job["inifile"], "--rootdir", job["graders_root"],
-                "--confcutdir", job["graders_root"], "--import-mode=importlib", "-p", "coursetools.pytest_plugin",
-                "-p", "no:cacheprovider", "-p", "no:faulthandler", "-p", "no:unraisableexception",
-                "-p", "no:threadexception",
-                "--capture=no", "-q", "-rN", "--basetemp", job["basetemp"], "--submission", job["submission"]]
-        if job["full"]:
-            args.append("--full")
+        args = pytest_args(job)
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only the course plugin: faster, nothing unknown
         code = pytest.main(args, plugins=[plugin])
         channel.send({"type": "done", "exit_code": int(code)})
