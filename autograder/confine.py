@@ -17,6 +17,7 @@ _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 _PR_SET_NO_NEW_PRIVS = 38
 _CLONE_NEWNS = 0x00020000
+_CLONE_NEWNET = 0x40000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_BIND, _MS_REC, _MS_PRIVATE = 0x1000, 0x4000, 1 << 18
 
@@ -36,6 +37,7 @@ class Walls:
 
     sandbox_uid: int = None  # the unprivileged user the tests run as, None when not root
     hidden: list = field(default_factory=list)  # folders covered by an empty read-only tmpfs
+    offline: bool = False  # in a network namespace of its own (no network at all)
 
     def describe(self) -> str:
         parts = ["forked test processes", "timeout", "memory limit", "output cap", "no import of graders"]
@@ -43,6 +45,8 @@ class Walls:
             parts.append(f"unprivileged uid {self.sandbox_uid}")
         if self.hidden:
             parts.append("hidden graders and solutions")
+        if self.offline:
+            parts.append("no network")
         return ", ".join(parts)
 
 
@@ -62,6 +66,11 @@ def private_mounts() -> bool:
         return False
     libc = _c()
     return libc.unshare(_CLONE_NEWNS) == 0 and libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None) == 0
+
+
+def no_network() -> bool:
+    """Move this process into a network namespace of its own: no interface but a loopback that is down."""
+    return os.geteuid() == 0 and _c().unshare(_CLONE_NEWNET) == 0
 
 
 def hide_folders(paths) -> list:
@@ -124,9 +133,13 @@ def open_paths(paths, stash_dir: str) -> bool:
     return False
 
 
-def sandbox_uid_for(pid: int) -> int:
-    """A user id no one else uses: one per lesson process, so kill(-1) and RLIMIT_NPROC stay inside it."""
-    return 2_000_000_000 + pid % 100_000_000
+def sandbox_uid_for(run: int, submission: int) -> int:
+    """A user id no one else uses, one per submission of a grading run (no name in /etc/passwd needed).
+
+    Each submission's copy is readable by its own user only, so code under test cannot
+    read (or borrow) another student's files during a batch.
+    """
+    return 2_000_000_000 + (run % 10_000) * 100_000 + submission % 100_000
 
 
 def limit_resources(memory_bytes: int, max_file_bytes: int, max_processes: int = 0):

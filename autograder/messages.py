@@ -72,8 +72,14 @@ def student_skip(lesson, reason: str) -> str:
             f"{zh} 你的代码跳过了测试（{clip(reason, 300)}）；被跳过的检查按失败计。")
 
 
-def timeout(lesson, seconds: float) -> str:
+def timeout(lesson, seconds: float, during_setup: bool = False) -> str:
     en, zh = _where(lesson)
+    if during_setup:
+        return (f"{en} timed out after {seconds:g} s while setting up the test, which imports your file: code at the "
+                "top level of the file (training, loading data, an endless loop) runs on import. Move it into a "
+                "function; the tests after this one in the same file were not run.\n"
+                f"{zh} 准备测试（导入你的文件）时超时（{seconds:g} 秒）：文件顶层的代码（训练、加载数据、死循环）会在导入时运行。"
+                "请把它移进函数；同一文件中其后的测试未运行。")
     return (f"{en} timed out after {seconds:g} s: the test was stopped. Look for an endless loop, or work that grows "
             "too fast (a loop over every pixel, training far more epochs than asked).\n"
             f"{zh} 超时（{seconds:g} 秒），测试被终止。请检查是否有死循环，或计算量过大（逐像素循环、训练轮数远超要求）。")

@@ -21,7 +21,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from autograder import points
+from autograder import confine, points
 from autograder.results import LessonResult, SubmissionResult, TestResult
 from coursetools import LESSONS, REPO_ROOT
 
@@ -92,8 +92,24 @@ def _settle_torch(torch):
                 pass
 
 
-def copy_submission(source: str, target: str):
-    """Copy regular files and folders only (no links, no devices, no caches); readable, not writable by others."""
+def copy_submission(source: str, target: str, owner: int = None):
+    """Copy regular files and folders only (no links, no devices, no caches), read-only.
+
+    With `owner` (grading as root): the copy belongs to that user and no one else may read
+    it; otherwise it is readable by everyone and writable by no one but its creator.
+    """
+    _copy_tree(source, target)
+    for folder, dirs, files in os.walk(target):
+        for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
+            directory = os.path.isdir(name)
+            if owner is None:
+                os.chmod(name, 0o755 if directory else 0o644)
+            else:
+                os.chown(name, owner, owner)
+                os.chmod(name, 0o500 if directory else 0o400)
+
+
+def _copy_tree(source: str, target: str):
     total = 0
     os.makedirs(target, mode=0o755)
     for folder, dirs, files in os.walk(source, followlinks=False):
@@ -102,7 +118,6 @@ def copy_submission(source: str, target: str):
                    and not os.path.islink(os.path.join(folder, d))]
         destination = os.path.normpath(os.path.join(target, relative))
         os.makedirs(destination, mode=0o755, exist_ok=True)
-        os.chmod(destination, 0o755)
         for name in files:
             path = os.path.join(folder, name)
             info = os.lstat(path)
@@ -112,7 +127,6 @@ def copy_submission(source: str, target: str):
             if total > MAX_SUBMISSION:
                 return
             shutil.copyfile(path, os.path.join(destination, name), follow_symlinks=False)
-            os.chmod(os.path.join(destination, name), 0o644)
 
 
 def copy_graders(run_dir: str, lessons) -> str:
@@ -138,6 +152,7 @@ class _Job:
     submission: SubmissionResult
     sub_copy: str
     lesson: int
+    uid: int = None  # the sandbox user of this submission (grading as root)
     pid: int = 0
     fd: int = -1
     buffer: bytes = b""
@@ -158,23 +173,25 @@ def grade_all(submissions, options: Options, progress=None) -> list:
     run_dir = tempfile.mkdtemp(prefix="autograder-")
     os.chmod(run_dir, 0o711)
     results, jobs = [], deque()
+    root = os.geteuid() == 0
     try:
         graders = copy_graders(run_dir, options.lessons)
         for index, (name, path) in enumerate(submissions):
             result = SubmissionResult(name=name, path=str(path))
             results.append(result)
             copy = os.path.join(run_dir, "subs", str(index), _safe(name))
+            uid = confine.sandbox_uid_for(os.getpid(), index) if root else None
             try:
                 os.makedirs(os.path.dirname(copy), exist_ok=True)
                 os.chmod(os.path.join(run_dir, "subs"), 0o711)
                 os.chmod(os.path.dirname(copy), 0o711)
-                copy_submission(str(path), copy)
+                copy_submission(str(path), copy, owner=uid)
             except OSError as error:
                 result.error = f"could not read the submission {path}: {error}"
                 continue
             for lesson in sorted(options.lessons, key=lambda n: LESSON_ORDER.index(n) if n in LESSON_ORDER else 99):
                 result.lessons[lesson] = LessonResult(lesson)
-                jobs.append(_Job(result, copy, lesson))
+                jobs.append(_Job(result, copy, lesson, uid))
         started = {id(r): None for r in results}
         _run_jobs(jobs, options, run_dir, graders, progress, started)
         for result in results:
@@ -239,6 +256,7 @@ def _start(job: _Job, counter: int, options: Options, run_dir: str, graders: str
         "inifile": str(REPO_ROOT / "pyproject.toml"), "work_dir": work_dir,
         "basetemp": os.path.join(job_dir, "pytest"), "memory_bytes": int(options.memory_gb * 2**30),
         "threads": options.threads, "timeout_factor": options.timeout_factor, "full": options.full,
+        "sandbox_uid": job.uid,
         "hide": [str(REPO_ROOT / "autograder"), str(REPO_ROOT / "solutions")],
     }
     log = os.path.join(job_dir, "lesson.log")

@@ -78,10 +78,18 @@ def seed_for(nodeid: str) -> int:
 
 
 def run_group(items, settings: Settings, timeouts) -> list:
-    """Run `items` (same parent, set up already) in children; one Verdict per item, in order."""
+    """Run `items` (same parent, set up already) in children; one Verdict per item, in order.
+
+    A test that times out before its setup finished (say, a file that trains a model when
+    imported) fails the rest of the group at once with the same message: each would
+    import the same file and wait just as long.
+    """
     verdicts = []
     while len(verdicts) < len(items):
-        verdicts += _run_child(items[len(verdicts):], settings, timeouts[len(verdicts):])
+        got, stuck_in_setup = _run_child(items[len(verdicts):], settings, timeouts[len(verdicts):])
+        verdicts += got
+        if stuck_in_setup:
+            verdicts += [Verdict("failed", got[-1].message) for _ in items[len(verdicts):]]
     return verdicts
 
 
@@ -190,9 +198,10 @@ def _run_child(items, settings: Settings, timeouts) -> list:
         for fd in (result_r, out_r):
             os.close(fd)
     verdicts = child.verdicts
+    stuck_in_setup = problem == "timeout" and not child.current.phases
     if not child.finished() and (child.current.started or not verdicts or problem):
         verdicts.append(_broken(child.current, problem, status, settings, timeouts[len(verdicts)]))
-    return verdicts
+    return verdicts, stuck_in_setup
 
 
 def _drain(child: _Child, readers):
@@ -224,7 +233,7 @@ def _parse(line: bytes):
 def _broken(watch: _Watch, problem, status, settings: Settings, timeout) -> Verdict:
     lesson = settings.lesson
     if problem == "timeout":
-        message = messages.timeout(lesson, timeout)
+        message = messages.timeout(lesson, timeout, during_setup=not watch.phases)
     elif problem == "output":
         message = messages.output_flood(lesson, settings.output_limit)
     else:
@@ -259,8 +268,10 @@ def _verdict(watch: _Watch, end: dict, lesson) -> Verdict:
 
 def _child(items, settings: Settings, result_w: int, out_w: int):
     """Set up the walls, run the items, report each; always ends with os._exit."""
+    global _REPORT_FD
     code = 0
     try:
+        _REPORT_FD = result_w
         os.setsid()
         _redirect(out_w, result_w)
         confine.limit_resources(settings.memory_bytes, settings.max_file_bytes,
@@ -284,8 +295,7 @@ def _child(items, settings: Settings, result_w: int, out_w: int):
             torch.manual_seed(seed)
             snapshot = guard.Snapshot(settings.watch_modules)
             nextitem = items[index + 1] if index + 1 < len(items) else _SameParent(item)
-            for report in runtestprotocol(item, log=False, nextitem=nextitem):
-                _send(result_w, _phase_record(report))
+            runtestprotocol(item, log=False, nextitem=nextitem)  # phases reported by report_phase as they end
             tampered = snapshot.changes()
             sys.stdout.flush()
             sys.stderr.flush()
@@ -320,6 +330,15 @@ def _redirect(out_w: int, result_w: int):
                                                    errors="backslashreplace", line_buffering=True)
     sys.stderr = sys.__stderr__ = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8",
                                                    errors="backslashreplace", line_buffering=True)
+
+
+_REPORT_FD = None  # in a child: where report_phase writes
+
+
+def report_phase(report):
+    """Send one finished phase of the running test to the parent (called from makereport, in the child)."""
+    if _REPORT_FD is not None:
+        _send(_REPORT_FD, _phase_record(report))
 
 
 def _send(fd: int, record: dict):

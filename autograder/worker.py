@@ -113,7 +113,7 @@ class LessonPlugin:
         needed = self._needed_paths()
         root = os.geteuid() == 0
         mounts = confine.private_mounts() if root else False
-        uid = confine.sandbox_uid_for(os.getpid()) if root else None
+        uid = self.settings.sandbox_uid if root else None
         if uid is not None:
             if mounts:
                 confine.open_paths(needed, stash_dir=os.getcwd())
@@ -122,6 +122,7 @@ class LessonPlugin:
                 uid = None
         self.settings.sandbox_uid = self.walls.sandbox_uid = uid
         self.walls.hidden = confine.hide_folders(self.hide) if mounts else []
+        self.walls.offline = confine.no_network()
         linecache.clearcache()
         self.channel.send({"type": "walls", "description": self.walls.describe()})
 
@@ -238,9 +239,13 @@ class LessonPlugin:
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(self, item, call):
         report = yield
-        excinfo = call.excinfo
-        if excinfo is None or report.passed:
-            return report
+        if call.excinfo is not None and not report.passed:
+            self._explain(report, call.excinfo)
+        sandbox.report_phase(report)
+        return report
+
+    def _explain(self, report, excinfo):
+        """Give a failed (or student-skipped) phase one student-facing message, without the grader's source."""
         lesson = self.settings.lesson
         error = excinfo.value
         frames = messages.student_frames(excinfo.traceback, self.settings.submission_root)
@@ -248,14 +253,12 @@ class LessonPlugin:
             if frames:
                 report.outcome = "failed"
                 report.course_message = messages.student_skip(lesson, str(getattr(error, "msg", error)))
-            return report
-        if isinstance(report.longrepr, str):  # already a course message (a stub's NotImplementedError)
+        elif isinstance(report.longrepr, str):  # already a course message (a stub's NotImplementedError)
             report.course_message = report.longrepr
         elif isinstance(error, pytest.fail.Exception) and not error.pytrace:
             report.course_message = str(error.msg)
         else:
             report.course_message = messages.exception(lesson, error, frames)
-        return report
 
 
 def pytest_args(job: dict) -> list:
@@ -277,7 +280,7 @@ def run_lesson(channel_fd: int, job: dict) -> int:
         settings = sandbox.Settings(
             lesson=job["lesson"], repo_root=job["repo_root"], submission_root=job["submission"],
             work_dir=job["work_dir"], memory_bytes=job["memory_bytes"], threads=job["threads"],
-            watch_modules=_watch_modules())
+            sandbox_uid=job["sandbox_uid"], watch_modules=_watch_modules())
         plugin = LessonPlugin(channel, settings, job["timeout_factor"], job["hide"])
         args = pytest_args(job)
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only the course plugin: faster, nothing unknown
