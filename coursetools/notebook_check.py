@@ -177,7 +177,8 @@ def run_tests(lesson: int, name: str, namespace: dict, test_file: Path, module_f
     (folder / f"lesson{lesson}").mkdir()
     (folder / f"lesson{lesson}" / f"{topic}.py").write_text(_SHIM, encoding="utf-8")
     args = [str(test_file), f"--submission={folder}", "-q", "--tb=short", "-p", "no:cacheprovider",
-            "-p", "no:faulthandler", "--import-mode=importlib", "-o", "console_output_style=classic"]
+            "-p", "no:faulthandler", "-p", "no:unraisableexception", "-p", "no:threadexception",
+            "--import-mode=importlib", "-o", "console_output_style=classic"]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         args += ["-p", "coursetools.pytest_plugin"]
     output = io.StringIO()

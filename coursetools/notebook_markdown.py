@@ -10,6 +10,7 @@ import inspect
 import re
 
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+_CJK_PUNCTUATION = re.compile(r"[\u3000-\u303f\uff00-\uffef]")  # no space after these either
 _SECTIONS = {"Args": "参数", "Returns": "返回值", "Raises": "异常", "Yields": "产出", "Attributes": "属性"}
 _ITEM = re.compile(r"^ {4}(\*{0,2}[\w.]+(?: \([^)]*\))?): (.*)$")
 
@@ -19,13 +20,13 @@ def is_chinese(line: str) -> bool:
 
 
 def _runs(lines: list) -> list:
-    """Join wrapped lines into runs of one language each."""
+    """Join wrapped lines into runs of one language each (Chinese wraps without a space)."""
     runs = []
     for line in (line.strip() for line in lines):
         if not line:
             continue
         if runs and is_chinese(line) == is_chinese(runs[-1]):
-            tight = is_chinese(runs[-1][-1]) and is_chinese(line[0])  # Chinese wraps without a space
+            tight = is_chinese(runs[-1][-1]) and (is_chinese(line[0]) or bool(_CJK_PUNCTUATION.match(runs[-1][-1])))
             runs[-1] += line if tight else " " + line
         else:
             runs.append(line)
