@@ -36,8 +36,8 @@ else:
 '''
 
 _LOSS_CURVE = '''\
-# Your train_one_epoch on 20 slices of MNIST (640 images each): the loss falls as the model learns.
-# 用你的 train_one_epoch 依次训练 20 份 MNIST（每份 640 张）：模型学习时损失下降。
+# Your train_one_epoch on 30 slices of MNIST (1,000 images each): the loss falls as the model learns.
+# 用你的 train_one_epoch 依次训练 30 份 MNIST（每份 1000 张）：模型学习时损失下降。
 import matplotlib.pyplot as plt
 import torch
 from torch import nn
@@ -48,14 +48,14 @@ import course_data
 demo_model = None
 try:
     demo_images, demo_labels = course_data.load_mnist_arrays(train=True, root=course_data.require_mnist())
-    demo_images = ((torch.from_numpy(demo_images[:12800]).float() / 255 - 0.1307) / 0.3081).unsqueeze(1)
-    demo_labels = torch.from_numpy(demo_labels[:12800]).long()
+    demo_images = ((torch.from_numpy(demo_images[:30000]).float() / 255 - 0.1307) / 0.3081).unsqueeze(1)
+    demo_labels = torch.from_numpy(demo_labels[:30000]).long()
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))  # lesson 4's network
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     losses = []
-    for start in range(0, 12800, 640):
-        piece = TensorDataset(demo_images[start:start + 640], demo_labels[start:start + 640])
+    for start in range(0, 30000, 1000):
+        piece = TensorDataset(demo_images[start:start + 1000], demo_labels[start:start + 1000])
         loss = train_one_epoch(model, DataLoader(piece, batch_size=64, shuffle=True), nn.CrossEntropyLoss(),
                                optimizer, "cpu")
         losses.append(float(loss))
@@ -65,7 +65,7 @@ except Exception as error:  # not written yet, or not working yet: no picture, n
 else:
     demo_model = model
     plt.figure(figsize=(6, 3.5))
-    plt.plot(range(640, 12801, 640), losses, marker="o")
+    plt.plot(range(1000, 30001, 1000), losses, marker="o")
     plt.xlabel("training images seen")
     plt.ylabel("mean batch loss")
     plt.title("training loss")
