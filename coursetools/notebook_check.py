@@ -20,8 +20,8 @@ runs them against a .py file. The instructor's hidden grade cells call
 - Nothing reaches stderr from a passing check: pytest captures output and
   warnings, and Python-level stderr is redirected while the tests run
   (nbgrader scores a grade cell 0 when it writes to stderr).
-- `import_lesson_notebooks(3, 4)` lets a lesson's code import earlier lessons
-  (`from lesson3.data import ...`) from the student's own notebooks.
+- Earlier lessons that a lesson's code imports come from the student's own
+  notebooks: coursetools/notebook_lessons.py.
 """
 import ast
 import contextlib
@@ -29,7 +29,6 @@ import io
 import os
 import re
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -237,88 +236,3 @@ def check(lesson: int, name: str, namespace: dict) -> None:
     folder = REPO_ROOT / "exercises" / f"lesson{lesson}"
     run_tests(lesson, name, namespace, folder / f"test_{LESSONS[lesson]}.py", folder / f"{LESSONS[lesson]}.py",
               "public")
-
-
-# ---------------------------------------------------------------- earlier lessons from their notebooks
-
-class _LessonNotebookFinder:
-    """Imports `lessonK.<topic>` from the student's lesson-K notebook (its setup and solution cells)."""
-
-    def __init__(self):
-        self.lessons = set()
-
-    def find_spec(self, fullname, path=None, target=None):
-        import importlib.util
-
-        parts = fullname.split(".")
-        match = re.fullmatch(r"lesson(\d+)", parts[0])
-        if not match or int(match.group(1)) not in self.lessons:
-            return None
-        lesson = int(match.group(1))
-        if len(parts) == 1:
-            return importlib.util.spec_from_loader(fullname, self, is_package=True)
-        if len(parts) == 2 and parts[1] == LESSONS[lesson]:
-            return importlib.util.spec_from_loader(fullname, self, origin=str(notebook_candidates(lesson)[0]))
-        return None
-
-    def create_module(self, spec):
-        return None
-
-    def exec_module(self, module):
-        parts = module.__name__.split(".")
-        if len(parts) == 1:
-            module.__path__ = []
-            return
-        lesson = int(parts[0][len("lesson"):])
-        found = [path for path in notebook_candidates(lesson) if path.is_file()]
-        if not found:
-            looked = ", ".join(str(path) for path in notebook_candidates(lesson))
-            raise ModuleNotFoundError(
-                f"{module.__name__} comes from your lesson {lesson} notebook, which is not there (looked for {looked}). "
-                f"Keep the lesson folders side by side (lesson{lesson}/ next to this lesson's folder).\n"
-                f"{module.__name__} 来自你的第 {lesson} 课笔记本，但没有找到（查找了 {looked}）。"
-                f"请把各课文件夹放在一起（lesson{lesson}/ 与本课文件夹并列）。", name=module.__name__)
-        module.__file__ = str(found[0])
-        for number, source in notebook_code(found[0]):
-            exec(compile(source, f"{found[0]} [code cell {number}]", "exec"), module.__dict__)
-
-
-def notebook_candidates(lesson: int) -> list:
-    """Where lesson `lesson`'s notebook may be, seen from the notebook running now (its folder is the cwd).
-
-    Next to this lesson's folder (a student's course folder, nbgrader's source/ or release/), and,
-    while nbgrader autogrades (cwd autograded/<student>/<assignment>), that student's submitted/ folder.
-    """
-    here = Path.cwd()
-    name = f"lesson{lesson}"
-    candidates = []
-    if here.parent.parent.name == "autograded":
-        candidates.append(here.parents[2] / "submitted" / here.parent.name / name / f"{name}.ipynb")
-    candidates.append(here.parent / name / f"{name}.ipynb")
-    return candidates
-
-
-def notebook_code(path: Path) -> list:
-    """[(cell number, source)] of the setup and solution cells of a course notebook, in order."""
-    import nbformat
-
-    notebook = nbformat.read(str(path), as_version=4)
-    cells = []
-    for number, cell in enumerate(notebook.cells, start=1):
-        role = cell.get("metadata", {}).get("course", {}).get("role")
-        if cell.cell_type == "code" and role in ("setup", "exercise"):
-            cells.append((number, cell.source))
-    return cells
-
-
-_finder = _LessonNotebookFinder()
-
-
-def import_lesson_notebooks(*lessons: int) -> None:
-    """Make `lessonK.<topic>` importable from the notebook of each lesson K in `lessons`.
-
-    让 `lessons` 中每一课 K 的 `lessonK.<topic>` 可以从该课的笔记本导入。
-    """
-    _finder.lessons.update(lessons)
-    if _finder not in sys.meta_path:
-        sys.meta_path.insert(0, _finder)

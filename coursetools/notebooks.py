@@ -56,7 +56,7 @@ grade({lesson}, "{name}", globals())
 EARLIER_LESSONS = """\
 # Your lessons {numbers}, imported from your notebooks {paths} (next to this lesson's folder).
 # 你的第 {numbers_zh} 课，从你的笔记本 {paths} 导入（与本课文件夹并列）。
-from coursetools.notebook_check import import_lesson_notebooks
+from coursetools.notebook_lessons import import_lesson_notebooks
 import_lesson_notebooks({numbers})"""
 
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}

@@ -12,9 +12,9 @@ import pytest
 from traitlets.config import Config
 
 from coursetools import LESSONS, REPO_ROOT, STUB_LINES
-from coursetools import notebook_check
-from coursetools.notebook_check import (NotebookCheckFailed, check, exercise_names, exercise_of,
-                                        import_lesson_notebooks, notebook_candidates, snake_case, grader_tests)
+from coursetools import notebook_lessons
+from coursetools.notebook_check import NotebookCheckFailed, check, exercise_names, exercise_of, grader_tests, snake_case
+from coursetools.notebook_lessons import import_lesson_notebooks, notebook_candidates
 from coursetools.notebook_markdown import docstring_markdown
 from coursetools.notebooks import build_notebook, exercise_code, notebook_files, notebook_path, render
 from coursetools.regions import RegionError
@@ -278,6 +278,14 @@ def test_a_warning_in_a_correct_solution_stays_off_stderr(reference, capfd):
     assert err == "" and "hidden test(s) passed" in out
 
 
+def test_a_missing_function_is_named_in_the_notebook(reference):
+    """Check that a function missing from the notebook is reported against the notebook, not a .py file."""
+    del reference["to_numpy"]
+    with pytest.raises(NotebookCheckFailed) as failed:
+        check(1, "to_numpy", reference)
+    assert "`to_numpy` is not defined in lesson1.ipynb" in str(failed.value) and "tensors.py" not in str(failed.value)
+
+
 def test_check_of_an_unknown_exercise_is_an_error(reference):
     """Check that a check cell naming a function the lesson lacks is an error, not a pass."""
     with pytest.raises(ValueError, match="no exercise 'no_such'"):
@@ -290,7 +298,7 @@ def test_check_of_an_unknown_exercise_is_an_error(reference):
 def clean_imports(monkeypatch):
     """Undo the lesson finder and the lesson modules a test imports."""
     monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
-    monkeypatch.setattr(notebook_check._finder, "lessons", set())
+    monkeypatch.setattr(notebook_lessons._finder, "lessons", set())
     before = set(sys.modules)
     yield
     for name in set(sys.modules) - before:
