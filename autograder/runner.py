@@ -26,7 +26,8 @@ from autograder.results import LessonResult, SubmissionResult, TestResult
 from coursetools import LESSONS, REPO_ROOT
 
 #: Longest first, so two workers finish together (lesson 5 trains on MNIST, lesson 4 too).
-LESSON_ORDER = (5, 4, 3, 6, 1, 2)
+LESSON_ORDER = (5, 4, 6, 3, 1, 2)
+
 KEPT_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "COURSE_DATA_ROOT", "CUDA_VISIBLE_DEVICES",
                     "NVIDIA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "PYTHONHASHSEED", "OMP_NUM_THREADS",
                     "MKL_NUM_THREADS", "PYTORCH_NVML_BASED_CUDA_CHECK")
@@ -81,7 +82,8 @@ def _preload():
 
 def _settle_torch(torch):
     """Let torch make its one-time patches now (an optimizer wraps its class's step() at first use),
-    so that a test child sees them as the baseline, not as student code rewriting torch."""
+    so that a test child sees them as the baseline, not as student code rewriting torch; the first
+    optimizer also imports torch._dynamo (a second), which every child would otherwise pay again."""
     parameter = torch.zeros(1, requires_grad=True)
     for name in dir(torch.optim):
         cls = getattr(torch.optim, name)
@@ -192,10 +194,10 @@ def grade_all(submissions, options: Options, progress=None) -> list:
             for lesson in sorted(options.lessons, key=lambda n: LESSON_ORDER.index(n) if n in LESSON_ORDER else 99):
                 result.lessons[lesson] = LessonResult(lesson)
                 jobs.append(_Job(result, copy, lesson, uid))
-        started = {id(r): None for r in results}
-        _run_jobs(jobs, options, run_dir, graders, progress, started)
+        scheduler = _Scheduler(options, run_dir, graders, progress)
+        scheduler.run(jobs)
         for result in results:
-            first = started.get(id(result))
+            first = scheduler.started.get(id(result))
             result.duration = time.monotonic() - first if first else 0.0
     finally:
         if options.keep:
@@ -209,37 +211,46 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:80] or "submission"
 
 
-def _run_jobs(jobs, options, run_dir, graders, progress, started):
-    running = {}
-    counter = 0
-    while jobs or running:
-        while jobs and len(running) < max(1, options.workers):
-            job = jobs.popleft()
-            counter += 1
-            if started.get(id(job.submission)) is None:
-                started[id(job.submission)] = time.monotonic()
-            _start(job, counter, options, run_dir, graders, [j.fd for j in running.values()])
-            running[job.fd] = job
-        ready, _, _ = select.select(list(running), [], [], 1.0)
-        for fd in ready:
-            job = running[fd]
-            chunk = os.read(fd, 1 << 16)
-            if chunk:
-                job.buffer += chunk
-                *lines, job.buffer = job.buffer.split(b"\n")
-                for line in lines:
-                    _handle(job, line, options, progress)
-            else:
-                _finish(job)
-                del running[fd]
-        now = time.monotonic()
-        for job in running.values():
-            if now > job.deadline:
-                try:
-                    os.kill(job.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                job.result.error = job.result.error or f"the lesson took longer than {job.deadline - job.started:.0f} s"
+class _Scheduler:
+    """Runs jobs, at most `workers` at a time, and routes each lesson process's JSON lines."""
+
+    def __init__(self, options, run_dir, graders, progress):
+        self.options, self.run_dir, self.graders, self.progress = options, run_dir, graders, progress
+        self.running = {}
+        self.started = {}
+        self.counter = 0
+
+    def start(self, job):
+        self.counter += 1
+        self.started.setdefault(id(job.submission), time.monotonic())
+        _start(job, self.counter, self.options, self.run_dir, self.graders, [j.fd for j in self.running.values()])
+        self.running[job.fd] = job
+
+    def run(self, jobs):
+        while jobs or self.running:
+            while jobs and len(self.running) < max(1, self.options.workers):
+                self.start(jobs.popleft())
+            ready, _, _ = select.select(list(self.running), [], [], 1.0)
+            for fd in ready:
+                job = self.running[fd]
+                chunk = os.read(fd, 1 << 16)
+                if chunk:
+                    job.buffer += chunk
+                    *lines, job.buffer = job.buffer.split(b"\n")
+                    for line in lines:
+                        _handle(job, line, self.options, self.progress)
+                else:
+                    _finish(job)
+                    del self.running[fd]
+            now = time.monotonic()
+            for job in self.running.values():
+                if now > job.deadline:
+                    try:
+                        os.kill(job.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                    job.result.error = job.result.error or \
+                        f"the lesson took longer than {job.deadline - job.started:.0f} s"
 
 
 def _start(job: _Job, counter: int, options: Options, run_dir: str, graders: str, other_fds: list):
