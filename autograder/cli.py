@@ -56,6 +56,21 @@ def _usage_error(message: str) -> int:
     return EXIT_USAGE
 
 
+MNIST_LESSONS = {3, 4, 5}  # their graders train or load real MNIST
+
+
+def _data_problem(lessons) -> str:
+    """Why grading these lessons cannot start (MNIST not prepared), or ''."""
+    if not MNIST_LESSONS & set(lessons):
+        return ""
+    import course_data
+
+    if course_data.mnist_ready():
+        return ""
+    return (f"MNIST is not prepared in {course_data.data_root()}: run `python -m course_data` first (lessons "
+            f"{sorted(MNIST_LESSONS & set(lessons))} are graded on it)")
+
+
 def _options(args):
     from autograder.runner import Options
 
@@ -70,6 +85,8 @@ def _grade(args) -> int:
     if not os.path.isdir(path):
         return _usage_error(f"{args.submission}: no such folder (expected a folder shaped like exercises/, "
                             "holding lesson1/tensors.py ...)")
+    if _data_problem(args.lessons):
+        return _usage_error(_data_problem(args.lessons))
     name = os.path.basename(os.path.normpath(path))
     out = args.out or os.path.join("grading-results", name)
     bar = report.ProgressBar(enabled=not args.quiet)
@@ -92,6 +109,8 @@ def _batch(args) -> int:
     names = sorted(n for n in os.listdir(root) if not n.startswith(".") and os.path.isdir(os.path.join(root, n)))
     if not names:
         return _usage_error(f"{args.submissions}: no submission folders inside")
+    if _data_problem(args.lessons):
+        return _usage_error(_data_problem(args.lessons))
     options = _options(args)
     bar = report.ProgressBar(enabled=not args.quiet)
     try:
@@ -111,6 +130,13 @@ def _batch(args) -> int:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "grade":
-        return _grade(args)
-    return _batch(args)
+    from coursetools import REPO_ROOT
+
+    if str(REPO_ROOT) not in sys.path:  # the course packages as the repository has them, from any folder
+        sys.path.insert(0, str(REPO_ROOT))
+    try:
+        return _grade(args) if args.command == "grade" else _batch(args)
+    except KeyboardInterrupt:
+        print("python -m autograder: interrupted; nothing written for the submissions not finished",
+              file=sys.stderr)
+        return 130

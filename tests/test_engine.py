@@ -167,6 +167,13 @@ def test_usage_errors_exit_2_with_a_message(args, says):
     assert says in done.stderr
 
 
+def test_grading_mnist_lessons_without_mnist_is_a_usage_error(tmp_path):
+    """Check that lessons graded on MNIST refuse to start (status 2) when the data is not prepared."""
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", "solutions", "--lessons", "5"], cwd=REPO_ROOT,
+                          capture_output=True, text=True, env={**os.environ, "COURSE_DATA_ROOT": str(tmp_path)})
+    assert done.returncode == 2 and "python -m course_data" in done.stderr
+
+
 def test_batch_of_a_folder_without_submissions_is_a_usage_error(tmp_path):
     done = autograder("batch", tmp_path, "--out", tmp_path / "out")
     assert done.returncode == 2 and "no submission folders" in done.stderr
