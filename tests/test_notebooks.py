@@ -44,6 +44,30 @@ def test_committed_notebooks_are_what_the_generator_makes():
         assert path.read_text(encoding="utf-8") == text, f"{path}: run `python -m coursetools generate`"
 
 
+def test_generate_check_covers_the_notebooks(tmp_path):
+    """Check that --check's stale_files names a notebook whose grader changed, and generate brings it back."""
+    import shutil
+
+    from coursetools.generate import stale_files, write_all
+
+    for part in ("solutions", "autograder", "exercises", "nbgrader"):
+        shutil.copytree(REPO_ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__", "gradebook.db"))
+    assert stale_files(tmp_path) == []
+    tests = tmp_path / "autograder" / "lesson2" / "test_autograd.py"
+    tests.write_text(tests.read_text(encoding="utf-8") + "\n\ndef test_square_grad_once_more(autograd):\n    pass\n",
+                     encoding="utf-8")
+    (tmp_path / "nbgrader" / "source" / "lesson4" / "lesson4.ipynb").unlink()
+    assert stale_files(tmp_path) == ["exercises/lesson2/test_autograd.py", "nbgrader/source/lesson2/lesson2.ipynb",
+                                     "nbgrader/source/lesson4/lesson4.ipynb"]
+    write_all(tmp_path)
+    assert stale_files(tmp_path) == []
+    def points(notebook):
+        return next(c for c in notebook.cells if c.id == "lesson2_square_grad_check").metadata["nbgrader"]["points"]
+
+    changed = nbformat.read(str(tmp_path / "nbgrader" / "source" / "lesson2" / "lesson2.ipynb"), as_version=4)
+    assert points(changed) == points(_notebook(2)) + 1  # the new test is worth a point in its check cell
+
+
 def test_generation_is_deterministic_valid_and_holds_no_outputs():
     """Check two builds give the same text, a valid notebook, fixed unique ids, no outputs or counts."""
     for lesson in LESSONS:
