@@ -117,9 +117,14 @@ def _batch(args) -> int:
         graded = runner.grade_all([(n, os.path.join(root, n)) for n in names], options, bar)
     finally:
         bar.close()
+    used = set()
     for result in graded:
+        folder = runner._safe(result.name)
+        while folder in used:  # two names that read the same once made safe for a path
+            folder += "_"
+        used.add(folder)
         try:
-            results.write_results_json(result, os.path.join(args.out, runner._safe(result.name)))
+            results.write_results_json(result, os.path.join(args.out, folder))
         except OSError as error:
             result.error = result.error or f"could not write results: {error}"
     gradebook = results.write_gradebook(graded, os.path.join(args.out, "gradebook.csv"), options.lessons)

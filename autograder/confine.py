@@ -50,6 +50,11 @@ class Walls:
         return ", ".join(parts)
 
 
+def privileged() -> bool:
+    """Root, so the root-only walls can stand (AUTOGRADER_UNPRIVILEGED=1 pretends otherwise, to test the rest)."""
+    return os.geteuid() == 0 and not os.environ.get("AUTOGRADER_UNPRIVILEGED")
+
+
 def become_subreaper() -> bool:
     """Orphaned descendants of this process are re-parented to it, so it can kill them all."""
     return _c().prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
@@ -62,7 +67,7 @@ def die_with_parent():
 
 def private_mounts() -> bool:
     """Give this process its own mount namespace (root only); later mounts are seen by it and its children."""
-    if os.geteuid() != 0:
+    if not privileged():
         return False
     libc = _c()
     return libc.unshare(_CLONE_NEWNS) == 0 and libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None) == 0
@@ -70,7 +75,7 @@ def private_mounts() -> bool:
 
 def no_network() -> bool:
     """Move this process into a network namespace of its own: no interface but a loopback that is down."""
-    return os.geteuid() == 0 and _c().unshare(_CLONE_NEWNET) == 0
+    return privileged() and _c().unshare(_CLONE_NEWNET) == 0
 
 
 def hide_folders(paths) -> list:

@@ -111,7 +111,7 @@ class LessonPlugin:
         os.environ.update(HOME=home, XDG_CACHE_HOME=os.path.join(home, ".cache"),
                           MPLCONFIGDIR=os.path.join(home, ".matplotlib"), TORCH_HOME=os.path.join(home, ".torch"))
         needed = self._needed_paths()
-        root = os.geteuid() == 0
+        root = confine.privileged()
         mounts = confine.private_mounts() if root else False
         uid = self.settings.sandbox_uid if root else None
         if uid is not None:

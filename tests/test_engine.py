@@ -123,6 +123,20 @@ def test_grading_twice_gives_the_same_results(solutions, tmp_path):
 
 
 @pytest.mark.slow
+def test_grading_without_root_walls_still_gives_full_marks(tmp_path):
+    """Check the unprivileged path (no sandbox user, no namespaces), as on a laptop or a CI runner."""
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", "solutions", "--lessons", "1", "2", "--quiet",
+                           "--out", str(out)], cwd=REPO_ROOT, capture_output=True, text=True,
+                          env={**os.environ, "AUTOGRADER_UNPRIVILEGED": "1"})
+    assert done.returncode == 0, done.stderr
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert data["score"] == data["max_score"] > 0
+    for lesson in data["extra_data"]["lessons"].values():
+        assert "forked test processes" in lesson["isolation"] and "unprivileged uid" not in lesson["isolation"]
+
+
+@pytest.mark.slow
 def test_batch_writes_results_per_submission_and_a_gradebook(tmp_path):
     """Check `batch`: one results.json per subfolder, gradebook.csv with a row each, a bad one does not stop it."""
     submissions = tmp_path / "class"
