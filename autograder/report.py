@@ -3,6 +3,7 @@
 终端输出：评分时在 stderr 上显示 tqdm 进度条，结束后在 stdout 上打印表格。
 """
 import sys
+import textwrap
 
 from coursetools import LESSONS
 
@@ -62,7 +63,8 @@ def submission_table(result) -> str:
             rows.append(f"             {_first_line(test.message)}")
         if stubs:
             listed = ", ".join(f"{name} ({count})" for name, count in stubs.items())
-            rows.append(f"      not implemented yet (failed tests): {listed}")
+            rows += textwrap.wrap(f"not implemented yet (failed tests): {listed}", 100,
+                                  initial_indent=" " * 6, subsequent_indent=" " * 8)
         skipped = len(lesson.tests) - len(scored)
         if skipped:
             rows.append(f"      ({skipped} not run here, not scored)")
