@@ -172,8 +172,11 @@ def grade_all(submissions, options: Options, progress=None) -> list:
     """Grade [(name, path)] and return one SubmissionResult each, in the same order."""
     progress = progress or NullProgress()
     _preload()
-    run_dir = tempfile.mkdtemp(prefix="autograder-")
+    _remove_abandoned_runs()
+    run_dir = tempfile.mkdtemp(prefix=RUN_PREFIX)
     os.chmod(run_dir, 0o711)
+    with open(os.path.join(run_dir, "owner.pid"), "w") as owner:
+        owner.write(str(os.getpid()))
     results, jobs = [], deque()
     root = confine.privileged()
     try:
@@ -205,6 +208,28 @@ def grade_all(submissions, options: Options, progress=None) -> list:
         else:
             shutil.rmtree(run_dir, ignore_errors=True)
     return results
+
+
+RUN_PREFIX = "autograder-"
+
+
+def _remove_abandoned_runs():
+    """Delete run folders left by a grader that was killed (its owner.pid names no live process)."""
+    base = tempfile.gettempdir()
+    for name in os.listdir(base):
+        folder = os.path.join(base, name)
+        if not name.startswith(RUN_PREFIX) or not os.path.isdir(folder) or os.stat(folder).st_uid != os.getuid():
+            continue
+        try:
+            pid = int(open(os.path.join(folder, "owner.pid")).read())
+        except (OSError, ValueError):
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            pass
 
 
 def _safe(name: str) -> str:
