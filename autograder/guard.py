@@ -4,10 +4,10 @@
   and `import autograder` fail, the repository root leaves sys.path, and the modules
   already loaded under those names leave sys.modules (the graders themselves run from
   a private copy under another name).
-- `Snapshot` records which objects torch, NumPy, builtins and the graders' helpers hold
-  before the test; `changes()` after it names every attribute student code replaced
-  (for example `torch.Tensor.backward`), which fails the test: a check that compares
-  against torch cannot trust a torch that the code under test rewrote.
+- `Snapshot` records which objects torch, NumPy, builtins, the graders' helpers and the
+  test module hold before the test; `changes()` after it names every attribute student
+  code replaced (for example `torch.Tensor.backward`, or the test module's `fail`), which
+  fails the test: a check cannot trust a torch, or itself, rewritten by the code under test.
 
 测试子进程内的防护：学生代码无法导入评分代码或参考答案；对 torch 等的修改会被发现并判为失败。
 """

@@ -113,10 +113,10 @@ def died(lesson, status: int, crash: str = "") -> str:
 def tampered(lesson, names: list) -> str:
     en, zh = _where(lesson)
     shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
-    return (f"{en} your code changed the library the checks rely on ({shown} was replaced). Graders compare your "
-            "results with torch itself, so code that rewrites torch, NumPy or builtins cannot be graded: remove "
-            "those assignments.\n"
-            f"{zh} 你的代码修改了检查所依赖的库（{shown} 被替换）。评分需要与未经修改的 torch 比较：请删除这些赋值。")
+    return (f"{en} your code changed code the checks rely on ({shown} was replaced). Graders compare your "
+            "results with torch itself, so code that rewrites torch, NumPy, builtins or the checks cannot be graded: "
+            "remove those assignments.\n"
+            f"{zh} 你的代码修改了检查所依赖的代码（{shown} 被替换）。评分需要与未经修改的 torch 和检查代码比较：请删除这些赋值。")
 
 
 def forked(lesson) -> str:

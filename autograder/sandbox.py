@@ -293,7 +293,8 @@ def _child(items, settings: Settings, result_w: int, out_w: int):
             random.seed(seed)
             numpy.random.seed(seed % 2**32)
             torch.manual_seed(seed)
-            snapshot = guard.Snapshot(settings.watch_modules)
+            module = getattr(item, "module", None)
+            snapshot = guard.Snapshot({**settings.watch_modules, "the test module": module})
             nextitem = items[index + 1] if index + 1 < len(items) else _SameParent(item)
             runtestprotocol(item, log=False, nextitem=nextitem)  # phases reported by report_phase as they end
             tampered = snapshot.changes()

@@ -35,6 +35,7 @@ CASES = {
     "memory-hog": (1, "add_channel_dim", "allocate"),
     "print-flood": (1, "multiply", "printed more than"),
     "monkeypatch-torch": (2, None, "torch.Tensor.backward"),
+    "patch-grader": (1, None, "the test module.fail was replaced"),
     "write-results": (None, None, None),
     "read-hidden-tests": (None, None, None),
     "kill-grader": (2, "accumulated_grad", "not permitted"),
