@@ -28,17 +28,26 @@ def touched_lessons(overlay: Path) -> set:
     return {int(path.parts[0][len("lesson"):]) for path in overlay_files(overlay)}
 
 
+def overlay_text(overlay_file: Path, reference_file: Path):
+    """The text `overlay_file` makes of `reference_file`: None for `# REMOVE`, the reference
+    followed by the overlay for `# APPEND` (a later definition replaces the reference's), else the overlay."""
+    text = Path(overlay_file).read_text(encoding="utf-8")
+    first = text.splitlines()[0].strip() if text.strip() else ""
+    if first == "# REMOVE":
+        return None
+    if first == "# APPEND":
+        return Path(reference_file).read_text(encoding="utf-8") + "\n\n" + text
+    return text
+
+
 def build(overlay: Path, destination: Path, reference: Path = REPO_ROOT / "solutions") -> Path:
     """Copy `reference` to `destination` and apply the overlay; returns `destination`."""
     shutil.copytree(reference, destination, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for relative in overlay_files(overlay):
-        text = (Path(overlay) / relative).read_text(encoding="utf-8")
         target = Path(destination) / relative
-        first = text.splitlines()[0].strip() if text.strip() else ""
-        if first == "# REMOVE":
+        text = overlay_text(Path(overlay) / relative, target)
+        if text is None:
             target.unlink()
-        elif first == "# APPEND":
-            target.write_text(target.read_text(encoding="utf-8") + "\n\n" + text, encoding="utf-8")
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")

@@ -28,6 +28,7 @@ import pytest
 from coursetools import LESSONS, REPO_ROOT, STUB_LINES
 from coursetools.notebooks import exercise_code
 from coursetools.regions import SOLUTION, find_regions
+from autograder.overlay import overlay_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.mnist]
 
@@ -128,8 +129,8 @@ def course(tmp_path_factory):
     for lesson in LESSONS:
         _write(_read(course.notebook("source", ".", lesson).resolve()), course.notebook("submitted", "solved", lesson))
         _write(_read(course.notebook("release", ".", lesson).resolve()), course.notebook("submitted", "released", lesson))
-    mutant = exercise_code((REPO_ROOT / "tests" / "mutants" / "view-non-contiguous" / "lesson1" / "tensors.py")
-                           .read_text(encoding="utf-8"))
+    mutant = exercise_code(overlay_text(REPO_ROOT / "tests" / "mutants" / "view-non-contiguous" / "lesson1" / "tensors.py",
+                                        REPO_ROOT / "solutions" / "lesson1" / "tensors.py"))
     pitfall = _with_exercises(_read(course.notebook("source", ".", 1).resolve()),
                               {"flatten_images": mutant["flatten_images"], "scalar_tensor": WARNING_SCALAR_TENSOR})
     _write(pitfall, course.notebook("submitted", "pitfall", 1))

@@ -18,6 +18,7 @@ from coursetools.notebook_lessons import import_lesson_notebooks, notebook_candi
 from coursetools.notebook_markdown import docstring_markdown
 from coursetools.notebooks import build_notebook, exercise_code, notebook_files, notebook_path, render
 from coursetools.regions import RegionError
+from autograder.overlay import overlay_text
 
 SOURCE = REPO_ROOT / "nbgrader" / "source"
 
@@ -260,7 +261,8 @@ def test_check_passes_the_reference_quietly(reference, capfd):
 
 def test_check_names_the_pitfall_of_a_view_mutant():
     """Check that the lesson-1 view mutant fails flatten_images with the bilingual diagnosis and the slug."""
-    mutant = (REPO_ROOT / "tests" / "mutants" / "view-non-contiguous" / "lesson1" / "tensors.py").read_text(encoding="utf-8")
+    mutant = overlay_text(REPO_ROOT / "tests" / "mutants" / "view-non-contiguous" / "lesson1" / "tensors.py",
+                          REPO_ROOT / "solutions" / "lesson1" / "tensors.py")
     with pytest.raises(NotebookCheckFailed) as failed:
         check(1, "flatten_images", _namespace(mutant))
     message = str(failed.value)
