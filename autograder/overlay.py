@@ -54,6 +54,21 @@ def build(overlay: Path, destination: Path, reference: Path = REPO_ROOT / "solut
     return Path(destination)
 
 
+def overlay_names(folder: Path) -> list:
+    """The overlay folders inside `folder` (tests/mutants, tests/variants, ...), sorted; [] when it is missing."""
+    folder = Path(folder)
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))) \
+        if folder.is_dir() else []
+
+
+def grade_overlays(folder: Path, names, work: Path, *options: str) -> dict:
+    """Build the overlays `names` of `folder` under `work` and grade them in one batch; {name: results.json}."""
+    submissions = Path(work) / "submissions"
+    for name in names:
+        build(Path(folder) / name, submissions / name)
+    return grade_batch(submissions, Path(work) / "out", "--workers", "2", *options)
+
+
 def grade_batch(submissions: Path, out: Path, *options: str, timeout: float = 1800) -> dict:
     """`python -m autograder batch submissions --out out *options`; {name: results.json as a dict}."""
     command = [sys.executable, "-m", "autograder", "batch", str(submissions), "--out", str(out), "--quiet", *options]

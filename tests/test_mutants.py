@@ -14,8 +14,7 @@ from coursetools import REPO_ROOT
 from coursetools.feedback import PITFALLS
 
 MUTANTS = REPO_ROOT / "tests" / "mutants"
-NAMES = sorted(p.name for p in MUTANTS.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))) \
-    if MUTANTS.is_dir() else []
+NAMES = overlay.overlay_names(MUTANTS)
 
 
 def test_every_mutant_folder_names_a_known_pitfall():
@@ -35,10 +34,7 @@ def test_every_pitfall_has_a_mutant():
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """{slug: results.json} for every mutant, graded in one batch."""
-    submissions = tmp_path_factory.mktemp("mutants")
-    for name in NAMES:
-        overlay.build(MUTANTS / name, submissions / name)
-    return overlay.grade_batch(submissions, tmp_path_factory.mktemp("mutants-out"), "--workers", "2")
+    return overlay.grade_overlays(MUTANTS, NAMES, tmp_path_factory.mktemp("mutants"))
 
 
 @pytest.mark.slow

@@ -13,8 +13,7 @@ from autograder import overlay
 from coursetools import REPO_ROOT
 
 VARIANTS = REPO_ROOT / "tests" / "variants"
-NAMES = sorted(p.name for p in VARIANTS.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))) \
-    if VARIANTS.is_dir() else []
+NAMES = overlay.overlay_names(VARIANTS)
 
 
 def test_there_are_at_least_five_variants():
@@ -27,10 +26,7 @@ def test_there_are_at_least_five_variants():
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """{name: results.json} for every variant, graded in one batch."""
-    submissions = tmp_path_factory.mktemp("variants")
-    for name in NAMES:
-        overlay.build(VARIANTS / name, submissions / name)
-    return overlay.grade_batch(submissions, tmp_path_factory.mktemp("variants-out"), "--workers", "2")
+    return overlay.grade_overlays(VARIANTS, NAMES, tmp_path_factory.mktemp("variants"))
 
 
 @pytest.mark.slow
