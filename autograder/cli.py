@@ -2,6 +2,7 @@
 
     python -m autograder grade SUBMISSION [--lessons 1 3 ...] [--out DIR] [--workers N] [--full]
     python -m autograder batch SUBMISSIONS_DIR --out DIR [--workers N] [--lessons ...] [--full]
+    python -m autograder gradescope-bundle [--out autograder.zip]
 
 `grade` exits 0 whenever grading itself completed, whatever the score; 1 when the
 grader failed somewhere (the results say where); 2 for a usage error.
@@ -48,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--out", metavar="DIR", required=True,
                        help="write DIR/<name>/results.json for each and DIR/gradebook.csv")
     common(batch)
+    bundle = commands.add_parser("gradescope-bundle", help="write a Gradescope autograder zip (autograder/gradescope.py)")
+    bundle.add_argument("--out", metavar="ZIP", default="autograder.zip", help="the zip to write (default: autograder.zip)")
     return parser
 
 
@@ -139,6 +142,11 @@ def main(argv=None) -> int:
 
     if str(REPO_ROOT) not in sys.path:  # the course packages as the repository has them, from any folder
         sys.path.insert(0, str(REPO_ROOT))
+    if args.command == "gradescope-bundle":
+        from autograder import gradescope
+
+        print(f"Gradescope autograder bundle: {gradescope.build_bundle(args.out)}")
+        return EXIT_OK
     try:
         return _grade(args) if args.command == "grade" else _batch(args)
     except KeyboardInterrupt:

@@ -1,0 +1,152 @@
+"""The Gradescope bundle (`python -m autograder gradescope-bundle`), unpacked into a folder laid out as
+Gradescope's /autograder, and its `run_autograder` run on real uploads with this venv's Python
+(setup.sh's installs are skipped: AUTOGRADER_PYTHON points at the current interpreter). Only lessons
+1 and 2 are graded (AUTOGRADER_LESSONS), to keep the file fast. Every results.json is checked
+against the fields of https://gradescope-autograders.readthedocs.io/en/latest/specs/.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder import gradescope
+from coursetools import REPO_ROOT
+
+VISIBILITY = {"hidden", "after_due_date", "after_published", "visible"}
+
+
+def check_gradescope_format(results: dict) -> None:
+    """Fail unless `results` follows Gradescope's results.json specification."""
+    assert isinstance(results.get("score"), (int, float)) and results["score"] >= 0
+    assert isinstance(results.get("tests"), list)
+    for key in ("visibility", "stdout_visibility"):
+        assert key not in results or results[key] in VISIBILITY, (key, results[key])
+    assert isinstance(results.get("output", ""), str)
+    json.dumps(results, allow_nan=False)  # strict JSON: no NaN or Infinity
+    for test in results["tests"]:
+        assert isinstance(test["name"], str) and test["name"]
+        assert isinstance(test["score"], (int, float)) and isinstance(test["max_score"], (int, float))
+        assert 0 <= test["score"] <= test["max_score"]
+        assert test["status"] in {"passed", "failed"}
+        assert test["status"] == ("passed" if test["score"] == test["max_score"] else "failed"), test
+        assert isinstance(test.get("output", ""), str)
+        assert all(isinstance(tag, str) for tag in test.get("tags", []))
+        assert test.get("visibility", "visible") in VISIBILITY
+    if results["tests"]:
+        assert results["score"] == pytest.approx(sum(t["score"] for t in results["tests"]))
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    return gradescope.build_bundle(tmp_path_factory.mktemp("bundle") / "autograder.zip")
+
+
+@pytest.fixture
+def autograder_root(bundle, tmp_path):
+    """A folder laid out like Gradescope's /autograder: source/ (the unpacked zip), submission/, results/."""
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(root / "source")
+    (root / "submission").mkdir()
+    return root
+
+
+def run_autograder(root: Path, python=sys.executable, lessons="1 2") -> dict:
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": str(python), "AUTOGRADER_LESSONS": lessons}
+    env.pop("COURSE_SUBMISSION", None)
+    done = subprocess.run(["bash", str(root / "source" / "run_autograder")], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
+    check_gradescope_format(results)
+    return results
+
+
+def test_bundle_holds_the_scripts_at_its_root_and_the_engine_but_no_data_or_solutions(bundle):
+    """Check the zip: setup.sh and an executable run_autograder at the root, the graders, no MNIST, no solutions."""
+    with zipfile.ZipFile(bundle) as archive:
+        names = set(archive.namelist())
+        modes = {info.filename: info.external_attr >> 16 for info in archive.infolist()}
+    assert {"setup.sh", "run_autograder", "pyproject.toml", "autograder/lesson5/test_train.py",
+            "autograder/gradescope.py", "coursetools/pytest_plugin.py", "course_data/__main__.py"} <= names
+    assert modes["run_autograder"] & 0o111 and modes["setup.sh"] & 0o111
+    assert not [n for n in names if n.startswith(("solutions/", "exercises/")) or "/MNIST/" in n or "__pycache__" in n]
+    assert bundle.stat().st_size < 2_000_000
+
+
+def test_bundle_runs_its_own_copy_of_the_engine(autograder_root):
+    """Check that run_autograder's working folder imports the engine from the bundle, not from the repository."""
+    where = subprocess.run([sys.executable, "-c", "import autograder, coursetools; print(autograder.__file__); "
+                            "print(coursetools.REPO_ROOT)"], cwd=autograder_root / "source",
+                           capture_output=True, text=True, check=True).stdout.split()
+    assert where == [str(autograder_root / "source" / "autograder" / "__init__.py"), str(autograder_root / "source")]
+
+
+def test_solution_files_loose_and_in_lesson_folders_get_full_marks(autograder_root):
+    """Check an upload of tensors.py at the top level and lesson2/autograd.py: every test of lessons 1 and 2 passes."""
+    submission = autograder_root / "submission"
+    shutil.copy(REPO_ROOT / "solutions" / "lesson1" / "tensors.py", submission)
+    (submission / "lesson2").mkdir()
+    shutil.copy(REPO_ROOT / "solutions" / "lesson2" / "autograd.py", submission / "lesson2")
+    (submission / "notes.txt").write_text("not a lesson file")
+    results = run_autograder(autograder_root)
+    assert results["tests"] and all(t["status"] == "passed" for t in results["tests"])
+    assert results["score"] == results["max_score"] > 0
+    assert {t["name"].split("/")[0] for t in results["tests"]} == {"lesson1", "lesson2"}
+    assert "lesson1/tensors.py <- tensors.py" in results["output"]
+    assert {t["visibility"] for t in results["tests"]} == {"visible", "after_published"}
+
+
+def test_zip_of_fresh_exercises_scores_zero_with_not_implemented(autograder_root):
+    """Check a zip of the untouched exercises/ folder: 0 points, every test failed, the stubs named."""
+    with zipfile.ZipFile(autograder_root / "submission" / "exercises.zip", "w") as archive:
+        for path in (REPO_ROOT / "exercises").rglob("*.py"):
+            archive.write(path, Path("exercises") / path.relative_to(REPO_ROOT / "exercises"))
+    results = run_autograder(autograder_root)
+    assert results["score"] == 0 and results["tests"]
+    assert all(t["status"] == "failed" for t in results["tests"])
+    assert "lesson2/autograd.py <- exercises.zip/exercises/lesson2/autograd.py" in results["output"]
+    assert any("not implemented" in t["output"].lower() or "NotImplementedError" in t["output"]
+               for t in results["tests"])
+
+
+def test_upload_without_lesson_files_gets_zero_and_says_what_to_upload(autograder_root):
+    """Check an upload with no lesson file: a valid results.json, 0 points, the expected file names."""
+    (autograder_root / "submission" / "answers.txt").write_text("hello")
+    results = run_autograder(autograder_root)
+    assert results["score"] == 0 and results["tests"] == []
+    assert "lesson1/tensors.py" in results["output"] and "没有找到" in results["output"]
+
+
+def test_grader_crash_still_leaves_a_valid_results_json(autograder_root):
+    """Check that a broken engine (its runner.py raises at import) gives 0 points and a clear message."""
+    (autograder_root / "source" / "autograder" / "runner.py").write_text('raise RuntimeError("a broken engine")\n')
+    shutil.copy(REPO_ROOT / "solutions" / "lesson1" / "tensors.py", autograder_root / "submission")
+    results = run_autograder(autograder_root)
+    assert results["score"] == 0 and "Grading could not complete" in results["output"]
+
+
+def test_missing_python_still_leaves_a_valid_results_json(autograder_root):
+    """Check that run_autograder writes results.json even when its Python does not exist."""
+    results = run_autograder(autograder_root, python=autograder_root / "no-such-python")
+    assert results["score"] == 0 and "could not start" in results["output"]
+
+
+def test_a_file_in_its_lesson_folder_wins_over_a_loose_copy(tmp_path):
+    """Check shape_submission's choice among files of one name: lessonN/ first, then the shallowest."""
+    upload, dest = tmp_path / "upload", tmp_path / "shaped"
+    (upload / "old" / "deep").mkdir(parents=True)
+    (upload / "lesson1").mkdir()
+    (upload / "tensors.py").write_text("loose = True\n")
+    (upload / "lesson1" / "tensors.py").write_text("in_folder = True\n")
+    (upload / "old" / "deep" / "model.py").write_text("deep = True\n")
+    (upload / "old" / "model.py").write_text("shallow = True\n")
+    found = gradescope.shape_submission(upload, dest)
+    assert found == {"lesson1/tensors.py": "lesson1/tensors.py", "lesson4/model.py": "old/model.py"}
+    assert (dest / "lesson1" / "tensors.py").read_text() == "in_folder = True\n"
+    assert (dest / "lesson4" / "model.py").read_text() == "shallow = True\n"
