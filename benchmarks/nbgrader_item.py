@@ -7,7 +7,6 @@ of those three are submitted (lesson 5's notebook imports lesson 3's and 4's fro
 
 nbgrader 自动评分第 5 课（已解答）笔记本的耗时，在 nbgrader/ 的临时副本中真实运行。
 """
-import os
 import shutil
 import subprocess
 import sys
@@ -15,19 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-OUTPUTS = ("gradebook.db", "release", "submitted", "autograded", "feedback", "grades.csv", ".ipynb_checkpoints")
-
-
-def _env(home: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "IPYTHON"))}
-    for key, folder in (("HOME", ""), ("JUPYTER_CONFIG_DIR", "jupyter-config"), ("JUPYTER_DATA_DIR", "jupyter-data"),
-                        ("JUPYTER_RUNTIME_DIR", "jupyter-runtime"), ("IPYTHONDIR", "ipython"), ("MPLCONFIGDIR", "mpl")):
-        (home / folder).mkdir(parents=True, exist_ok=True)
-        env[key] = str(home / folder)
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"  # nbgrader runs `alembic` from PATH
-    return env
+from coursetools.nbgrader_course import BIN, copy_course, isolated_env
 
 
 def _nbgrader(root: Path, env: dict, *args) -> None:
@@ -39,8 +26,7 @@ def _nbgrader(root: Path, env: dict, *args) -> None:
 
 def autograde_lesson5_seconds() -> float:
     with tempfile.TemporaryDirectory() as tmp:
-        root, env = Path(tmp) / "course", _env(Path(tmp) / "home")
-        shutil.copytree(REPO / "nbgrader", root, ignore=shutil.ignore_patterns(*OUTPUTS))
+        root, env = copy_course(Path(tmp) / "course"), isolated_env(Path(tmp) / "home")
         for lesson in (3, 4, 5):
             _nbgrader(root, env, "generate_assignment", f"lesson{lesson}")
             target = root / "submitted" / "solved" / f"lesson{lesson}"

@@ -15,25 +15,20 @@ touches the user's configuration.
 import copy
 import csv
 import json
-import os
-import shutil
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import nbformat
 import pytest
 
 from coursetools import LESSONS, REPO_ROOT, STUB_LINES
+from coursetools.nbgrader_course import BIN, copy_course, isolated_env
 from coursetools.notebooks import exercise_code
 from coursetools.regions import SOLUTION, find_regions
 from autograder.overlay import overlay_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.mnist]
 
-BIN = Path(sys.executable).parent
-NBGRADER_OUTPUTS = ("gradebook.db", "release", "submitted", "autograded", "feedback", "grades.csv", ".ipynb_checkpoints")
 WARNING_SCALAR_TENSOR = '''\
 import warnings
 
@@ -45,17 +40,6 @@ def scalar_tensor(value: float) -> torch.Tensor:
 
 scalar_tensor(2.0)  # here, outside the check, the warnings reach stderr: proof that they are real'''
 TIMES = {}
-
-
-def _env(home: Path) -> dict:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("JUPYTER", "IPYTHON"))}
-    for key, folder in (("HOME", ""), ("JUPYTER_CONFIG_DIR", "jupyter-config"), ("JUPYTER_DATA_DIR", "jupyter-data"),
-                        ("JUPYTER_RUNTIME_DIR", "jupyter-runtime"), ("IPYTHONDIR", "ipython"), ("MPLCONFIGDIR", "mpl")):
-        (home / folder).mkdir(parents=True, exist_ok=True)
-        env[key] = str(home / folder)
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"  # nbgrader runs `alembic` from PATH
-    env["OMP_NUM_THREADS"] = "1"
-    return env
 
 
 def _run(what, args, cwd, env, timeout=600):
@@ -123,8 +107,7 @@ class Course:
 def course(tmp_path_factory):
     """The course directory after generate_assignment, autograde, generate_feedback and export."""
     base = tmp_path_factory.mktemp("nbgrader")
-    course = Course(base / "course", _env(base / "home"))
-    shutil.copytree(REPO_ROOT / "nbgrader", course.root, ignore=shutil.ignore_patterns(*NBGRADER_OUTPUTS))
+    course = Course(copy_course(base / "course"), isolated_env(base / "home"))
     _nbgrader(course, "generate_assignment", "lesson*")
     for lesson in LESSONS:
         _write(_read(course.notebook("source", ".", lesson).resolve()), course.notebook("submitted", "solved", lesson))
