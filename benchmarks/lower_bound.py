@@ -21,20 +21,16 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import course_data  # noqa: E402
+from coursetools.mnist import MNIST_MEAN as MEAN, MNIST_STD as STD, normalized_mnist  # noqa: E402
 from solutions.lesson4.model import SimpleMNISTNet  # noqa: E402
 
-MEAN, STD = 0.1307, 0.3081
 EPOCHS, BATCH, LR = 2, 64, 1e-3
 
 
 def preloaded():
     """(train batches function, test batches) from tensors in memory."""
-    def tensors(train):
-        images, labels = course_data.load_mnist_arrays(train=train)
-        return ((torch.from_numpy(images).float() / 255 - MEAN) / STD).unsqueeze(1), torch.from_numpy(labels)
-
-    x, y = tensors(True)
-    tx, ty = tensors(False)
+    x, y = normalized_mnist(train=True)
+    tx, ty = normalized_mnist(train=False)
 
     def train_batches():
         order = torch.randperm(len(y))

@@ -12,10 +12,9 @@ from torchvision import transforms
 
 import course_data
 from coursetools.feedback import describe, fail
+from coursetools.mnist import MNIST_MEAN as MEAN, MNIST_STD as STD
 
 pytestmark = [pytest.mark.lesson3, pytest.mark.mnist]
-
-MEAN, STD = 0.1307, 0.3081  # MNIST training pixels after ToTensor
 
 
 @pytest.fixture(scope="module")

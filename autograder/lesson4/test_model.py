@@ -268,13 +268,12 @@ def test_count_parameters_on_other_models(model_module, name):
 def _normalized_mnist(train: bool):
     """MNIST as float32 (N, 1, 28, 28) normalized like mnist_transform(), and int64 labels."""
     import course_data
+    from coursetools.mnist import normalized_mnist
 
     try:
-        images, labels = course_data.load_mnist_arrays(train)
+        return normalized_mnist(train)
     except course_data.CourseDataError as error:
         raise CheckFailure(str(error)) from None
-    x = torch.from_numpy(images).to(torch.float32).div_(255).sub_(0.1307).div_(0.3081)  # MNIST mean and std
-    return x.unsqueeze(1), torch.from_numpy(labels)
 
 
 @pytest.mark.mnist

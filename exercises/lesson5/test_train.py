@@ -16,10 +16,9 @@ from torch.utils.data import TensorDataset
 
 import course_data
 from coursetools.feedback import describe, fail
+from coursetools.mnist import normalized_mnist
 
 pytestmark = [pytest.mark.lesson5, pytest.mark.mnist]
-
-MEAN, STD = 0.1307, 0.3081
 
 
 class TensorBatches:
@@ -58,12 +57,7 @@ def train(submission):
 @pytest.fixture(scope="module")
 def mnist_tensors(mnist_root):
     """Normalized MNIST as tensors: {'train': (images, labels), 'test': (images, labels)}."""
-    result = {}
-    for split in ("train", "test"):
-        images, labels = course_data.load_mnist_arrays(train=split == "train", root=mnist_root)
-        images = (torch.from_numpy(images).float().div_(255).sub_(MEAN).div_(STD)).unsqueeze(1)
-        result[split] = (images, torch.from_numpy(labels).long())
-    return result
+    return {split: normalized_mnist(train=split == "train", root=mnist_root) for split in ("train", "test")}
 
 
 _NO_CUDA = ("no nvidia driver", "not compiled with cuda", "no cuda gpus", "cuda driver", "cuda is not available")
@@ -279,9 +273,8 @@ def _check_train_mnist(result, root, bar, where_en, where_zh):
              "load both splits with load_mnist, make_loaders, SimpleMNISTNet, Adam(lr=1e-3), train_one_epoch per "
              "epoch, then evaluate on the test loader.",
              "用 load_mnist 加载两个划分，make_loaders，SimpleMNISTNet，Adam(lr=1e-3)，每轮 train_one_epoch，最后 evaluate。")
-    images, labels = course_data.load_mnist_arrays(train=False, root=root)
-    images = torch.from_numpy(images).float().div_(255).sub_(MEAN).div_(STD).unsqueeze(1)
-    measured = _oracle_accuracy(model, images, torch.from_numpy(labels))
+    images, labels = normalized_mnist(train=False, root=root)
+    measured = _oracle_accuracy(model, images, labels)
     if abs(measured - _as_number(accuracy)) > 2e-3:
         fail(5, "train_mnist", f"returned accuracy {_as_number(accuracy):.4f}, but the returned model scores "
              f"{measured:.4f} on the {len(labels):,} test images of that folder; expected the test accuracy of the "
