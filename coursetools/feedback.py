@@ -87,16 +87,36 @@ def message(lesson: int, name: str, en: str, zh: str, hint_en: str = "", hint_zh
     return "\n".join(lines)
 
 
-def fail(lesson: int, name: str, en: str, zh: str, hint_en: str = "", hint_zh: str = "", pitfall=None):
-    """Fail the current test with a course-shaped message (no traceback), tagged with `pitfall`."""
-    failure = CheckFailure(message(lesson, name, en, zh, hint_en, hint_zh, pitfall), pitfall)
+def fail(*positional, en: str = None, zh: str = None, hint_en: str = "", hint_zh: str = "", pitfall=None,
+         lesson: int = None, function: str = None):
+    """Fail the current test with a course-shaped message (no traceback), tagged with `pitfall`.
+
+    Write it as a specification: `fail(en=..., zh=..., hint_en=..., hint_zh=..., pitfall=...)`; the
+    lesson comes from the test's `lessonN` marker and the function from the student function the
+    test called last (`function=` names another). The older positional form
+    `fail(lesson, name, en, zh, hint_en, hint_zh)` still works.
+    """
+    if positional:
+        names = ("lesson", "function", "en", "zh", "hint_en", "hint_zh", "pitfall")
+        given = dict(zip(names, positional))
+        lesson, function = given.get("lesson", lesson), given.get("function", function)
+        en, zh = given.get("en", en), given.get("zh", zh)
+        hint_en, hint_zh = given.get("hint_en", hint_en), given.get("hint_zh", hint_zh)
+        pitfall = given.get("pitfall", pitfall)
+    if en is None or zh is None:
+        raise TypeError("fail() needs en= and zh=")
+    from coursetools.boundary.proxy import CallLog
+
+    lesson = lesson if lesson is not None else CallLog.lesson
+    function = function or CallLog.function or "?"
+    failure = CheckFailure(message(lesson, function, en, zh, hint_en, hint_zh, pitfall), pitfall)
     failure.__suppress_context__ = True  # the message says it all; no "During handling ..." chain
     raise failure
 
 
 @contextmanager
-def failing_on(error_type, lesson: int, name: str, en: str, zh: str, hint_en: str = "", hint_zh: str = "",
-               pitfall=None):
+def failing_on(error_type, *positional, en: str = None, zh: str = None, hint_en: str = "", hint_zh: str = "",
+               pitfall=None, lesson: int = None, function: str = None):
     """Turn an `error_type` raised inside the block into a course-shaped failure.
 
     `en` and `zh` are completed with ": <the error>". A stub's NotImplementedError
@@ -107,8 +127,14 @@ def failing_on(error_type, lesson: int, name: str, en: str, zh: str, hint_en: st
     except NotImplementedError:
         raise
     except error_type as error:
+        names = ("lesson", "function", "en", "zh", "hint_en", "hint_zh", "pitfall")
+        given = {**dict(lesson=lesson, function=function, en=en, zh=zh, hint_en=hint_en, hint_zh=hint_zh,
+                        pitfall=pitfall), **dict(zip(names, positional))}
         detail = f"{type(error).__name__}: {str(error)[:300]}"
-        fail(lesson, name, f"{en}: {detail}", f"{zh}：{detail}", hint_en, hint_zh, pitfall)
+        frames = getattr(error, "frames", None) or []
+        where = f" (at {frames[-1][0]}, line {frames[-1][1]}: {frames[-1][3]})" if frames else ""
+        fail(en=f"{given['en']}: {detail}{where}", zh=f"{given['zh']}：{detail}{where}", hint_en=given["hint_en"],
+             hint_zh=given["hint_zh"], pitfall=given["pitfall"], lesson=given["lesson"], function=given["function"])
 
 
 def describe(value, max_values: int = 4) -> str:

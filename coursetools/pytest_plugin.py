@@ -12,19 +12,21 @@ It also turns a NotImplementedError raised by a stub into one short line that
 names the function to write, and records the pitfall a check diagnosed as a
 `pitfall` user property of the report.
 """
-import importlib
 import json
 import os
+import random
 import re
-import sys
+import zlib
 from pathlib import Path
+
+import sys
 
 import pytest
 
 from coursetools import REPO_ROOT
+from coursetools.boundary.proxy import CallLog, InProcess, StudentRaised, Submission
 from coursetools.feedback import CheckFailure
 
-_LESSON_PACKAGE = re.compile(r"^lesson\d+(\.|$)")
 
 
 def pytest_addoption(parser):
@@ -89,82 +91,14 @@ def _message(report) -> str:
     return str(report.longrepr) if report.longrepr is not None else ""
 
 
-class StudentModule:
-    """A lesson module of a submission; a missing name or a broken file fails the test that uses it."""
-
-    def __init__(self, relpath: str, module=None, error=None):
-        self._relpath = relpath
-        self._module = module
-        self._error = error
-
-    def __getattr__(self, name):
-        if self._error is not None:
-            raise CheckFailure(self._error)
-        try:
-            return getattr(self._module, name)
-        except AttributeError:
-            raise CheckFailure(
-                f"`{name}` is not defined in {self._relpath}: define it with exactly this name.\n"
-                f"{self._relpath} 中没有定义 `{name}`：请用这个名字定义它。"
-            ) from None
-
-    def __repr__(self):
-        return f"<submission module {self._relpath}>"
+_transport_factory = None  # set by the grading engine: root -> transport to the sandbox
 
 
-class Submission:
-    """A folder shaped like exercises/, importable as `lessonN.<topic>` with the folder on sys.path."""
-
-    _active_root = None
-
-    def __init__(self, root: Path):
-        self.root = Path(root).resolve()
-        self._modules = {}
-
-    def _activate(self):
-        """Put this submission's root first on sys.path and forget another submission's lessons."""
-        if Submission._active_root == self.root:
-            return
-        for name in [n for n in sys.modules if _LESSON_PACKAGE.match(n)]:
-            del sys.modules[name]
-        if Submission._active_root is not None and str(Submission._active_root) in sys.path:
-            sys.path.remove(str(Submission._active_root))
-        sys.path.insert(0, str(self.root))
-        importlib.invalidate_caches()
-        Submission._active_root = self.root
-
-    def module(self, lesson: str, topic: str) -> StudentModule:
-        """Import `<lesson>/<topic>.py` of this submission (once) and wrap it."""
-        key = (lesson, topic)
-        if key not in self._modules:
-            self._modules[key] = self._import(lesson, topic)
-        return self._modules[key]
-
-    def _import(self, lesson: str, topic: str) -> StudentModule:
-        relpath = f"{lesson}/{topic}.py"
-        path = self.root / lesson / f"{topic}.py"
-        if not path.is_file():
-            return StudentModule(relpath, error=(
-                f"{relpath} is missing from the submission {self.root}: create it (or restore the stub).\n"
-                f"提交文件夹 {self.root} 中缺少 {relpath}：请创建它（或恢复原来的练习文件）。"))
-        self._activate()
-        try:
-            module = importlib.import_module(f"{lesson}.{topic}")
-        except SyntaxError as error:
-            return StudentModule(relpath, error=(
-                f"{relpath} has a syntax error at line {error.lineno}: {error.msg}. Fix it and run the tests again.\n"
-                f"{relpath} 第 {error.lineno} 行有语法错误：{error.msg}。改正后重新运行测试。"))
-        except (Exception, SystemExit) as error:
-            return StudentModule(relpath, error=(
-                f"importing {relpath} raised {type(error).__name__}: {error}. Code at the top level of the file "
-                f"runs on import: move it into a function.\n"
-                f"导入 {relpath} 时抛出 {type(error).__name__}：{error}。文件顶层的代码会在导入时运行：请把它移进函数里。"))
-        if Path(module.__file__).resolve() != path.resolve():
-            return StudentModule(relpath, error=(
-                f"`import {lesson}.{topic}` found {module.__file__}, not {path}: another `{lesson}` is on the "
-                f"import path. Rename or remove it.\n"
-                f"`import {lesson}.{topic}` 找到的是 {module.__file__}，而不是 {path}：导入路径上有另一个 `{lesson}`。"))
-        return StudentModule(relpath, module=module)
+def use_transport(factory):
+    """Reach submissions through `factory(root)` instead of in this process (the grading engine's sandbox)."""
+    global _transport_factory
+    _transport_factory = factory
+    _submissions.clear()
 
 
 def _default_root(test_path: Path) -> Path:
@@ -180,15 +114,48 @@ _submissions = {}
 
 @pytest.fixture(scope="module")
 def submission(request) -> Submission:
-    """The submission under test: --submission, else COURSE_SUBMISSION, else the default for this test file."""
+    """The submission under test: --submission, else COURSE_SUBMISSION, else the default for this test file.
+
+    Tests reach it only through this proxy (`submission.lesson1.flatten_images(x)`): the
+    student's code runs in this process for a student's own tests and in the sandbox
+    when grading; either way only data comes back (coursetools.boundary.proxy).
+    """
     chosen = request.config.getoption("--submission") or os.environ.get("COURSE_SUBMISSION")
     root = Path(chosen) if chosen else _default_root(Path(request.path))
     if not root.is_dir():
         raise pytest.UsageError(f"--submission {root}: no such folder")
     root = root.resolve()
     if root not in _submissions:
-        _submissions[root] = Submission(root)
+        transport = _transport_factory(root) if _transport_factory else InProcess(root)
+        _submissions[root] = Submission(root, transport)
     return _submissions[root]
+
+
+def seed_for(nodeid: str) -> int:
+    return zlib.crc32(nodeid.encode("utf-8"))
+
+
+@pytest.fixture(autouse=True)
+def _student_test(request):
+    """Each test starts the student side afresh (new objects, seeds from the test's name) and ends it."""
+    CallLog.lesson = next((int(m.name[6:]) for m in request.node.iter_markers() if re.fullmatch(r"lesson\d+", m.name)),
+                          None)
+    CallLog.function = None
+    seed = seed_for(request.node.nodeid)
+    random.seed(seed)
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed(seed % 2**32)
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
+    if "submission" not in request.fixturenames:
+        yield
+        return
+    chosen = request.getfixturevalue("submission")
+    chosen.transport.begin(seed)
+    try:
+        yield
+    finally:
+        chosen.transport.end()
 
 
 @pytest.fixture(scope="session")
@@ -202,15 +169,6 @@ def mnist_root() -> Path:
         raise CheckFailure(str(error)) from None
 
 
-def _stub_frame(excinfo):
-    """The traceback entry where a stub raised NotImplementedError, when it is in a lesson file."""
-    entry = excinfo.traceback[-1]
-    path = Path(str(entry.path))
-    if path.name.startswith("test_") or not re.fullmatch(r"lesson\d+", path.parent.name):
-        return None
-    return entry, path
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
@@ -221,15 +179,32 @@ def pytest_runtest_makereport(item, call):
     pitfall = getattr(excinfo.value, "pitfall", None)
     if pitfall:
         report.user_properties.append(("pitfall", pitfall))
-    if excinfo.errisinstance(NotImplementedError):
-        found = _stub_frame(excinfo)
-        if found is not None:
-            entry, path = found
-            code = entry.frame.code.raw
-            name = getattr(code, "co_qualname", code.co_name)
-            where = f"{path.parent.name}/{path.name}"
+    error = excinfo.value
+    if isinstance(error, StudentRaised):
+        if error.stub:
+            where = error.frames[-1][0] if error.frames else "your lesson file"
             report.longrepr = (
-                f"{where}: {name} is not implemented yet: write it where it says \"# YOUR CODE HERE\" "
-                f"/ {name} 尚未实现：请在“在此编写代码”处完成它。"
+                f"{where}: {error.stub} is not implemented yet: write it where it says \"# YOUR CODE HERE\" "
+                f"/ {error.stub} 尚未实现：请在“在此编写代码”处完成它。"
             )
-            report.user_properties.append(("not_implemented", name))
+            report.user_properties.append(("not_implemented", error.stub))
+        else:
+            report.longrepr = student_error_message(CallLog.lesson, error)
+
+
+def student_error_message(lesson, error) -> str:
+    """Your code raised `error` (not caught by a check): the error and the submission's own lines, EN + 中文."""
+    en, zh = (f"[lesson{lesson}]", f"[第{lesson}课]") if lesson else ("[grader]", "[评分]")
+    kind = error.info.get("kind")
+    detail = f"{type(error).__name__}: {str(error)[:1500]}"
+    if kind == "exit":
+        first = (f"{en} your code ended the call ({detail}; sys.exit, exit() or a pytest outcome). Graded "
+                 "functions must return their result, never end the program.")
+        last = f"{zh} 你的代码结束了调用（{detail}）。被评分的函数应返回结果，不能结束程序。"
+    else:
+        first, last = f"{en} your code raised {detail}", f"{zh} 你的代码抛出了 {detail}"
+    lines = [first]
+    for path, line, function, source in error.frames[-4:]:
+        lines.append(f"  {path}, line {line}, in {function}: {source}")
+    lines.append(last)
+    return "\n".join(lines)

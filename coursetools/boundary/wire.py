@@ -1,0 +1,353 @@
+"""The wire format between the trusted side and the student process, both directions.
+
+Only *data* crosses: None, bool, int, float, str, bytes, lists, tuples, dicts,
+torch tensors (dtype, shape, strides, device type, requires_grad, grad and the raw
+bytes), NumPy arrays and scalars, torch dtypes, devices and sizes. An object that
+must stay where it was made (a model, a dataset, a loader, an optimizer) crosses as
+a *handle*: a number the other side can only send back. Nothing is pickled, and a
+decoder never builds an object of a type named by the peer: it builds tensors, arrays
+and plain containers from an allow-list of dtypes, checking every size first.
+
+A frame is `MAGIC, header length (u32), blob length (u64), header (JSON), blobs`;
+the header is `{"msg": <tree>, "blobs": [lengths]}`. A malformed or oversized frame
+raises `WireError` (the trusted side then fails the call with a clear message).
+
+唯一的跨进程数据格式：只传数据（张量按类型、形状、步长、设备和字节传），对象以句柄传递；从不使用 pickle。
+"""
+import json
+import math
+import os
+import select
+import struct
+import time
+
+MAGIC = b"CRS1"
+_PREFIX = struct.Struct("<4sIQ")
+MAX_HEADER = 16 * 2**20  # bytes of JSON in one frame
+MAX_BLOBS = 1 * 2**30  # bytes of tensor data in one frame
+MAX_DEPTH = 64
+MAX_ITEMS = 1_000_000  # values in one message
+
+#: dtypes allowed across the boundary (torch name -> NumPy name where one exists)
+TORCH_DTYPES = ("float16", "bfloat16", "float32", "float64", "complex64", "complex128", "uint8", "int8", "int16",
+                "int32", "int64", "bool")
+NUMPY_KINDS = "biufc"  # bool, int, uint, float, complex: no objects, strings or records
+
+
+class WireError(ValueError):
+    """A frame or value that does not follow the wire format (malformed, oversized, unknown type)."""
+
+
+class Handle:
+    """A reference to an object that stays in the student process (only its number crosses)."""
+
+    __slots__ = ("id", "type", "mro", "repr")
+
+    def __init__(self, id: int, type: str = "", mro=(), repr: str = ""):
+        self.id, self.type, self.mro, self.repr = id, type, tuple(mro), repr
+
+
+# ------------------------------------------------------------------ frames
+
+
+def dumps(message, encode_other=None) -> bytes:
+    """Encode `message` into one frame; `encode_other(value) -> Handle` for values that are not data."""
+    blobs = []
+    tree = _Encoder(blobs, encode_other).encode(message, 0)
+    header = json.dumps({"msg": tree, "blobs": [len(b) for b in blobs]}, ensure_ascii=False,
+                        allow_nan=False, separators=(",", ":")).encode("utf-8")
+    total = sum(len(b) for b in blobs)
+    if len(header) > MAX_HEADER or total > MAX_BLOBS:
+        raise WireError(f"message too large ({len(header)} bytes of header, {total} bytes of data)")
+    return b"".join([_PREFIX.pack(MAGIC, len(header), total), header, *map(bytes, blobs)])
+
+
+def loads(frame: bytes, decode_handle=None, max_blobs: int = MAX_BLOBS):
+    """Decode one frame; `decode_handle(Handle) -> object` resolves handles (default: keep Handle)."""
+    view = memoryview(frame)
+    if len(view) < _PREFIX.size:
+        raise WireError("truncated frame")
+    magic, header_len, total = _PREFIX.unpack_from(view)
+    if magic != MAGIC or header_len > MAX_HEADER or total > max_blobs:
+        raise WireError("not a frame of the course's wire format (bad magic or sizes)")
+    if len(view) != _PREFIX.size + header_len + total:
+        raise WireError("frame length does not match its header")
+    try:
+        header = json.loads(bytes(view[_PREFIX.size:_PREFIX.size + header_len]).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise WireError(f"header is not JSON: {error}") from None
+    if not isinstance(header, dict) or not isinstance(header.get("blobs"), list) or "msg" not in header:
+        raise WireError("header lacks msg or blobs")
+    lengths = header["blobs"]
+    if not all(isinstance(n, int) and n >= 0 for n in lengths) or sum(lengths) != total:
+        raise WireError("blob lengths do not add up")
+    blobs, start = [], _PREFIX.size + header_len
+    for n in lengths:
+        blobs.append(view[start:start + n])
+        start += n
+    return _Decoder(blobs, decode_handle).decode(header["msg"], 0)
+
+
+def write_frame(fd: int, frame: bytes):
+    view = memoryview(frame)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+class Reader:
+    """Reads frames from a file descriptor, optionally with a deadline (time.monotonic())."""
+
+    def __init__(self, fd: int, max_blobs: int = MAX_BLOBS, on_idle=None):
+        self.fd, self.max_blobs, self.buffer = fd, max_blobs, bytearray()
+        self.on_idle = on_idle  # called with the fds that were ready besides ours (e.g. to drain output)
+
+    def _fill(self, n: int, deadline, extra_fds):
+        while len(self.buffer) < n:
+            if deadline is not None or extra_fds:
+                timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+                ready, _, _ = select.select([self.fd, *extra_fds], [], [], timeout)
+                others = [fd for fd in ready if fd != self.fd]
+                if others and self.on_idle:
+                    self.on_idle(others)
+                if not ready and deadline is not None and time.monotonic() >= deadline:
+                    raise TimeoutError
+                if self.fd not in ready:
+                    continue
+            chunk = os.read(self.fd, max(1 << 16, min(n - len(self.buffer), 1 << 24)))
+            if not chunk:
+                raise EOFError
+            self.buffer += chunk
+
+    def read(self, deadline=None, extra_fds=()) -> bytes:
+        self._fill(_PREFIX.size, deadline, extra_fds)
+        magic, header_len, total = _PREFIX.unpack_from(self.buffer)
+        if magic != MAGIC or header_len > MAX_HEADER or total > self.max_blobs:
+            raise WireError("not a frame of the course's wire format (bad magic or sizes)")
+        size = _PREFIX.size + header_len + total
+        self._fill(size, deadline, extra_fds)
+        frame = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        return frame
+
+
+# ------------------------------------------------------------------ values
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+class _Encoder:
+    def __init__(self, blobs, encode_other):
+        self.blobs, self.encode_other, self.count = blobs, encode_other, 0
+
+    def blob(self, data) -> int:
+        self.blobs.append(data)
+        return len(self.blobs) - 1
+
+    def encode(self, value, depth):
+        self.count += 1
+        if depth > MAX_DEPTH or self.count > MAX_ITEMS:
+            raise WireError("value nested too deeply or too large to send")
+        if value is None or isinstance(value, (bool, str)):
+            return value
+        if isinstance(value, int):
+            return value if abs(value) < 2**63 else {"$bigint": str(value)}
+        if isinstance(value, float):
+            return value if math.isfinite(value) else {"$float": repr(value)}
+        if isinstance(value, Handle):
+            return {"$ref": value.id}
+        if type(value) in (list, tuple):
+            items = [self.encode(v, depth + 1) for v in value]
+            return items if type(value) is list else {"$tuple": items}
+        if type(value) is dict or _is_ordered_dict(value):
+            return {"$dict": [[self.encode(k, depth + 1), self.encode(v, depth + 1)] for k, v in value.items()]}
+        if isinstance(value, (bytes, bytearray)):
+            return {"$bytes": self.blob(bytes(value))}
+        module = type(value).__module__.split(".")[0]
+        if module == "torch":
+            torch = _torch()
+            if type(value) is torch.Tensor or type(value) is torch.nn.Parameter:
+                return {"$tensor": self.tensor(value, depth)}
+            if isinstance(value, torch.dtype):
+                return {"$dtype": str(value).removeprefix("torch.")}
+            if isinstance(value, torch.device):
+                return {"$device": str(value)}
+            if isinstance(value, torch.Size):
+                return {"$tuple": [int(v) for v in value]}
+        if module == "numpy":
+            import numpy as np
+
+            if type(value) is np.ndarray and value.dtype.kind in NUMPY_KINDS:
+                array = np.ascontiguousarray(value)
+                return {"$ndarray": {"dtype": array.dtype.str, "shape": list(array.shape),
+                                     "blob": self.blob(array.tobytes())}}
+            if isinstance(value, np.generic) and value.dtype.kind in NUMPY_KINDS:
+                return {"$npscalar": {"dtype": value.dtype.str, "blob": self.blob(value.tobytes())}}
+        if self.encode_other is None:
+            raise WireError(f"{type(value).__name__} cannot cross the boundary as data")
+        handle = self.encode_other(value)
+        return {"$handle": {"id": handle.id, "type": handle.type, "mro": list(handle.mro), "repr": handle.repr}}
+
+    def tensor(self, t, depth):
+        torch = _torch()
+        dtype = str(t.dtype).removeprefix("torch.")
+        if dtype not in TORCH_DTYPES:
+            raise WireError(f"tensors of dtype {t.dtype} cannot cross the boundary")
+        spec = {"dtype": dtype, "shape": list(t.shape), "stride": list(t.stride()), "device": t.device.type,
+                "requires_grad": bool(t.requires_grad), "leaf": bool(t.is_leaf), "parameter": type(t) is torch.nn.Parameter,
+                "blob": None, "grad": None}
+        if t.device.type != "meta":
+            data = t.detach().to("cpu").contiguous()
+            spec["blob"] = self.blob(data.reshape(-1).view(torch.uint8).numpy().tobytes())
+        grad = t.grad if t.is_leaf else None
+        if grad is not None:
+            spec["grad"] = self.tensor(grad, depth + 1)
+        return spec
+
+
+def _is_ordered_dict(value) -> bool:
+    from collections import OrderedDict
+
+    return type(value) is OrderedDict
+
+
+class _Decoder:
+    def __init__(self, blobs, decode_handle):
+        self.blobs, self.decode_handle, self.count = blobs, decode_handle, 0
+
+    def decode(self, tree, depth):
+        self.count += 1
+        if depth > MAX_DEPTH or self.count > MAX_ITEMS:
+            raise WireError("value nested too deeply or too large")
+        if tree is None or isinstance(tree, (bool, int, float, str)):
+            return tree
+        if isinstance(tree, list):
+            return [self.decode(v, depth + 1) for v in tree]
+        if not isinstance(tree, dict) or len(tree) != 1:
+            raise WireError("malformed value")
+        (tag, body), = tree.items()
+        if tag == "$tuple" and isinstance(body, list):
+            return tuple(self.decode(v, depth + 1) for v in body)
+        if tag == "$dict" and isinstance(body, list):
+            out = {}
+            for pair in body:
+                if not isinstance(pair, list) or len(pair) != 2:
+                    raise WireError("malformed dict")
+                key = self.decode(pair[0], depth + 1)
+                try:
+                    out[key] = self.decode(pair[1], depth + 1)
+                except TypeError:
+                    raise WireError("unhashable dict key") from None
+            return out
+        if tag == "$float" and body in ("nan", "inf", "-inf"):
+            return float(body)
+        if tag == "$bigint" and isinstance(body, str) and len(body) < 5000:
+            try:
+                return int(body)
+            except ValueError:
+                raise WireError("malformed integer") from None
+        if tag == "$bytes":
+            return bytes(self.blob(body))
+        if tag == "$dtype" and body in TORCH_DTYPES:
+            return getattr(_torch(), body)
+        if tag == "$device" and isinstance(body, str) and len(body) < 40:
+            try:
+                return _torch().device(body)
+            except (RuntimeError, ValueError):
+                raise WireError(f"unknown device {body[:40]!r}") from None
+        if tag == "$tensor" and isinstance(body, dict):
+            return self.tensor(body, depth)
+        if tag == "$ndarray" and isinstance(body, dict):
+            return self.ndarray(body)
+        if tag == "$npscalar" and isinstance(body, dict):
+            return self.ndarray({**body, "shape": []})[()]
+        if tag in ("$handle", "$ref"):
+            handle = Handle(body) if tag == "$ref" else _handle(body)
+            if not isinstance(handle.id, int):
+                raise WireError("malformed handle")
+            return handle if self.decode_handle is None else self.decode_handle(handle)
+        raise WireError(f"unknown value tag {str(tag)[:40]!r}")
+
+    def blob(self, index):
+        if not isinstance(index, int) or not 0 <= index < len(self.blobs):
+            raise WireError("reference to a missing blob")
+        return self.blobs[index]
+
+    def tensor(self, spec, depth):
+        torch = _torch()
+        dtype, shape, stride = spec.get("dtype"), spec.get("shape"), spec.get("stride")
+        if dtype not in TORCH_DTYPES or not _dims(shape) or not _dims(stride) or len(stride) != len(shape):
+            raise WireError("malformed tensor")
+        torch_dtype = getattr(torch, dtype)
+        numel = math.prod(shape)
+        device = spec.get("device")
+        if device == "meta":
+            result = torch.empty(shape, dtype=torch_dtype, device="meta")
+        else:
+            data = self.blob(spec.get("blob"))
+            itemsize = torch.empty((), dtype=torch_dtype).element_size()
+            if len(data) != numel * itemsize:
+                raise WireError(f"tensor data of {len(data)} bytes for shape {shape} of {dtype}")
+            flat = torch.frombuffer(bytearray(data), dtype=torch_dtype) if numel else torch.empty(0, dtype=torch_dtype)
+            result = flat.reshape(shape)
+            if numel and list(result.stride()) != stride and _dense(shape, stride):
+                strided = torch.empty_strided(shape, stride, dtype=torch_dtype)
+                strided.copy_(result)
+                result = strided
+            if device == "cuda" and torch.cuda.is_available():
+                result = result.to("cuda")
+        if spec.get("parameter"):
+            result = torch.nn.Parameter(result, requires_grad=bool(spec.get("requires_grad")))
+        elif spec.get("requires_grad") and (result.is_floating_point() or result.is_complex()):
+            result.requires_grad_(True)
+        if spec.get("grad") is not None:
+            if depth > 2 or not isinstance(spec["grad"], dict):
+                raise WireError("malformed gradient")
+            grad = self.tensor(spec["grad"], depth + 1)
+            if grad.shape == result.shape and grad.dtype == result.dtype and result.requires_grad:
+                result.grad = grad.to(result.device)
+        return result
+
+    def ndarray(self, spec):
+        import numpy as np
+
+        dtype_name, shape = spec.get("dtype"), spec.get("shape")
+        try:
+            dtype = np.dtype(dtype_name) if isinstance(dtype_name, str) and len(dtype_name) < 8 else None
+        except TypeError:
+            dtype = None
+        if dtype is None or dtype.kind not in NUMPY_KINDS or not _dims(shape):
+            raise WireError("malformed array")
+        data = self.blob(spec.get("blob"))
+        if len(data) != math.prod(shape) * dtype.itemsize:
+            raise WireError("array data does not match its shape")
+        return np.frombuffer(bytes(data), dtype=dtype).reshape(shape).copy()
+
+
+def _handle(body) -> Handle:
+    if not isinstance(body, dict):
+        raise WireError("malformed handle")
+    mro = body.get("mro") or []
+    if not isinstance(mro, list) or not all(isinstance(m, str) for m in mro):
+        raise WireError("malformed handle")
+    return Handle(body.get("id"), str(body.get("type", ""))[:200], [m[:200] for m in mro[:50]],
+                  str(body.get("repr", ""))[:300])
+
+
+def _dims(values) -> bool:
+    return isinstance(values, list) and len(values) <= 16 and all(
+        isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**40 for v in values) and math.prod(values) < 2**34
+
+
+def _dense(shape, stride) -> bool:
+    """Strides of a permuted dense layout (no overlap, no gaps): safe for empty_strided."""
+    dims = sorted((s, n) for s, n in zip(stride, shape) if n > 1)
+    expected = 1
+    for s, n in dims:
+        if s != expected:
+            return False
+        expected *= n
+    return True

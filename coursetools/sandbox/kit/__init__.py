@@ -1,0 +1,39 @@
+"""The kit: what the trusted side may build *in the student process* to call student code with.
+
+Fixtures that must live where student code runs (a network the student's loop trains,
+batches of MNIST, an optimizer over the student's model, spies that watch call order
+and modes) are made here by name, through `submission.kit.<name>(...)`. Kit code is
+public course code, never the reference solutions and never expected values; what a
+spy reports is only data the trusted side may use to *name* a pitfall or lower a
+score, never to raise one.
+
+`lesson1.py` ... `lesson6.py` hold each lesson's kit functions, `common.py` the shared ones;
+register a function with `@kit`.
+
+工具箱：在学生进程中按名字构建调用学生代码所需的对象（网络、MNIST 批次、优化器、监视器）。
+它们报告的内容只能用来指出错误或扣分，不能加分。
+"""
+import importlib
+
+_REGISTRY = {}
+_MODULES = ("common", "lesson1", "lesson2", "lesson3", "lesson4", "lesson5", "lesson6")
+
+
+def kit(function):
+    """Register `function` under its name."""
+    _REGISTRY[function.__name__] = function
+    return function
+
+
+def lookup(name: str):
+    if not _REGISTRY:
+        for module in _MODULES:
+            try:
+                importlib.import_module(f"{__name__}.{module}")
+            except ModuleNotFoundError as error:
+                if error.name != f"{__name__}.{module}":
+                    raise
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise LookupError(f"the course kit has no {name!r}") from None

@@ -1,0 +1,193 @@
+"""Kit functions shared by several lessons: networks, MNIST batches, optimizers, spies, files.
+
+多课共用的工具：网络、MNIST 批次、优化器、监视器、文件读取。
+"""
+import math
+from functools import partial
+
+import torch
+from torch import nn
+from torch.utils.data import TensorDataset
+
+from coursetools.sandbox.kit import kit
+
+
+@kit
+def make_net(seed=None, layers="mlp"):
+    """The lesson-4 network as torch layers (so lessons 5 and 6 are graded on their own); `seed` fixes its start."""
+    if seed is not None:
+        torch.manual_seed(seed)
+    if layers == "mlp":
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+    if layers == "linear":
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    if layers == "bn-dropout":
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Dropout(0.5),
+                             nn.Linear(32, 10))
+    raise ValueError(f"unknown layers {layers!r}")
+
+
+@kit
+def load_state(model, state):
+    """Give `model` the weights `state` (a dict of tensors sent by the trusted side)."""
+    model.load_state_dict(state)
+    return None
+
+
+@kit
+def state_of(model):
+    """`model.state_dict()` as plain tensors (what the trusted side checks)."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+class TensorBatches:
+    """(images, labels) batches of tensors in memory; shuffled anew on every pass when `shuffle`.
+
+    Like a DataLoader it has `len()` (the number of batches) and `.dataset` (the samples).
+    """
+
+    def __init__(self, images, labels, batch_size=64, shuffle=False, seed=0):
+        self.images, self.labels = images, labels
+        self.dataset = TensorDataset(images, labels)
+        self.batch_size, self.shuffle = batch_size, shuffle
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __iter__(self):
+        order = torch.randperm(len(self.labels), generator=self.generator) if self.shuffle else None
+        for start in range(0, len(self.labels), self.batch_size):
+            index = order[start:start + self.batch_size] if order is not None else slice(start, start + self.batch_size)
+            yield self.images[index], self.labels[index]
+
+    def __len__(self):
+        return math.ceil(len(self.labels) / self.batch_size)
+
+
+_MNIST = {}
+
+
+def mnist(split):
+    """Normalized MNIST `split` ('train' or 'test') as (images, labels), loaded once per process."""
+    if split not in _MNIST:
+        from coursetools.mnist import normalized_mnist
+
+        _MNIST[split] = normalized_mnist(train=split == "train")
+    return _MNIST[split]
+
+
+@kit
+def preload_mnist():
+    """Load both splits now (before the per-test fork, so every test shares them)."""
+    for split in ("train", "test"):
+        mnist(split)
+
+
+@kit
+def batches(images, labels, batch_size=64, shuffle=False, seed=0):
+    """TensorBatches over tensors sent by the trusted side."""
+    return TensorBatches(images, labels, batch_size=batch_size, shuffle=shuffle, seed=seed)
+
+
+@kit
+def mnist_batches(split, start=0, stop=None, batch_size=64, shuffle=False, seed=0, index=None):
+    """TensorBatches over MNIST[split][start:stop] (or at `index`), read here, not sent."""
+    images, labels = mnist(split)
+    if index is not None:
+        images, labels = images[index], labels[index]
+    else:
+        images, labels = images[start:stop], labels[start:stop]
+    return TensorBatches(images, labels, batch_size=batch_size, shuffle=shuffle, seed=seed)
+
+
+@kit
+def optimizer(kind, model, **options):
+    """torch.optim.<kind>(model.parameters(), **options); kind in SGD, Adam."""
+    if kind not in ("SGD", "Adam"):
+        raise ValueError(f"unknown optimizer {kind!r}")
+    return getattr(torch.optim, kind)(model.parameters(), **options)
+
+
+@kit
+def cross_entropy():
+    return nn.CrossEntropyLoss()
+
+
+@kit
+def to_device(model, device):
+    return model.to(device)
+
+
+class ModeSpy:
+    """Records model.training and torch.is_grad_enabled() at every forward, and the input's device."""
+
+    def __init__(self, model):
+        self.calls = []
+        model.register_forward_pre_hook(self._record)
+
+    def _record(self, module, args):
+        device = args[0].device.type if args and isinstance(args[0], torch.Tensor) else None
+        self.calls.append((module.training, torch.is_grad_enabled(), device))
+
+    def report(self):
+        return [list(call) for call in self.calls]
+
+
+@kit
+def mode_spy(model):
+    return ModeSpy(model)
+
+
+class LoopSpy:
+    """Records the order of forwards, backwards and optimizer steps, and the gradients each one met."""
+
+    def __init__(self, model, optimizer):
+        self.events = []
+        self.params = list(model.parameters())
+        model.register_forward_pre_hook(lambda module, args: self.events.append(["forward", False]))
+        optimizer.register_step_pre_hook(lambda opt, args, kwargs: self.events.append(["step", self._has_grad()]))
+        for param in self.params:
+            param.register_hook(partial(self._on_backward, param))
+
+    def _has_grad(self):
+        return any(p.grad is not None and bool(p.grad.ne(0).any()) for p in self.params)
+
+    def _on_backward(self, param, grad):
+        """Runs before `grad` is added to param.grad: a non-zero param.grad is a stale gradient."""
+        stale = param.grad is not None and bool(param.grad.ne(0).any())
+        if self.events and self.events[-1][0] == "backward":
+            self.events[-1] = ["backward", self.events[-1][1] or stale]
+        else:
+            self.events.append(["backward", stale])
+
+    def report(self):
+        return [list(event) for event in self.events]
+
+
+@kit
+def loop_spy(model, optimizer):
+    return LoopSpy(model, optimizer)
+
+
+@kit
+def read_file(path, limit=64 * 2**20):
+    """The bytes of a file the student's code wrote (a checkpoint), for the trusted side to inspect."""
+    with open(path, "rb") as file:
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{path} is larger than {limit} bytes")
+    return data
+
+
+@kit
+def write_file(path, data):
+    """Write bytes sent by the trusted side (a checkpoint to load) where the student's code can read them."""
+    with open(path, "wb") as file:
+        file.write(data)
+    return path
+
+
+@kit
+def work_dir():
+    """The folder this test may write in."""
+    import os
+
+    return os.getcwd()

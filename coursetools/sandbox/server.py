@@ -1,0 +1,252 @@
+"""The student side of the boundary: the only code that imports a submission and touches its objects.
+
+`Server.serve(frame) -> frame` answers one request of the trusted side (wire format:
+`coursetools.boundary.wire`). It imports lesson files, looks names up, calls them,
+and sends back *data*; objects that must stay here (models, loaders, optimizers)
+stay in a table and cross as handles. Errors cross as descriptions (type, message,
+the submission's own lines), never as objects.
+
+When grading, this runs inside the bubblewrap sandbox (`python -m coursetools.sandbox`,
+one forked child per test, see `__main__.py`); for a student's own `pytest
+exercises/lessonN` it runs in the same process (`InProcess` transport): one code path.
+
+学生一侧：唯一导入提交代码、接触学生对象的代码。评分时它在 bubblewrap 沙箱中运行，只把数据发回。
+"""
+import importlib
+import os
+import random
+import re
+import sys
+import traceback
+
+from coursetools.boundary import wire
+
+_LESSON_PACKAGE = re.compile(r"^lesson\d+(\.|$)")
+_MODULE = re.compile(r"^lesson\d+\.[A-Za-z_][A-Za-z0-9_]*$")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_ITER = 100_000
+
+
+class _ImportProblem(Exception):
+    def __init__(self, info: dict):
+        super().__init__(info.get("kind"))
+        self.info = info
+
+
+class Server:
+    """Serves the trusted side's requests against the submission in `root`."""
+
+    _active_root = None
+
+    def __init__(self, root: str, in_process: bool = False):
+        self.root = os.path.realpath(root)
+        self.in_process = in_process
+        self.objects = {}
+        self.next_id = 1
+        self.modules = {}
+
+    # -- frames
+
+    def serve(self, frame: bytes) -> bytes:
+        try:
+            request = wire.loads(frame, decode_handle=self._resolve)
+            if not isinstance(request, dict):
+                raise wire.WireError("a request must be a dict")
+            reply = self.dispatch(request)
+        except KeyboardInterrupt:
+            if self.in_process:
+                raise
+            reply = {"error": self._describe(KeyboardInterrupt("interrupted"))}
+        except _ImportProblem as problem:
+            reply = {"error": problem.info}
+        except wire.WireError as error:
+            reply = {"error": {"kind": "protocol", "message": str(error)}}
+        except BaseException as error:  # student code: anything at all
+            reply = {"error": self._describe(error)}
+        try:
+            return wire.dumps(reply, self._register)
+        except BaseException as error:  # a result that cannot be sent (or an encoder patched to fail)
+            return wire.dumps({"error": {"kind": "unsendable", "message": f"{type(error).__name__}: {error}"[:500]}})
+
+    def dispatch(self, request: dict):
+        op = request.get("op")
+        if op == "begin":
+            self.begin(int(request.get("seed", 0)))
+            return {"ok": None}
+        if op == "end":
+            self.objects.clear()
+            return {"ok": None}
+        if op == "release":
+            for ref in request.get("refs", []):
+                self.objects.pop(ref, None)
+            return {"ok": None}
+        target = self._target(request.get("target"))
+        if op == "get":
+            return {"ok": target}
+        if op == "call":
+            args, kwargs = list(request.get("args") or []), dict(request.get("kwargs") or {})
+            if not callable(target):
+                raise TypeError(f"{type(target).__name__} object is not callable")
+            value = target(*args, **kwargs)
+            reply = {"ok": value}
+            if request.get("writeback"):
+                reply["args_after"] = [_mutable_part(a) for a in args]
+                reply["kwargs_after"] = {k: _mutable_part(v) for k, v in kwargs.items()}
+            return reply
+        if op == "iter":
+            return {"ok": iter(target)}
+        if op == "next":
+            try:
+                return {"ok": next(target)}
+            except StopIteration:
+                return {"stop": True}
+        raise wire.WireError(f"unknown request {str(op)[:40]!r}")
+
+    def begin(self, seed: int):
+        """A new test: no objects from the last one, fixed seeds, one thread."""
+        import numpy
+        import torch
+
+        self.objects.clear()
+        random.seed(seed)
+        numpy.random.seed(seed % 2**32)
+        torch.manual_seed(seed)
+
+    # -- targets and handles
+
+    def _target(self, spec):
+        if not isinstance(spec, dict):
+            raise wire.WireError("malformed target")
+        if "kit" in spec:
+            from coursetools.sandbox import kit
+
+            obj = kit.lookup(str(spec["kit"]))
+        elif "module" in spec:
+            obj = self.module(str(spec["module"]))
+        elif "obj" in spec:
+            obj = spec["obj"]
+        else:
+            raise wire.WireError("malformed target")
+        for index, name in enumerate(spec.get("path") or []):
+            if not isinstance(name, str) or not _NAME.match(name):
+                raise wire.WireError(f"bad attribute name {str(name)[:40]!r}")
+            try:
+                obj = getattr(obj, name)
+            except AttributeError:
+                if index == 0 and "module" in spec:
+                    raise _ImportProblem({"kind": "missing_name", "name": name,
+                                          "relpath": spec["module"].replace(".", "/") + ".py"}) from None
+                raise
+        return obj
+
+    def _resolve(self, handle: wire.Handle):
+        try:
+            return self.objects[handle.id]
+        except KeyError:
+            raise wire.WireError(f"handle {handle.id} is not (or no longer) known: objects live for one test") from None
+
+    def _register(self, value) -> wire.Handle:
+        cls = type(value)
+        ident = self.next_id
+        self.next_id += 1
+        self.objects[ident] = value
+        mro = [f"{c.__module__}.{c.__qualname__}" for c in getattr(cls, "__mro__", ())]
+        try:
+            text = repr(value)[:300]
+        except BaseException:
+            text = f"<{cls.__name__}>"
+        return wire.Handle(ident, mro[0] if mro else cls.__name__, mro, text)
+
+    # -- the submission's modules
+
+    def module(self, name: str):
+        if not _MODULE.match(name):
+            raise wire.WireError(f"not a lesson module: {name[:60]!r}")
+        if name not in self.modules:
+            try:
+                self.modules[name] = self._import(name)
+            except _ImportProblem as problem:
+                self.modules[name] = problem
+        found = self.modules[name]
+        if isinstance(found, _ImportProblem):
+            raise found
+        return found
+
+    def _activate(self):
+        if Server._active_root == self.root:
+            return
+        for name in [n for n in sys.modules if _LESSON_PACKAGE.match(n)]:
+            del sys.modules[name]
+        if Server._active_root is not None and Server._active_root in sys.path:
+            sys.path.remove(Server._active_root)
+        sys.path.insert(0, self.root)
+        importlib.invalidate_caches()
+        Server._active_root = self.root
+
+    def _import(self, name: str):
+        lesson, topic = name.split(".")
+        relpath = f"{lesson}/{topic}.py"
+        path = os.path.join(self.root, lesson, f"{topic}.py")
+        if not os.path.isfile(path):
+            raise _ImportProblem({"kind": "missing_file", "relpath": relpath})
+        self._activate()
+        try:
+            module = importlib.import_module(name)
+        except SyntaxError as error:
+            raise _ImportProblem({"kind": "syntax", "relpath": relpath, "line": error.lineno,
+                                  "message": str(error.msg)[:300]}) from None
+        except BaseException as error:
+            if isinstance(error, KeyboardInterrupt) and self.in_process:
+                raise
+            raise _ImportProblem({**self._describe(error), "kind": "import", "relpath": relpath}) from None
+        if os.path.realpath(getattr(module, "__file__", "") or "") != os.path.realpath(path):
+            raise _ImportProblem({"kind": "shadowed", "relpath": relpath, "found": str(module.__file__)[:300]})
+        return module
+
+    # -- errors
+
+    def _describe(self, error: BaseException) -> dict:
+        frames = []
+        root = self.root + os.sep
+        for frame in traceback.extract_tb(error.__traceback__):
+            path = os.path.realpath(frame.filename)
+            if path.startswith(root):
+                frames.append([path[len(root):], frame.lineno, frame.name, (frame.line or "").strip()[:200]])
+        stub = None
+        if isinstance(error, NotImplementedError) and frames:
+            path, _, name, _ = frames[-1]
+            last = traceback.extract_tb(error.__traceback__)[-1]
+            if os.path.realpath(last.filename).startswith(root) and not os.path.basename(path).startswith("test_"):
+                code = _last_code(error.__traceback__)
+                stub = getattr(code, "co_qualname", name) if code else name
+        try:
+            message = str(error)
+        except BaseException:
+            message = "(the error's message could not be read)"
+        bases = [c.__name__ for c in type(error).__mro__ if c.__module__ == "builtins"]
+        kind = "exit" if isinstance(error, SystemExit) else "raised"
+        info = {"kind": kind, "type": type(error).__name__, "bases": bases, "message": message[:2000],
+                "frames": frames[-6:], "stub": stub}
+        if isinstance(error, SystemExit):
+            info["code"] = repr(error.code)[:100]
+        return info
+
+
+def _mutable_part(value):
+    """What a caller needs back of an argument after the call: its tensors and arrays (in place changes)."""
+    import numpy
+    import torch
+
+    if type(value) in (torch.Tensor, torch.nn.Parameter, numpy.ndarray):
+        return value
+    if type(value) in (list, tuple):
+        return [_mutable_part(v) for v in value]
+    return None
+
+
+def _last_code(tb):
+    code = None
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        tb = tb.tb_next
+    return code
