@@ -100,6 +100,8 @@ def _grade(args) -> int:
     written = results.write_results_json(result, out)
     print(report.submission_table(result))
     print(f"results: {written}")
+    if results.not_isolated(result):
+        print(results.NOT_ISOLATED, file=sys.stderr)
     return EXIT_OK if result.complete else EXIT_GRADER_ERROR
 
 
@@ -133,6 +135,8 @@ def _batch(args) -> int:
     gradebook = results.write_gradebook(graded, os.path.join(args.out, "gradebook.csv"), options.lessons)
     print(report.batch_table(graded, options.lessons))
     print(f"gradebook: {gradebook}")
+    if any(results.not_isolated(r) for r in graded):
+        print(results.NOT_ISOLATED, file=sys.stderr)
     return EXIT_OK if all(r.complete for r in graded) else EXIT_GRADER_ERROR
 
 

@@ -144,7 +144,7 @@ def sandbox_uid_for(run: int, submission: int) -> int:
     Each submission's copy is readable by its own user only, so code under test cannot
     read (or borrow) another student's files during a batch.
     """
-    return 2_000_000_000 + (run % 10_000) * 100_000 + submission % 100_000
+    return 1_000_000_000 + (run % 10_000) * 100_000 + submission % 100_000
 
 
 def limit_resources(memory_bytes: int, max_file_bytes: int, max_processes: int = 0):

@@ -129,3 +129,20 @@ def grader_error(lesson, detail: str) -> str:
     en, zh = _where(lesson)
     return (f"{en} the grader itself failed here, not your code ({clip(detail, 1500)}). Tell your instructor.\n"
             f"{zh} 这里是评分程序本身出错，而不是你的代码（{clip(detail, 1500)}）。请告诉老师。")
+
+
+def protocol(lesson, detail: str) -> str:
+    """The student process sent something that is not a reply in the wire format."""
+    en, zh = _where(lesson)
+    return (f"{en} the test process sent a malformed or oversized reply ({clip(detail, 300)}): your code wrote to "
+            "the grader's channel or returned something too large to check.\n"
+            f"{zh} 测试进程发回了格式错误或过大的回复（{clip(detail, 300)}）：你的代码写入了评分通道，或返回的结果过大。")
+
+
+def check_error(lesson, error: BaseException) -> str:
+    """The check itself raised while examining what the student's code returned."""
+    en, zh = _where(lesson)
+    detail = clip(f"{type(error).__name__}: {error}", 1500)
+    return (f"{en} the check raised {detail} while examining what your code returned: it may be of an unexpected "
+            "type or shape.\n"
+            f"{zh} 检查你的代码返回值时出现 {detail}：返回值的类型或形状可能不对。")

@@ -41,6 +41,7 @@ class LessonResult:
     tests: list = field(default_factory=list)
     error: str = None  # the grader failed (collection error, crashed lesson process)
     walls: str = ""
+    isolated: bool = None  # None: never started; False: the student process ran without the sandbox
     duration: float = 0.0  # wall-clock seconds of the lesson process
 
     @property
@@ -109,7 +110,18 @@ def summary_text(result: SubmissionResult) -> str:
         if skipped:
             lines.append(f"  {len(skipped)} test(s) not run here (not scored) / {len(skipped)} 个测试此处未运行（不计分）")
     lines.append(f"total / 总分: {result.score:g} / {result.max_score:g}")
+    if not_isolated(result):
+        lines.append(f"{NOT_ISOLATED} (lessons {not_isolated(result)})")
     return "\n".join(lines)
+
+
+NOT_ISOLATED = ("NOT ISOLATED: the student code ran without the bubblewrap sandbox (it could read files and reach "
+                "the network); points were still decided outside it. / 未隔离：学生代码未在 bubblewrap 沙箱中运行。")
+
+
+def not_isolated(result: SubmissionResult) -> list:
+    """The lessons whose student code ran without the sandbox."""
+    return [n for n, lesson in sorted(result.lessons.items()) if lesson.isolated is False]
 
 
 def to_gradescope(result: SubmissionResult) -> dict:
@@ -140,6 +152,8 @@ def to_gradescope(result: SubmissionResult) -> dict:
         "extra_data": {
             "submission": result.name,
             "complete": result.complete,
+            "isolated": not not_isolated(result),
+            "isolation": NOT_ISOLATED if not_isolated(result) else "bubblewrap sandbox",
             "lessons": {str(n): {"score": l.score, "max_score": l.max_score, "error": l.error, "isolation": l.walls,
                                  "seconds": round(l.duration, 2)}
                         for n, l in sorted(result.lessons.items())},

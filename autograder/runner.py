@@ -21,7 +21,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from autograder import confine, points
+from autograder import confine
 from autograder.results import LessonResult, SubmissionResult, TestResult
 from coursetools import LESSONS, REPO_ROOT
 
@@ -72,7 +72,7 @@ def _preload():
     import course_data  # noqa: F401
     import coursetools.feedback  # noqa: F401
     import coursetools.pytest_plugin  # noqa: F401
-    from autograder import worker  # noqa: F401
+    from autograder.lesson import worker  # noqa: F401
 
     torch.set_num_threads(1)
     _settle_torch(torch)
@@ -133,7 +133,7 @@ def _copy_tree(source: str, target: str):
 
 def copy_graders(run_dir: str, lessons) -> str:
     """autograder/conftest.py and autograder/lessonN/ as the package `_course_graders` in a root-only folder."""
-    from autograder.worker import GRADERS_PACKAGE
+    from autograder.lesson.worker import GRADERS_PACKAGE
 
     root = os.path.join(run_dir, "graders")
     package = os.path.join(root, GRADERS_PACKAGE)
@@ -279,7 +279,7 @@ class _Scheduler:
 
 
 def _start(job: _Job, counter: int, options: Options, run_dir: str, graders: str, other_fds: list):
-    from autograder.worker import GRADERS_PACKAGE
+    from autograder.lesson.worker import GRADERS_PACKAGE
 
     job_dir = os.path.join(run_dir, "jobs", str(counter))
     work_dir = os.path.join(job_dir, "work")
@@ -293,7 +293,6 @@ def _start(job: _Job, counter: int, options: Options, run_dir: str, graders: str
         "basetemp": os.path.join(job_dir, "pytest"), "memory_bytes": int(options.memory_gb * 2**30),
         "threads": options.threads, "timeout_factor": options.timeout_factor, "full": options.full,
         "sandbox_uid": job.uid,
-        "hide": [str(REPO_ROOT / "autograder"), str(REPO_ROOT / "solutions")],
     }
     log = os.path.join(job_dir, "lesson.log")
     read_fd, write_fd = os.pipe()
@@ -315,7 +314,8 @@ def _start(job: _Job, counter: int, options: Options, run_dir: str, graders: str
             kept = {k: v for k, v in os.environ.items() if k in KEPT_ENVIRONMENT}
             os.environ.clear()
             os.environ.update(kept)
-            from autograder import confine, worker
+            from autograder import confine
+            from autograder.lesson import worker
 
             confine.die_with_parent()
             signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -339,11 +339,11 @@ def _handle(job: _Job, line: bytes, options: Options, progress):
         budget = 0.0
         for test in record["tests"]:
             name = test["name"]
-            result = TestResult(name=name, lesson=job.lesson, max_score=points.points_for(name),
+            result = TestResult(name=name, lesson=job.lesson, max_score=float(test.get("points", 1.0)),
                                 hidden=bool(test["hidden"]))
             job.tests[name] = result
             lesson.tests.append(result)
-            budget += points.timeout_for(name) * options.timeout_factor + 5
+            budget += float(test.get("time_limit", 60.0)) + 5
         job.deadline = job.started + 120 + budget
         progress.add_total(len(record["tests"]))
     elif kind == "result":
@@ -361,6 +361,7 @@ def _handle(job: _Job, line: bytes, options: Options, progress):
         progress.advance(f"{job.submission.name} lesson{job.lesson}")
     elif kind == "walls":
         lesson.walls = record.get("description", "")
+        lesson.isolated = bool(record.get("isolated"))
     elif kind == "error":
         lesson.error = "; ".join(filter(None, [lesson.error, str(record.get("message"))[:2000]]))
     elif kind == "done":

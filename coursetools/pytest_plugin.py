@@ -151,7 +151,8 @@ def _student_test(request):
         yield
         return
     chosen = request.getfixturevalue("submission")
-    chosen.transport.begin(seed)
+    limit = request.node.get_closest_marker("time_limit")
+    chosen.transport.begin(seed, float(limit.args[0]) if limit and limit.args else None)
     try:
         yield
     finally:

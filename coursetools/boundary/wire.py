@@ -181,7 +181,7 @@ class _Encoder:
             import numpy as np
 
             if type(value) is np.ndarray and value.dtype.kind in NUMPY_KINDS:
-                array = np.ascontiguousarray(value)
+                array = value if value.flags.c_contiguous else value.copy(order="C")
                 return {"$ndarray": {"dtype": array.dtype.str, "shape": list(array.shape),
                                      "blob": self.blob(array.tobytes())}}
             if isinstance(value, np.generic) and value.dtype.kind in NUMPY_KINDS:
@@ -200,7 +200,15 @@ class _Encoder:
                 "requires_grad": bool(t.requires_grad), "leaf": bool(t.is_leaf), "parameter": type(t) is torch.nn.Parameter,
                 "blob": None, "grad": None}
         if t.device.type != "meta":
-            data = t.detach().to("cpu").contiguous()
+            data = t.detach().to("cpu")
+            span = _span(data)
+            if not data.is_contiguous() and span is not None and span <= 4 * data.numel() + 64:
+                # the memory the tensor spans, so its layout (permuted, sliced, broadcast) arrives as it is
+                spec["span"] = span
+                data = torch.as_strided(data, (span,), (1,), data.storage_offset()).clone()
+            else:
+                data = data.contiguous()
+                spec["stride"] = list(data.stride())
             spec["blob"] = self.blob(data.reshape(-1).view(torch.uint8).numpy().tobytes())
         grad = t.grad if t.is_leaf else None
         if grad is not None:
@@ -289,14 +297,18 @@ class _Decoder:
         else:
             data = self.blob(spec.get("blob"))
             itemsize = torch.empty((), dtype=torch_dtype).element_size()
-            if len(data) != numel * itemsize:
-                raise WireError(f"tensor data of {len(data)} bytes for shape {shape} of {dtype}")
-            flat = torch.frombuffer(bytearray(data), dtype=torch_dtype) if numel else torch.empty(0, dtype=torch_dtype)
-            result = flat.reshape(shape)
-            if numel and list(result.stride()) != stride and _dense(shape, stride):
-                strided = torch.empty_strided(shape, stride, dtype=torch_dtype)
-                strided.copy_(result)
-                result = strided
+            span = spec.get("span")
+            if span is not None:  # the spanned memory: rebuild the same layout over it
+                if not isinstance(span, int) or isinstance(span, bool) or span != _span_of(shape, stride) \
+                        or span > 4 * numel + 64 or len(data) != span * itemsize:
+                    raise WireError("malformed strided tensor")
+                flat = torch.frombuffer(bytearray(data), dtype=torch_dtype)
+                result = flat.as_strided(shape, stride)
+            else:
+                if len(data) != numel * itemsize:
+                    raise WireError(f"tensor data of {len(data)} bytes for shape {shape} of {dtype}")
+                flat = torch.frombuffer(bytearray(data), dtype=torch_dtype) if numel else torch.empty(0, dtype=torch_dtype)
+                result = flat.reshape(shape)
             if device == "cuda" and torch.cuda.is_available():
                 result = result.to("cuda")
         if spec.get("parameter"):
@@ -342,12 +354,14 @@ def _dims(values) -> bool:
         isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**40 for v in values) and math.prod(values) < 2**34
 
 
-def _dense(shape, stride) -> bool:
-    """Strides of a permuted dense layout (no overlap, no gaps): safe for empty_strided."""
-    dims = sorted((s, n) for s, n in zip(stride, shape) if n > 1)
-    expected = 1
-    for s, n in dims:
-        if s != expected:
-            return False
-        expected *= n
-    return True
+def _span_of(shape, stride):
+    """Elements of memory a layout reaches (non-negative strides), or None."""
+    if any(s < 0 for s in stride):
+        return None
+    if any(n == 0 for n in shape):
+        return 0
+    return 1 + sum((n - 1) * s for n, s in zip(shape, stride))
+
+
+def _span(t):
+    return _span_of(list(t.shape), list(t.stride()))

@@ -16,7 +16,9 @@ import importlib
 import os
 import random
 import re
+import shutil
 import sys
+import tempfile
 import traceback
 
 from coursetools.boundary import wire
@@ -24,7 +26,8 @@ from coursetools.boundary import wire
 _LESSON_PACKAGE = re.compile(r"^lesson\d+(\.|$)")
 _MODULE = re.compile(r"^lesson\d+\.[A-Za-z_][A-Za-z0-9_]*$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-MAX_ITER = 100_000
+#: the folder the current test's student code may write in (kit.work_dir)
+SCRATCH = {"dir": None}
 
 
 class _ImportProblem(Exception):
@@ -44,14 +47,17 @@ class Server:
         self.objects = {}
         self.next_id = 1
         self.modules = {}
+        self.ended = False  # the trusted side ended the test (the per-test process then exits)
 
     # -- frames
 
     def serve(self, frame: bytes) -> bytes:
+        seq = None
         try:
             request = wire.loads(frame, decode_handle=self._resolve)
             if not isinstance(request, dict):
                 raise wire.WireError("a request must be a dict")
+            seq = request.get("seq")
             reply = self.dispatch(request)
         except KeyboardInterrupt:
             if self.in_process:
@@ -63,10 +69,12 @@ class Server:
             reply = {"error": {"kind": "protocol", "message": str(error)}}
         except BaseException as error:  # student code: anything at all
             reply = {"error": self._describe(error)}
+        reply["seq"] = seq if isinstance(seq, int) else None
         try:
             return wire.dumps(reply, self._register)
         except BaseException as error:  # a result that cannot be sent (or an encoder patched to fail)
-            return wire.dumps({"error": {"kind": "unsendable", "message": f"{type(error).__name__}: {error}"[:500]}})
+            return wire.dumps({"seq": reply["seq"], "error": {"kind": "unsendable",
+                                                              "message": f"{type(error).__name__}: {error}"[:500]}})
 
     def dispatch(self, request: dict):
         op = request.get("op")
@@ -75,6 +83,10 @@ class Server:
             return {"ok": None}
         if op == "end":
             self.objects.clear()
+            self.ended = True
+            if SCRATCH["dir"] and self.in_process:
+                shutil.rmtree(SCRATCH["dir"], ignore_errors=True)
+                SCRATCH["dir"] = None
             return {"ok": None}
         if op == "release":
             for ref in request.get("refs", []):
@@ -108,6 +120,11 @@ class Server:
         import torch
 
         self.objects.clear()
+        self.ended = False
+        if self.in_process:
+            SCRATCH["dir"] = tempfile.mkdtemp(prefix="course-scratch-")
+        else:
+            SCRATCH["dir"] = os.getcwd()
         random.seed(seed)
         numpy.random.seed(seed % 2**32)
         torch.manual_seed(seed)

@@ -187,7 +187,9 @@ def write_file(path, data):
 
 @kit
 def work_dir():
-    """The folder this test may write in."""
+    """The folder this test's student code may write in (private to the test, gone after it)."""
     import os
 
-    return os.getcwd()
+    from coursetools.sandbox.server import SCRATCH
+
+    return SCRATCH["dir"] or os.getcwd()

@@ -1,0 +1,208 @@
+"""The lesson process's end of the pipe to the student process: a transport for the test proxies.
+
+`SandboxTransport` starts the student process (launch.py) when a test needs it, sends
+requests in the wire format and waits for the reply with the test's deadline while it
+drains the student's output. A timeout, a flood of output, a malformed reply or a dead
+student process fails the running test with a clear message (a pytest failure, so no
+check can swallow it) and the next test gets a fresh student process. Nothing the
+student side sends is more than data: replies are matched by sequence number and
+decoded by the wire format's allow-list.
+
+单课进程一侧的管道：按测试时限等待学生进程的回复，超时、输出过多、回复损坏或进程死亡只让当前测试失败。
+"""
+import os
+import signal
+import socket
+import time
+
+from autograder import messages
+from autograder.lesson import launch
+from coursetools.boundary import wire
+from coursetools.boundary.proxy import Transport
+from coursetools.feedback import CheckFailure
+
+OUTPUT_LIMIT = 8 * 2**20
+OUTPUT_KEEP = 16 * 1024
+START_TIMEOUT = 120.0  # seconds for a fresh student process to import torch and answer
+
+
+class SandboxProblem(CheckFailure):
+    """The student process timed out, flooded, broke the protocol or died: this test fails."""
+
+
+class SandboxTransport(Transport):
+    def __init__(self, plan: launch.Plan, lesson: int, isolated: bool, timeout_factor: float = 1.0):
+        self.plan, self.lesson, self.isolated, self.timeout_factor = plan, lesson, isolated, timeout_factor
+        self.process = None
+        self.channel = None
+        self.reader = None
+        self.output_r = None
+        self.output = bytearray()
+        self.output_total = 0
+        self.deadline = None
+        self.time_limit = 60.0
+        self.broken = None  # the message every further request of this test fails with
+        self.in_test = False
+        self.starts = 0
+
+    # -- the process
+
+    def _start(self):
+        ours, theirs = socket.socketpair()
+        out_r, out_w = os.pipe()
+        try:
+            self.process = launch.start(self.plan, theirs.fileno(), out_w, self.isolated)
+        finally:
+            theirs.close()
+            os.close(out_w)
+        self.channel, self.output_r = ours, out_r
+        self.reader = wire.Reader(ours.fileno(), on_idle=self._drain)
+        self.starts += 1
+
+    def stop(self):
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                self.process.kill()
+            except ProcessLookupError:
+                pass
+            self.process.wait()
+            self.process = None
+        if self.channel is not None:
+            self.channel.close()
+            os.close(self.output_r)
+            self.channel = self.output_r = self.reader = None
+
+    # -- output
+
+    def _drain(self, fds):
+        try:
+            chunk = os.read(self.output_r, 1 << 16)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            return
+        self.output_total += len(chunk)
+        if len(self.output) < OUTPUT_KEEP:
+            self.output += chunk[:OUTPUT_KEEP - len(self.output)]
+
+    def take_output(self) -> str:
+        if self.output_r is not None:
+            os.set_blocking(self.output_r, False)
+            try:
+                while True:
+                    chunk = os.read(self.output_r, 1 << 16)
+                    if not chunk:
+                        break
+                    self.output_total += len(chunk)
+                    if len(self.output) < OUTPUT_KEEP:
+                        self.output += chunk[:OUTPUT_KEEP - len(self.output)]
+            except (BlockingIOError, OSError):
+                pass
+            os.set_blocking(self.output_r, True)
+        text = self.output.decode("utf-8", "replace")
+        self.output = bytearray()
+        return text
+
+    # -- tests
+
+    def begin(self, seed: int, time_limit: float = None):
+        self.time_limit = (time_limit or 60.0) * self.timeout_factor
+        self.broken = None
+        self.output_total = 0
+        self.output = bytearray()
+        self.in_test = True
+        started = time.monotonic()
+        if self.process is None or self.process.poll() is not None:
+            self.stop()
+            self._start()
+            self.deadline = started + START_TIMEOUT * self.timeout_factor
+        else:
+            self.deadline = started + self.time_limit
+        self.request({"op": "begin", "seed": seed})
+        self.deadline = time.monotonic() + self.time_limit
+
+    def end(self):
+        self.in_test = False
+        if self.broken is not None or self.process is None:
+            return
+        try:
+            self.deadline = time.monotonic() + 30
+            self.request({"op": "end"})
+        except CheckFailure:
+            self.stop()
+
+    def roundtrip(self, message: dict) -> dict:
+        if self.broken is not None:
+            raise SandboxProblem(self.broken)
+        if self.plan.uid is not None:
+            self._open_shared()
+        if self.process is None:
+            self._fail("the student process is not running (a previous problem in this test stopped it)")
+        try:
+            wire.write_frame(self.channel.fileno(), wire.dumps(message))
+        except (BrokenPipeError, ConnectionError, OSError):
+            self._died()
+        while True:
+            if self.output_total > OUTPUT_LIMIT:
+                self._fail(messages.output_flood(self.lesson, OUTPUT_LIMIT))
+            try:
+                frame = self.reader.read(deadline=self.deadline, extra_fds=(self.output_r,))
+            except TimeoutError:
+                self._fail(messages.timeout(self.lesson, self.time_limit))
+            except (EOFError, ConnectionError, OSError):
+                self._died()
+            except wire.WireError as error:
+                self._fail(messages.protocol(self.lesson, str(error)))
+            try:
+                reply = wire.loads(frame, decode_handle=self._remote)
+            except wire.WireError as error:
+                self._fail(messages.protocol(self.lesson, str(error)))
+            if not isinstance(reply, dict):
+                self._fail(messages.protocol(self.lesson, "a reply that is not a dict"))
+            if "died" in reply:  # the per-test process died; the sandbox itself waits for the next test
+                status = reply["died"] if isinstance(reply["died"], int) else 0
+                self.broken = messages.died(self.lesson, status)
+                raise SandboxProblem(self.broken)
+            if reply.get("seq") == message["seq"]:
+                if self.output_total > OUTPUT_LIMIT:
+                    self._fail(messages.output_flood(self.lesson, OUTPUT_LIMIT))
+                return reply
+            # a stale reply (to a request of a test that already failed): skip it
+
+    def _open_shared(self):
+        """Let the sandbox user read what the tests wrote for it (pytest makes its folders 0700)."""
+        for top in self.plan.shared:
+            for folder, dirs, files in os.walk(top):
+                for path in [folder] + [os.path.join(folder, name) for name in files]:
+                    try:
+                        mode = os.lstat(path).st_mode
+                        wanted = mode | (0o055 if os.path.isdir(path) else 0o044)
+                        if mode & 0o7777 != wanted & 0o7777:
+                            os.chmod(path, wanted & 0o7777)
+                    except OSError:
+                        pass
+
+    def _died(self):
+        status = None
+        if self.process is not None:
+            try:
+                status = self.process.wait(timeout=5)
+            except Exception:
+                status = None
+        self._fail(messages.died(self.lesson, _wait_status(status)))
+
+    def _fail(self, message: str):
+        self.broken = message
+        self.stop()
+        raise SandboxProblem(message)
+
+
+def _wait_status(returncode):
+    """Popen's returncode as a wait status for messages.died (negative: killed by that signal)."""
+    if returncode is None:
+        return 9
+    return -returncode if returncode < 0 else returncode << 8

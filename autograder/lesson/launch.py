@@ -1,0 +1,169 @@
+"""Starting the student process: bubblewrap with a show-list of paths, or (where it cannot run) a plain process.
+
+The sandbox sees only: the system's programs and libraries (/usr), Python and its
+site-packages, the course's own `coursetools` and `course_data` packages, the prepared
+MNIST (read-only), the submission copy (read-only), the lesson's shared fixture folder
+(read-only: inputs the trusted side wrote for the tests), and private size-capped
+`/tmp` and `/dev/shm`. No network, its own PID, IPC, UTS and cgroup namespaces,
+`--die-with-parent`, a new session, no new privileges, and, when the engine runs as
+root, a user id of its own for every submission. Nothing else of the repository
+(no `.git`, `solutions/`, `autograder/`, `nbgrader/`, `tests/`, no other student, no
+results folder) exists in there.
+
+Where bubblewrap is missing or namespaces are refused (a locked-down container), the
+student process still runs as a separate process (points are still decided outside
+it), but without those walls: results then say NOT ISOLATED.
+
+启动学生进程：优先使用 bubblewrap（只显示列出的路径）；无法使用时以普通进程运行，并在结果中标明“未隔离”。
+"""
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from dataclasses import dataclass, field
+
+TMP_BYTES = 512 * 2**20
+SHM_BYTES = 256 * 2**20
+
+
+@dataclass
+class Plan:
+    """How one lesson's student process is started."""
+
+    root: str  # the submission copy
+    shared: list = field(default_factory=list)  # folders the trusted side writes inputs to (read-only inside)
+    uid: int = None  # run as this user (engine running as root)
+    memory_bytes: int = 4 * 2**30
+    max_file_bytes: int = 1 * 2**30
+    preload: list = field(default_factory=list)
+    threads: int = 1
+    work_dir: str = None  # the student process's folder when it runs without bubblewrap
+
+
+def course_paths() -> list:
+    """What Python and the course packages need, to be shown read-only inside the sandbox."""
+    import course_data
+    import coursetools
+
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+             os.path.dirname(coursetools.__file__), os.path.dirname(course_data.__file__)}
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        paths.add(sysconfig.get_paths()[key])
+    return sorted(p for p in paths if p and os.path.exists(p) and not p.startswith("/usr/"))
+
+
+def _data_root():
+    import course_data
+
+    try:
+        root = str(course_data.data_root())
+    except Exception:
+        return None
+    return root if os.path.isdir(root) else None
+
+
+def bwrap_available() -> str:
+    """The reason bubblewrap cannot be used here, or '' when it can."""
+    if os.environ.get("AUTOGRADER_NO_BWRAP"):
+        return "AUTOGRADER_NO_BWRAP is set"
+    if not shutil.which("bwrap"):
+        return "bubblewrap (bwrap) is not installed"
+    return ""
+
+
+def bwrap_argv(plan: Plan, fd: int) -> list:
+    argv = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
+            "--ro-bind", "/usr", "/usr",
+            # private scratch first: the binds below may lie inside /tmp (the grader's run folder)
+            "--size", str(TMP_BYTES), "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev",
+            "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm"]
+    for name in ("lib", "lib64", "lib32", "bin", "sbin"):
+        path = f"/{name}"
+        if os.path.islink(path):
+            argv += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            argv += ["--ro-bind", path, path]
+    for path in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/localtime"):
+        if os.path.exists(path):
+            argv += ["--ro-bind", path, path]
+    shown = course_paths()
+    data = _data_root()
+    if data:
+        shown.append(data)
+    for path in _outermost(shown):
+        argv += ["--ro-bind", path, path]
+    for path in [plan.root, *plan.shared]:
+        argv += ["--ro-bind", path, path]
+    for device in sorted(os.listdir("/dev")):
+        if device.startswith("nvidia"):
+            argv += ["--dev-bind", f"/dev/{device}", f"/dev/{device}"]
+    if os.path.isdir("/sys"):
+        argv += ["--ro-bind", "/sys", "/sys"]  # CUDA reads the PCI topology there
+    if plan.uid is not None:
+        argv += ["--uid", str(plan.uid), "--gid", str(plan.uid)]
+    for key, value in _environment(plan).items():
+        argv += ["--setenv", key, value]
+    argv += ["--chdir", "/tmp", "--", sys.executable, "-m", "coursetools.sandbox", "--fd", str(fd),
+             "--root", plan.root, "--reap"]
+    if plan.preload:
+        argv += ["--preload", *plan.preload]
+    return argv
+
+
+def plain_argv(plan: Plan, fd: int) -> list:
+    argv = [sys.executable, "-m", "coursetools.sandbox", "--fd", str(fd), "--root", plan.root]
+    if plan.preload:
+        argv += ["--preload", *plan.preload]
+    return argv
+
+
+def _environment(plan: Plan) -> dict:
+    keep = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "COURSE_DATA_ROOT", "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES",
+            "LD_LIBRARY_PATH", "PYTORCH_NVML_BASED_CUDA_CHECK")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.update(PATH="/usr/bin:/bin", HOME="/tmp", TMPDIR="/tmp", PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1",
+               OMP_NUM_THREADS=str(plan.threads), MKL_NUM_THREADS=str(plan.threads),
+               MPLCONFIGDIR="/tmp/.matplotlib", TORCH_HOME="/tmp/.torch", XDG_CACHE_HOME="/tmp/.cache")
+    return env
+
+
+def _outermost(paths) -> list:
+    """Drop paths inside another listed path (bwrap would bind them twice)."""
+    result = []
+    for path in sorted(set(os.path.realpath(p) for p in paths)):
+        if not any(path == r or path.startswith(r + os.sep) for r in result):
+            result.append(path)
+    return result
+
+
+def start(plan: Plan, channel_fd: int, output_fd: int, isolated: bool):
+    """Start the student process; returns the Popen. Its stdout and stderr go to `output_fd`."""
+    argv = bwrap_argv(plan, channel_fd) if isolated else plain_argv(plan, channel_fd)
+    env = None if isolated else {**_environment(plan), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+
+    def limits():
+        from autograder import confine
+
+        os.setsid()
+        confine.limit_resources(plan.memory_bytes, plan.max_file_bytes, 512 if plan.uid is not None else 0)
+        if plan.uid is not None:
+            os.setgroups([])
+            os.setgid(plan.uid)
+            os.setuid(plan.uid)
+
+    return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output_fd, stderr=output_fd,
+                            pass_fds=(channel_fd,), preexec_fn=limits, env=env,
+                            cwd=plan.work_dir if not isolated else None)
+
+
+def describe(plan: Plan, reason: str) -> str:
+    """The walls around the student code, for results.json and the table."""
+    if reason:
+        return (f"NOT ISOLATED ({reason}): student code runs in a separate process (points are still decided "
+                "outside it), but it can read what this user can read and reach the network")
+    parts = ["bubblewrap sandbox", "show-list of paths (no repository, graders, solutions or other students)",
+             "no network", "own PID namespace", f"private /tmp ({TMP_BYTES // 2**20} MiB) and /dev/shm",
+             "memory, time and output limits"]
+    parts.append(f"unprivileged uid {plan.uid}" if plan.uid is not None else "the grader's own uid (not root)")
+    return ", ".join(parts)

@@ -1,0 +1,198 @@
+"""The lesson process: runs one lesson's graders with pytest; it never runs student code.
+
+Forked by the grading parent. It collects the tests of a private copy of
+`autograder/lessonN` (points, time limit and visibility read from each test), starts
+the lesson's student process (bubblewrap, launch.py) and points the tests' proxies at
+it (client.py), runs every test here, in this trusted process, and sends the parent
+one JSON line per verdict. Student code only ever answers calls with data.
+
+单课进程：用 pytest 运行一课的评分测试；它自己从不运行学生代码，学生代码只在沙箱进程中回答调用。
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from autograder import confine, messages
+from autograder.lesson import launch
+from autograder.lesson.client import SandboxTransport
+from coursetools import pytest_plugin
+from coursetools.boundary.proxy import StudentRaised
+from coursetools.regions import HIDDEN, find_regions
+
+GRADERS_PACKAGE = "_course_graders"
+DEFAULT_POINTS = 1.0
+DEFAULT_TIME_LIMIT = 60.0
+PRELOAD = {3: ["torchvision", "mnist"], 4: ["mnist"], 5: ["mnist"], 6: ["torchvision"]}
+
+
+class Channel:
+    """JSON lines to the grading parent."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def send(self, record: dict):
+        data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        while data:
+            data = data[os.write(self.fd, data):]
+
+
+def test_name(nodeid: str) -> str:
+    """'_course_graders/lesson1/test_tensors.py::test_x[a]' -> 'lesson1/test_tensors.py::test_x[a]'."""
+    return nodeid.split(f"{GRADERS_PACKAGE}/", 1)[-1]
+
+
+def _hidden_lines(path) -> list:
+    try:
+        text = open(path, encoding="utf-8").read()
+        return [(r.begin, r.end) for r in find_regions(text, path, HIDDEN)]
+    except (OSError, ValueError):
+        return []
+
+
+def is_hidden(item, regions: dict) -> bool:
+    """A test defined inside a `### BEGIN HIDDEN TESTS` region of its file."""
+    code = getattr(getattr(item, "function", None), "__code__", None)
+    if code is None:
+        return False
+    path = str(item.path)
+    if path not in regions:
+        regions[path] = _hidden_lines(path)
+    return any(begin < code.co_firstlineno < end for begin, end in regions[path])
+
+
+def points_of(item) -> float:
+    marker = item.get_closest_marker("points")
+    return float(marker.args[0]) if marker and marker.args else DEFAULT_POINTS
+
+
+def time_limit_of(item) -> float:
+    marker = item.get_closest_marker("time_limit")
+    return float(marker.args[0]) if marker and marker.args else DEFAULT_TIME_LIMIT
+
+
+class LessonPlugin:
+    """Registered in the lesson process's pytest run: collection report, one record per test."""
+
+    def __init__(self, channel: Channel, job: dict, transport: SandboxTransport):
+        self.channel, self.job, self.transport = channel, job, transport
+        self.lesson = job["lesson"]
+        self.current = {}
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.channel.send({"type": "error", "message": f"collecting {report.nodeid}: {report.longrepr}"})
+
+    def pytest_collection_modifyitems(self, session, config, items):
+        regions = {}
+        self.channel.send({"type": "collected", "tests": [
+            {"name": test_name(item.nodeid), "hidden": is_hidden(item, regions), "points": points_of(item),
+             "time_limit": time_limit_of(item) * self.job["timeout_factor"]} for item in items]})
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_makereport(self, item, call):
+        report = yield
+        if call.excinfo is not None and not report.passed:
+            report.course_message = self._explain(report, call.excinfo)
+        return report
+
+    def _explain(self, report, excinfo) -> str:
+        """One student-facing message per failed phase; never the grader's source."""
+        error = excinfo.value
+        if isinstance(report.longrepr, str):  # a course message already (stub, student error)
+            return report.longrepr
+        if isinstance(error, pytest.fail.Exception) and not error.pytrace:
+            return str(error.msg)
+        if isinstance(error, (pytest.skip.Exception, pytest.xfail.Exception)) or report.skipped:
+            return str(getattr(error, "msg", error))
+        if isinstance(error, StudentRaised):
+            return pytest_plugin.student_error_message(self.lesson, error)
+        return messages.check_error(self.lesson, error)
+
+    def pytest_runtest_logreport(self, report):
+        state = self.current.setdefault(report.nodeid, {"outcome": "passed", "message": "", "pitfalls": [],
+                                                         "not_implemented": None, "duration": 0.0})
+        state["duration"] += report.duration
+        properties = dict((k, v) for k, v in report.user_properties if isinstance(k, str))
+        state["pitfalls"] += [str(v) for k, v in report.user_properties if k == "pitfall"]
+        if properties.get("not_implemented"):
+            state["not_implemented"] = str(properties["not_implemented"])
+        if report.failed and state["outcome"] != "failed":
+            state["outcome"] = "failed"
+            state["message"] = messages.clip(getattr(report, "course_message", None) or str(report.longrepr))
+        elif report.skipped and state["outcome"] == "passed":
+            state["outcome"] = "skipped"
+            state["message"] = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if report.when == "teardown":
+            state = self.current.pop(report.nodeid)
+            self.channel.send({"type": "result", "name": test_name(report.nodeid), **state,
+                               "duration": round(state["duration"], 3), "output": self.transport.take_output()})
+
+
+def pytest_args(job: dict) -> list:
+    """The pytest command line of a lesson process (only the course plugin; `--full` passed through)."""
+    args = [job["tests"], "-c", job["inifile"], "--rootdir", job["graders_root"], "--confcutdir", job["graders_root"],
+            "--import-mode=importlib", "-p", "coursetools.pytest_plugin", "-p", "no:cacheprovider",
+            "-p", "no:faulthandler", "-p", "no:unraisableexception", "-p", "no:threadexception",
+            "--capture=no", "-q", "-rN", "--basetemp", job["basetemp"], "--submission", job["submission"]]
+    if job["full"]:
+        args.append("--full")
+    return args
+
+
+def isolation(plan: launch.Plan) -> str:
+    """'' when the bubblewrap sandbox starts here with this plan, else the reason it does not."""
+    reason = launch.bwrap_available()
+    if reason:
+        return reason
+    argv = launch.bwrap_argv(plan, 0)
+    argv = argv[:argv.index("--") + 1] + ["/usr/bin/true"]
+
+    def as_user():
+        if plan.uid is not None:
+            os.setgroups([])
+            os.setgid(plan.uid)
+            os.setuid(plan.uid)
+
+    try:
+        probe = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=60, preexec_fn=as_user)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"bubblewrap did not start: {error}"
+    if probe.returncode != 0:
+        return f"bubblewrap refused to start: {probe.stderr.decode('utf-8', 'replace').strip()[:300]}"
+    return ""
+
+
+def run_lesson(channel_fd: int, job: dict) -> int:
+    """Body of the forked lesson process; returns its exit code."""
+    channel = Channel(channel_fd)
+    transport = None
+    try:
+        confine.become_subreaper()
+        os.makedirs(job["basetemp"], exist_ok=True)
+        os.chmod(job["basetemp"], 0o755)
+        plan = launch.Plan(root=job["submission"], shared=[job["basetemp"]], uid=job["sandbox_uid"],
+                           memory_bytes=job["memory_bytes"], preload=PRELOAD.get(job["lesson"], []),
+                           threads=job["threads"], work_dir=job["work_dir"])
+        if plan.uid is not None and confine.private_mounts():
+            confine.open_paths(launch.course_paths() + [job["submission"], job["basetemp"]], stash_dir=job["work_dir"])
+        reason = isolation(plan)
+        channel.send({"type": "walls", "isolated": not reason, "reason": reason,
+                      "description": launch.describe(plan, reason)})
+        transport = SandboxTransport(plan, job["lesson"], isolated=not reason, timeout_factor=job["timeout_factor"])
+        pytest_plugin.use_transport(lambda root: transport)
+        plugin = LessonPlugin(channel, job, transport)
+        os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only the course plugin: faster, nothing unknown
+        code = pytest.main(pytest_args(job), plugins=[plugin])
+        channel.send({"type": "done", "exit_code": int(code), "sandbox_starts": transport.starts})
+        return 0
+    except BaseException as error:
+        channel.send({"type": "error", "message": f"{type(error).__name__}: {error}"})
+        return 1
+    finally:
+        if transport is not None:
+            transport.stop()
+        confine.kill_descendants()

@@ -1,0 +1,120 @@
+"""`python -m coursetools.sandbox --fd N --root SUBMISSION`: the student process of a grading run.
+
+Started by the grading engine inside bubblewrap. It imports torch (and what
+`--preload` names) once, never the submission, then waits for the trusted side:
+each `begin` request forks a child that serves that one test (imports the lesson
+files, runs the calls, answers with data) and exits at `end`. If the child dies
+mid-test, this process says so (`{"died": status}`), kills whatever the test left
+running in the sandbox, and waits for the next test. The trusted side believes
+nothing it says beyond the data in the replies.
+
+评分时的学生进程：在 bubblewrap 中运行；每个测试 fork 一个子进程执行学生代码，只回传数据。
+"""
+import argparse
+import os
+import signal
+import sys
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m coursetools.sandbox")
+    parser.add_argument("--fd", type=int, required=True, help="the channel to the trusted side")
+    parser.add_argument("--root", required=True, help="the submission folder")
+    parser.add_argument("--preload", nargs="*", default=[], help="torchvision, mnist")
+    parser.add_argument("--reap", action="store_true", help="kill every other process here after each test "
+                        "(only inside a PID namespace of its own)")
+    args = parser.parse_args(argv)
+
+    import numpy  # noqa: F401
+    import torch
+
+    from coursetools.boundary import wire
+    from coursetools.sandbox.server import Server
+
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    if "torchvision" in args.preload:
+        import torchvision  # noqa: F401
+        import torchvision.models  # noqa: F401
+    if "mnist" in args.preload:
+        from coursetools.sandbox.kit import lookup
+
+        try:
+            lookup("preload_mnist")()
+        except Exception as error:  # the tests that need MNIST say so themselves
+            print(f"[sandbox] MNIST not preloaded: {error}", file=sys.stderr)
+    sys.stdout.flush()
+    fd = args.fd
+    reader = wire.Reader(fd)
+    home = os.getcwd()
+    while True:
+        try:
+            frame = reader.read()
+        except (EOFError, OSError, wire.WireError):
+            os._exit(0)
+        try:
+            request = wire.loads(frame, decode_handle=lambda handle: handle)
+            op, seq = request.get("op"), request.get("seq")
+        except Exception:
+            op, seq = None, None
+        if op != "begin":
+            reply = {"ok": None} if op == "end" else {"error": {"kind": "protocol", "message": "no test is running"}}
+            wire.write_frame(fd, wire.dumps({**reply, "seq": seq}))
+            continue
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            _serve_test(fd, frame, args.root, home)
+        _, status = os.waitpid(pid, 0)
+        if args.reap:
+            _kill_the_rest()
+        if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
+            wire.write_frame(fd, wire.dumps({"died": status}))
+        os.chdir(home)
+
+
+def _serve_test(fd: int, first: bytes, root: str, home: str):
+    """The per-test child: serve requests until `end`; always leaves with os._exit."""
+    code = 0
+    try:
+        import tempfile
+
+        from coursetools.boundary import wire
+        from coursetools.sandbox.server import Server
+
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.chdir(tempfile.mkdtemp(prefix="test-", dir=home))
+        server = Server(root)
+        wire.write_frame(fd, server.serve(first))
+        reader = wire.Reader(fd)
+        while not server.ended:
+            frame = reader.read()
+            reply = server.serve(frame)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            wire.write_frame(fd, reply)
+    except BaseException as error:
+        code = 3
+        if not isinstance(error, (EOFError, KeyboardInterrupt)):
+            print(f"[sandbox] the test process failed: {type(error).__name__}: {error}", file=sys.stderr)
+    finally:
+        os._exit(code)
+
+
+def _kill_the_rest():
+    """Everything a test started (daemons included) dies before the next test (PID namespace of our own)."""
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except OSError:
+        pass
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            break
+
+
+if __name__ == "__main__":
+    main()

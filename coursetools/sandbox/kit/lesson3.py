@@ -1,0 +1,154 @@
+"""Kit functions for lesson 3 (datasets and loaders): paths, transforms, datasets and loader passes
+built next to the student's code, and PIL images turned into data the trusted side can check.
+
+第 3 课（数据集与加载器）的工具：在学生代码旁构建路径、变换、数据集，遍历加载器，
+并把 PIL 图像变成可信一侧能检查的数据。
+"""
+import math
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import TensorDataset
+from torchvision import datasets, transforms
+
+from coursetools.sandbox.kit import kit
+
+MAX_BATCHES = 100_000  # a loader that never ends is cut here
+
+
+@kit
+def as_path(text):
+    """pathlib.Path(text) here, so student code gets a real Path as it would from a caller."""
+    return Path(str(text))
+
+
+_TRANSFORMS = {"ToTensor": transforms.ToTensor, "PILToTensor": transforms.PILToTensor}
+
+
+@kit
+def vision_transform(name):
+    """A plain torchvision transform by name: ToTensor or PILToTensor."""
+    if name not in _TRANSFORMS:
+        raise ValueError(f"unknown transform {name!r}; known: {sorted(_TRANSFORMS)}")
+    return _TRANSFORMS[name]()
+
+
+@kit
+def transform_pixels(transform, pixels):
+    """`transform(PIL image of the uint8 array pixels)`: (H, W) gives a grey image, (H, W, 3) an RGB one."""
+    pixels = np.array(pixels, dtype=np.uint8, copy=True)
+    return image_data(transform(Image.fromarray(pixels)))
+
+
+@kit
+def tensor_dataset(*tensors):
+    """TensorDataset over tensors sent by the trusted side."""
+    return TensorDataset(*tensors)
+
+
+@kit
+def mnist_dataset(root, train, transform="ToTensor"):
+    """torchvision's MNIST `train` split under root with a plain transform (never downloads)."""
+    return datasets.MNIST(str(root), train=bool(train), transform=vision_transform(transform), download=False)
+
+
+def image_data(image):
+    """A PIL image as data: {"pil_mode", "size", "pixels"}; anything else unchanged."""
+    if isinstance(image, Image.Image):
+        return {"pil_mode": str(image.mode), "size": tuple(image.size), "pixels": np.array(image)}
+    return image
+
+
+def _item_data(item):
+    if isinstance(item, (tuple, list)):
+        return type(item)(image_data(part) for part in item)
+    return image_data(item)
+
+
+@kit
+def dataset_items(dataset, indices):
+    """[dataset[i] for i in indices], PIL images given as data (see image_data)."""
+    return [_item_data(dataset[int(index)]) for index in indices]
+
+
+@kit
+def loader_pass(loader, field=0):
+    """One pass over `loader`: (the size of every batch, batch[field] of all batches concatenated)."""
+    sizes, parts = [], []
+    for count, batch in enumerate(loader):
+        if count >= MAX_BATCHES:
+            raise ValueError(f"the loader gave more than {MAX_BATCHES} batches")
+        part = batch[field]
+        sizes.append(len(part))
+        parts.append(torch.as_tensor(part))
+    return sizes, torch.cat(parts) if parts else torch.empty(0, dtype=torch.long)
+
+
+class RecordingTransform:
+    """A transform that returns ("transformed", its call number, the image it got as data)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, image):
+        self.calls += 1
+        return "transformed", self.calls, image_data(image)
+
+
+@kit
+def recording_transform():
+    return RecordingTransform()
+
+
+@kit
+def item_times(datasets_, count=10, repeats=9):
+    """Best time, in seconds, of reading the last `count` items of each dataset, measured in turns."""
+    best = [math.inf] * len(datasets_)
+    for _ in range(repeats):
+        for which, dataset in enumerate(datasets_):
+            start = time.perf_counter()
+            for index in range(len(dataset) - count, len(dataset)):
+                dataset[index]
+            best[which] = min(best[which], time.perf_counter() - start)
+    return best
+
+
+@kit
+def without_downloads(function, *args, **kwargs):
+    """Call function(*args, **kwargs) with MNIST downloads and network connections blocked.
+
+    Returns (the attempts seen: "download" / "network", the result or None, the error as text or None).
+    """
+    attempts = []
+
+    def no_download(*_, **__):
+        attempts.append("download")
+        raise RuntimeError("the grader blocks downloads")
+
+    def no_connect(*_, **__):
+        attempts.append("network")
+        raise OSError("the grader blocks network access")
+
+    saved = [(datasets.MNIST, "download", datasets.MNIST.__dict__.get("download")),
+             (socket.socket, "connect", socket.socket.__dict__.get("connect")),
+             (socket, "create_connection", socket.create_connection)]
+    datasets.MNIST.download = no_download
+    socket.socket.connect = no_connect
+    socket.create_connection = no_connect
+    try:
+        result, error = function(*args, **kwargs), None
+    except NotImplementedError:
+        raise
+    except Exception as raised:
+        result, error = None, f"{type(raised).__name__}: {raised}"[:300]
+    finally:
+        for owner, name, original in saved:
+            if original is None:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+    return attempts, result, error
