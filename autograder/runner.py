@@ -290,7 +290,7 @@ def _start(job: _Job, counter: int, options: Options, run_dir: str, graders: str
         "lesson": job.lesson, "repo_root": str(REPO_ROOT), "submission": job.sub_copy,
         "tests": os.path.join(graders, GRADERS_PACKAGE, f"lesson{job.lesson}"), "graders_root": graders,
         "inifile": str(REPO_ROOT / "pyproject.toml"), "work_dir": work_dir,
-        "basetemp": os.path.join(job_dir, "pytest"), "memory_bytes": int(options.memory_gb * 2**30),
+        "basetemp": os.path.join(job_dir, "shared", "pytest"), "memory_bytes": int(options.memory_gb * 2**30),
         "threads": options.threads, "timeout_factor": options.timeout_factor, "full": options.full,
         "sandbox_uid": job.uid,
     }

@@ -24,7 +24,7 @@ import sys
 import pytest
 
 from coursetools import REPO_ROOT
-from coursetools.boundary.proxy import CallLog, InProcess, StudentRaised, Submission
+from coursetools.boundary.proxy import CallLog, InProcess, StudentExit, StudentRaised, Submission
 from coursetools.feedback import CheckFailure
 
 
@@ -199,9 +199,14 @@ def student_error_message(lesson, error) -> str:
     kind = error.info.get("kind")
     detail = f"{type(error).__name__}: {str(error)[:1500]}"
     if kind == "exit":
-        first = (f"{en} your code ended the call ({detail}; sys.exit, exit() or a pytest outcome). Graded "
-                 "functions must return their result, never end the program.")
-        last = f"{zh} 你的代码结束了调用（{detail}）。被评分的函数应返回结果，不能结束程序。"
+        code = error.info.get("code", "")
+        first = (f"{en} your code called sys.exit({code}) (or exit()/quit()) during the test. Graded functions must "
+                 "return their result, never end the program.")
+        last = f"{zh} 测试期间你的代码调用了 sys.exit({code})（或 exit()/quit()）。被评分的函数应返回结果，不能结束程序。"
+    elif isinstance(error, StudentExit):
+        first = (f"{en} your code stopped the check with {detail} (a pytest skip/xfail or KeyboardInterrupt raised "
+                 "by your code); a check your code skips counts as failed.")
+        last = f"{zh} 你的代码用 {detail} 中止了检查（pytest.skip/xfail 或 KeyboardInterrupt）；被跳过的检查按失败计。"
     else:
         first, last = f"{en} your code raised {detail}", f"{zh} 你的代码抛出了 {detail}"
     lines = [first]

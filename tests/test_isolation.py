@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder import confine, overlay
+from autograder import overlay
 from coursetools import REPO_ROOT
 
 HOSTILE = REPO_ROOT / "tests" / "hostile"
-ROOT_ONLY = "needs the grader to run as root (unprivileged sandbox user, hidden folders)"
+WALLS_ONLY = "needs the bubblewrap sandbox (without it this code would really kill or read the grader)"
 
 #: case -> (lesson it breaks, substrings one of which every failed test's name holds (None: any), substring of
 #: every failed test's output)
@@ -34,17 +34,24 @@ CASES = {
     "os-exit": (2, "zero_grads", "exited with status 7"),
     "memory-hog": (1, "add_channel_dim", "allocate"),
     "print-flood": (1, "multiply", "printed more than"),
-    "monkeypatch-torch": (2, None, "torch.Tensor.backward"),
-    "patch-grader": (1, None, "the test module.fail was replaced"),
+    "monkeypatch-torch": (2, None, ""),  # only the student's own torch changes: its gradients are wrong
+    "patch-grader": (1, "flatten_images", "flatten_images"),  # the checks are not in its process to patch
     "write-results": (None, None, None),
     "read-hidden-tests": (None, None, None),
-    "kill-grader": (2, "accumulated_grad", "not permitted"),
+    "kill-grader": (2, "accumulated_grad", "before reporting a result"),  # it kills its own sandbox only
     "nan-loss": (5, ("train_one_epoch", "train_mnist"), ""),  # train_mnist runs the student's loop
     "import-reference": (4, None, "No module named 'solutions"),
 }
 SLOW_LESSONS = {"nan-loss", "import-reference"}  # graded with lessons 1, 4, 5 instead of 1, 2
-#: Not even run without root: with no user of its own, this code really would kill the grader (and pytest).
-ROOT_ONLY_CASES = {"kill-grader", "read-hidden-tests"}
+#: Not even run without the sandbox: without its PID namespace and show-list this code really would kill
+#: the grader (and pytest) and read the graders.
+WALLS_ONLY_CASES = {"kill-grader", "read-hidden-tests"}
+
+
+def _walls() -> bool:
+    from autograder.lesson import launch
+
+    return not launch.bwrap_available()
 
 
 def test_every_hostile_case_is_listed():
@@ -56,7 +63,7 @@ def test_every_hostile_case_is_listed():
 def graded(tmp_path_factory):
     """{case: results.json} for every hostile case, graded in two batches."""
     results = {}
-    runnable = [c for c in CASES if confine.privileged() or c not in ROOT_ONLY_CASES]
+    runnable = [c for c in CASES if _walls() or c not in WALLS_ONLY_CASES]
     for cases, options in (
         ([c for c in runnable if c not in SLOW_LESSONS], ["--lessons", "1", "2", "--timeout-factor", "0.1"]),
         (sorted(SLOW_LESSONS), ["--lessons", "1", "4", "5"]),
@@ -79,8 +86,8 @@ def _lesson_of(test, case):
 
 
 def _skip_unless_root(case):
-    if case in ROOT_ONLY_CASES and not confine.privileged():
-        pytest.skip(ROOT_ONLY)
+    if case in WALLS_ONLY_CASES and not _walls():
+        pytest.skip(WALLS_ONLY)
 
 
 @pytest.mark.slow

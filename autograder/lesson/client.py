@@ -24,6 +24,7 @@ from coursetools.feedback import CheckFailure
 OUTPUT_LIMIT = 8 * 2**20
 OUTPUT_KEEP = 16 * 1024
 START_TIMEOUT = 120.0  # seconds for a fresh student process to import torch and answer
+MAX_REPLY = 256 * 2**20  # bytes of tensor data in one reply (a ResNet-18 state dict is 45 MB)
 
 
 class SandboxProblem(CheckFailure):
@@ -44,6 +45,8 @@ class SandboxTransport(Transport):
         self.broken = None  # the message every further request of this test fails with
         self.in_test = False
         self.starts = 0
+        self.imported = set()  # lesson modules that answered in the running student process
+        self.hung = {}  # module -> message: its import never finished (the tests that need it fail at once)
 
     # -- the process
 
@@ -56,8 +59,9 @@ class SandboxTransport(Transport):
             theirs.close()
             os.close(out_w)
         self.channel, self.output_r = ours, out_r
-        self.reader = wire.Reader(ours.fileno(), on_idle=self._drain)
+        self.reader = wire.Reader(ours.fileno(), max_blobs=MAX_REPLY, on_idle=self._drain)
         self.starts += 1
+        self.imported = set()
 
     def stop(self):
         if self.process is not None:
@@ -71,6 +75,7 @@ class SandboxTransport(Transport):
                 pass
             self.process.wait()
             self.process = None
+            _reap()
         if self.channel is not None:
             self.channel.close()
             os.close(self.output_r)
@@ -138,6 +143,10 @@ class SandboxTransport(Transport):
     def roundtrip(self, message: dict) -> dict:
         if self.broken is not None:
             raise SandboxProblem(self.broken)
+        module = (message.get("target") or {}).get("module") if isinstance(message.get("target"), dict) else None
+        if module in self.hung:
+            self.broken = self.hung[module]
+            raise SandboxProblem(self.broken)
         if self.plan.uid is not None:
             self._open_shared()
         if self.process is None:
@@ -152,13 +161,16 @@ class SandboxTransport(Transport):
             try:
                 frame = self.reader.read(deadline=self.deadline, extra_fds=(self.output_r,))
             except TimeoutError:
+                if module and module not in self.imported:  # stuck importing the file: every test needing it would
+                    self.hung[module] = messages.timeout(self.lesson, self.time_limit, during_setup=True)
+                    self._fail(self.hung[module])
                 self._fail(messages.timeout(self.lesson, self.time_limit))
             except (EOFError, ConnectionError, OSError):
                 self._died()
             except wire.WireError as error:
                 self._fail(messages.protocol(self.lesson, str(error)))
             try:
-                reply = wire.loads(frame, decode_handle=self._remote)
+                reply = wire.loads(frame, decode_handle=self._remote, max_blobs=MAX_REPLY)
             except wire.WireError as error:
                 self._fail(messages.protocol(self.lesson, str(error)))
             if not isinstance(reply, dict):
@@ -167,7 +179,11 @@ class SandboxTransport(Transport):
                 status = reply["died"] if isinstance(reply["died"], int) else 0
                 self.broken = messages.died(self.lesson, status)
                 raise SandboxProblem(self.broken)
+            if reply.get("seq") is None and isinstance(reply.get("error"), dict):
+                return reply  # the student side could not read the request (so cannot name its number)
             if reply.get("seq") == message["seq"]:
+                if module:
+                    self.imported.add(module)
                 if self.output_total > OUTPUT_LIMIT:
                     self._fail(messages.output_flood(self.lesson, OUTPUT_LIMIT))
                 return reply
@@ -199,6 +215,17 @@ class SandboxTransport(Transport):
         self.broken = message
         self.stop()
         raise SandboxProblem(message)
+
+
+def _reap():
+    """Reap what the killed sandbox left us (this process is a subreaper: bubblewrap's inner process)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
 
 
 def _wait_status(returncode):

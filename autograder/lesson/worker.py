@@ -172,13 +172,15 @@ def run_lesson(channel_fd: int, job: dict) -> int:
     transport = None
     try:
         confine.become_subreaper()
-        os.makedirs(job["basetemp"], exist_ok=True)
-        os.chmod(job["basetemp"], 0o755)
-        plan = launch.Plan(root=job["submission"], shared=[job["basetemp"]], uid=job["sandbox_uid"],
+        # pytest empties and remakes --basetemp when a test first needs it: share the folder above it
+        shared = os.path.dirname(job["basetemp"])
+        os.makedirs(shared, exist_ok=True)
+        os.chmod(shared, 0o755)
+        plan = launch.Plan(root=job["submission"], shared=[shared], uid=job["sandbox_uid"],
                            memory_bytes=job["memory_bytes"], preload=PRELOAD.get(job["lesson"], []),
                            threads=job["threads"], work_dir=job["work_dir"])
         if plan.uid is not None and confine.private_mounts():
-            confine.open_paths(launch.course_paths() + [job["submission"], job["basetemp"]], stash_dir=job["work_dir"])
+            confine.open_paths(launch.course_paths() + [job["submission"], shared], stash_dir=job["work_dir"])
         reason = isolation(plan)
         channel.send({"type": "walls", "isolated": not reason, "reason": reason,
                       "description": launch.describe(plan, reason)})

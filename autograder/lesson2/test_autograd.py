@@ -33,6 +33,16 @@ def _diagnosis(passes, error=None):
     return None
 
 
+def _passes(spy):
+    """The spy's report as [[non_scalar, retain_graph, raised], ...]; what is not in that shape is left out."""
+    try:
+        report = spy.call("report")
+    except Exception:  # the student side could not answer: no passes seen
+        return []
+    return [[bool(v) for v in row] for row in report if isinstance(row, list) and len(row) == 3
+            and all(isinstance(v, bool) for v in row)] if isinstance(report, list) else []
+
+
 def _run(submission, autograd, name, call, call_zh, *args, hint=("", "")):
     """Call the submission's `name`(*args) on the student side under the kit's backward spy.
 
@@ -41,12 +51,12 @@ def _run(submission, autograd, name, call, call_zh, *args, hint=("", "")):
     """
     spy = submission.kit.backward_spy()
     try:
-        return spy.call("run", getattr(autograd, name), *args), spy.call("report")
+        return spy.call("run", getattr(autograd, name), *args), _passes(spy)
     except (NotImplementedError, StudentExit):
         raise
     except Exception as error:
         detail = f"{type(error).__name__}: {str(error).split('. ')[0][:300]}"
-        pitfall = _diagnosis(spy.call("report"), error)
+        pitfall = _diagnosis(_passes(spy), error)
         fail(en=f"{call} raised {detail}", zh=f"{call_zh} 抛出 {detail}", hint_en="" if pitfall else hint[0],
              hint_zh="" if pitfall else hint[1], pitfall=pitfall, function=name)
 
@@ -325,14 +335,16 @@ def test_sgd_step_updates_without_recording(submission, autograd):
     """Check that sgd_step does p -= lr * p.grad in place, p still requiring grad and outside the graph."""
     p = torch.tensor([1.0, -2.0], requires_grad=True)
     (p**2).sum().backward()  # grad = 2p
-    expected, grad = p.detach() - 0.1 * p.grad, p.grad.clone()
+    start, grad = p.detach().clone(), p.grad.clone()
+    expected = start - 0.1 * grad
     _sgd_step(autograd, [p], 0.1, "sgd_step([p], 0.1)", "sgd_step([p], 0.1)")
     if not torch.allclose(p.detach(), expected) or not p.requires_grad:
         shown = ", ".join(f"{v:.4g}" for v in expected.tolist())
-        fail(en=f"sgd_step([p], 0.1) left p = {describe(p)}; expected values [{shown}], still a leaf that requires "
-             "grad.", zh=f"sgd_step([p], 0.1) 之后 p = {describe(p)}；应为 [{shown}]，并且仍是需要梯度的叶子张量。",
+        fail(en=f"sgd_step([p], 0.1) left p = {describe(p)} (requires_grad {p.requires_grad}); expected values "
+             f"[{shown}], still requiring grad.", zh=f"sgd_step([p], 0.1) 之后 p = {describe(p)}（requires_grad 为 "
+             f"{p.requires_grad}）；应为 [{shown}]，并且仍需要梯度。",
              hint_en=_SGD_HINT[0], hint_zh=_SGD_HINT[1])
-    _check_step_not_recorded(submission, autograd, [expected + 0.1 * grad], [grad], 0.1, "sgd_step([p], 0.1)",
+    _check_step_not_recorded(submission, autograd, [start], [grad], 0.1, "sgd_step([p], 0.1)",
                              "sgd_step([p], 0.1)")
 
 
@@ -417,7 +429,8 @@ def _check_accumulated(submission, autograd, x, times):
                                  or x.grad is not None):
         fail(en=f"{call} changed the caller's tensor x (its value, requires_grad or .grad); expected it untouched.",
              zh=f"{call} 修改了调用者的张量 x（数值、requires_grad 或 .grad）；不应修改它。",
-             hint_en="work on a copy: t = torch.as_tensor(x, dtype=torch.float32).detach().clone().requires_grad_(True).",
+             hint_en="work on a copy: "
+             "t = torch.as_tensor(x, dtype=torch.float32).detach().clone().requires_grad_(True).",
              hint_zh="在副本上计算：t = torch.as_tensor(x, dtype=torch.float32).detach().clone().requires_grad_(True)。",
              function="accumulated_grad")
     return result, passes
@@ -443,7 +456,7 @@ def test_accumulated_grad_leaves_a_tensor_that_requires_grad_untouched(submissio
 
 
 def test_accumulated_grad_runs_times_backward_passes(submission, autograd):
-    """Check the value of accumulated_grad(2.5, 4), and that it runs 4 backward passes, the accumulation being the point."""
+    """Check the value of accumulated_grad(2.5, 4) and that it runs 4 backward passes (the accumulation is the point)."""
     _, passes = _check_accumulated(submission, autograd, 2.5, 4)
     if len(passes) != 4:
         fail(en=f"accumulated_grad(2.5, 4) ran {len(passes)} backward passes; expected 4 (x.grad adds up across them).",

@@ -187,13 +187,41 @@ def set_mode(net, mode: str):
         net.call(mode)
 
 
+def load_weights(kit, net, seed: int) -> tuple:
+    """Load weights drawn here (seeded) into every parameter of the net with one of the four shapes (through
+    load_state_dict with the net's own keys); returns them as (w1, b1, w2, b2) for logits_of."""
+    generator = torch.Generator().manual_seed(seed)
+    chosen = {shape: torch.randn(shape, generator=generator) * scale
+              for shape, scale in zip(_SHAPES, (0.05, 0.2, 0.15, 0.2))}
+    with failing_on(Exception, en="net.state_dict() raised", zh="net.state_dict() 抛出", function="SimpleMNISTNet"):
+        state = kit.state_of(net)
+    if not isinstance(state, dict):
+        fail(en=f"net.state_dict() gave {describe(state)}.", zh=f"net.state_dict() 得到 {describe(state)}。",
+             function="SimpleMNISTNet")
+    layer_names(state)  # each of the four shapes is there
+    loaded = {name: chosen[tuple(value.shape)].clone() if isinstance(value, torch.Tensor) and
+              tuple(value.shape) in chosen else value for name, value in state.items()}
+    with failing_on(Exception, en="net.load_state_dict(...) with the net's own keys raised",
+                    zh="用网络自己的键调用 net.load_state_dict(...) 时抛出", function="SimpleMNISTNet"):
+        kit.load_state(net, loaded)
+    return tuple(chosen[shape] for shape in _SHAPES)
+
+
+def expect_loaded_logits(kit, net, images, seed: int, mode: str = "") -> tuple:
+    """After load_weights(seed), forward must give the logits computed here with those weights; returns them."""
+    weights = load_weights(kit, net, seed)
+    expect_logits(net, images, [weights], how_en="weights the grader loaded into the net",
+                  how_zh="评分程序载入网络的权重", mode=mode)
+    return weights
+
+
 def test_simple_mnist_net_maps_images_to_10_outputs(model_module):
     """Check that a (N, 1, 28, 28) batch gives (N, 10) outputs."""
     net = make_net(model_module)
     forward(net, torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(0)))
 
 
-def test_simple_mnist_net_has_the_two_linear_layers(model_module):
+def test_simple_mnist_net_has_the_two_linear_layers(kit, model_module):
     """Check linear1 (784 -> 128) and linear2 (128 -> 10): nn.Linear layers whose weights make forward's logits."""
     net = make_net(model_module)
     layers = {name: getattr(net, name, None) for name in ("linear1", "linear2")}
@@ -212,13 +240,16 @@ def test_simple_mnist_net_has_the_two_linear_layers(model_module):
              zh="linear1 和 linear2 需要权重和偏置（bias=True）。", **_SHAPE_HINT, function="SimpleMNISTNet")
     expect_logits(net, images_like_mnist(5, 1), [weights], how_en="the weights of linear1 and linear2",
                   how_zh=" linear1 和 linear2 的权重")
+    expect_loaded_logits(kit, net, images_like_mnist(5, 12), seed=12)
 
 
 def test_simple_mnist_net_returns_logits_not_probabilities(kit, model_module):
-    """Check that forward returns raw scores, the logits computed here from the net's own weights, not probabilities."""
+    """Check that forward returns raw scores, not probabilities: the logits computed here from the net's own weights,
+    then from weights the grader loads into it."""
     net = make_net(model_module)
     _, candidates = own_weights(kit, net)
     expect_logits(net, images_like_mnist(8, 1, scale=3.0), candidates)
+    expect_loaded_logits(kit, net, images_like_mnist(8, 2, scale=3.0), seed=11)
 
 
 ### BEGIN HIDDEN TESTS
@@ -226,16 +257,17 @@ def test_simple_mnist_net_returns_logits_not_probabilities(kit, model_module):
 def test_simple_mnist_net_accepts_any_batch_size(kit, model_module, n):
     """Check (N, 1, 28, 28) batches of several sizes, one image included: the right (N, 10) float32 logits."""
     net = make_net(model_module)
-    _, candidates = own_weights(kit, net)
-    out, _ = expect_logits(net, images_like_mnist(n, n, scale=1.0), candidates)
+    images = images_like_mnist(n, n, scale=1.0)
+    out = forward(net, images)
     if out.dtype != torch.float32:
         fail(en=f"forward on a float32 batch of {n} gave {describe(out)}; expected float32.",
              zh=f"对 {n} 张 float32 图像前向传播得到 {describe(out)}；应为 float32。", function="SimpleMNISTNet")
+    expect_loaded_logits(kit, net, images, seed=20 + n)
 
 
-def check_gradients(kit, net, images, labels):
-    """One cross-entropy backward through the net on the student side; its gradients must equal the ones
-    computed here with the same weights (so the reference loop trains exactly those parameters)."""
+def check_gradients(kit, net, weights, images, labels):
+    """One cross-entropy backward through the net on the student side (after load_weights gave it `weights`):
+    each of linear1/linear2's weight and bias gradients must equal the one computed here."""
     with failing_on(Exception, en="one cross-entropy backward through the net (what a training loop does) raised",
                     zh="对网络做一次交叉熵反向传播（训练循环会做的事）时抛出",
                     hint_en="keep forward differentiable: no torch.no_grad(), .detach() or .item() inside it.",
@@ -244,27 +276,32 @@ def check_gradients(kit, net, images, labels):
     if not isinstance(params, dict):
         fail(en=f"named_parameters() of the net gave {describe(params)}; expected its parameters.",
              zh=f"网络的 named_parameters() 得到 {describe(params)}；应为它的参数。", function="SimpleMNISTNet")
-    for names in layer_names(params):
-        weights = [params[name].detach().clone().requires_grad_(True) for name in names]
-        nn.functional.cross_entropy(logits_of(weights, images), labels).backward()
-        wrong = [name for name, w in zip(names, weights)
-                 if not isinstance(params[name].grad, torch.Tensor) or params[name].grad.shape != w.shape or
-                 (params[name].grad - w.grad).abs().max() > 1e-4 * w.grad.abs().max() + 1e-7]
-        if not wrong:
-            return params
-    fail(en=f"after one cross-entropy backward on {len(images)} MNIST images, the gradients of {wrong} are "
-            f"{[describe(params[name].grad) for name in wrong][:2]}; expected the gradients of the loss computed here "
-            "with the net's own weights (every parameter trainable).",
-         zh=f"对 {len(images)} 张 MNIST 图像做一次交叉熵反向传播后，{wrong} 的梯度与用网络自己的权重在此算出的梯度不同"
-            "（应每个参数都可训练）。", hint_en="leave requires_grad on and keep forward differentiable (no .detach()).",
-         hint_zh="保持 requires_grad 为 True，forward 保持可求导（不要 .detach()）。", function="SimpleMNISTNet")
+    expected = [w.detach().clone().requires_grad_(True) for w in weights]
+    nn.functional.cross_entropy(logits_of(expected, images), labels).backward()
+
+    def matches(grad, target):
+        return isinstance(grad, torch.Tensor) and grad.shape == target.shape and \
+            bool((grad - target).abs().max() <= 1e-4 * target.abs().max() + 1e-7)
+
+    wrong = [str(shape) for shape, w in zip(_SHAPES, expected)
+             if not any(isinstance(p, torch.Tensor) and matches(p.grad, w.grad) for p in params.values())]
+    if wrong:
+        fail(en=f"after one cross-entropy backward on {len(images)} images, no parameter of shape {', '.join(wrong)} "
+                "has the gradient computed here with the same weights (parameters frozen, or forward not "
+                "differentiable).",
+             zh=f"对 {len(images)} 张图像做一次交叉熵反向传播后，没有形状为 {', '.join(wrong)} 的参数得到在此用相同权重"
+                "算出的梯度（参数被冻结，或 forward 不可求导）。",
+             hint_en="leave requires_grad on and keep forward differentiable (no .detach(), no torch.no_grad()).",
+             hint_zh="保持 requires_grad 为 True，forward 保持可求导（不要 .detach() 或 torch.no_grad()）。",
+             function="SimpleMNISTNet")
+
 
 
 def test_simple_mnist_net_has_101770_parameters(kit, model_module):
-    """Check that the net holds 101,770 trainable parameters (784 * 128 + 128 + 128 * 10 + 10) that make its logits
-    and get their gradients."""
+    """Check that the net holds 101,770 trainable parameters (784 * 128 + 128 + 128 * 10 + 10): weights loaded into
+    them make its logits, and one backward gives each its gradient."""
     net = make_net(model_module)
-    params, candidates = own_weights(kit, net)
+    params, _ = own_weights(kit, net)
     total = sum(p.numel() for p in params.values())
     trainable = sum(p.numel() for p in params.values() if p.requires_grad)
     if total != 784 * 128 + 128 + 128 * 10 + 10 or trainable != total:
@@ -274,48 +311,35 @@ def test_simple_mnist_net_has_101770_parameters(kit, model_module):
              hint_zh="两个带偏置的层：nn.Linear(784, 128) 和 nn.Linear(128, 10)，没有其他带参数的层。",
              function="SimpleMNISTNet")
     images = images_like_mnist(8, 5)
-    expect_logits(net, images, candidates)
-    check_gradients(kit, net, images, torch.arange(8) % 10)
+    weights = expect_loaded_logits(kit, net, images, seed=5)
+    check_gradients(kit, net, weights, images, torch.arange(8) % 10)
 
 
 def test_simple_mnist_net_runs_784_128_then_128_10(kit, model_module):
     """Check, with weights the grader loads into the net, that forward runs 784 -> 128, ReLU, then 128 -> 10."""
     net = make_net(model_module)
-    params, candidates = own_weights(kit, net)
-    generator = torch.Generator().manual_seed(7)
-    chosen = {shape: torch.randn(shape, generator=generator) * scale
-              for shape, scale in zip(_SHAPES, (0.05, 0.2, 0.15, 0.2))}
-    with failing_on(Exception, en="net.state_dict() raised", zh="net.state_dict() 抛出", function="SimpleMNISTNet"):
-        state = kit.state_of(net)
-    if not isinstance(state, dict):
-        fail(en=f"net.state_dict() gave {describe(state)}.", zh=f"net.state_dict() 得到 {describe(state)}。",
-             function="SimpleMNISTNet")
-    loaded = {name: chosen[tuple(value.shape)].clone() if isinstance(value, torch.Tensor) and
-              tuple(value.shape) in chosen else value for name, value in state.items()}
-    with failing_on(Exception, en="net.load_state_dict(...) with the net's own keys raised",
-                    zh="用网络自己的键调用 net.load_state_dict(...) 时抛出", function="SimpleMNISTNet"):
-        kit.load_state(net, loaded)
-    expect_logits(net, images_like_mnist(6, 2), [tuple(chosen[shape] for shape in _SHAPES)],
-                  how_en="weights the grader loaded into the net", how_zh="评分程序载入网络的权重")
+    expect_loaded_logits(kit, net, images_like_mnist(6, 2), seed=7)
 
 
 @pytest.mark.parametrize("mode", ["train", "eval"])
 def test_simple_mnist_net_computes_linear_relu_linear(kit, model_module, mode):
-    """Check forward against linear2(relu(linear1(flatten(x)))) with the net's own weights (up to a shift per row)."""
+    """Check forward against linear2(relu(linear1(flatten(x)))) with the net's own weights, then with weights the
+    grader loads (up to a shift per row, as log_softmax makes)."""
     net = make_net(model_module)
     _, candidates = own_weights(kit, net)
     set_mode(net, mode)
-    expect_logits(net, images_like_mnist(6, 3), candidates, mode=mode)
+    images = images_like_mnist(6, 3)
+    expect_logits(net, images, candidates, mode=mode)
+    expect_loaded_logits(kit, net, images, seed=3, mode=mode)
 
 
 @pytest.mark.parametrize("mode", ["train", "eval"])
 def test_simple_mnist_net_returns_logits_in_both_modes(kit, model_module, mode):
     """Check that outputs are the logits, not probabilities, in train mode and in eval mode, one image included."""
     net = make_net(model_module)
-    _, candidates = own_weights(kit, net)
     set_mode(net, mode)
     for n in (1, 16):
-        expect_logits(net, images_like_mnist(n, 4 + n, scale=3.0), candidates, mode=mode)
+        expect_loaded_logits(kit, net, images_like_mnist(n, 4 + n, scale=3.0), seed=4 + n, mode=mode)
 ### END HIDDEN TESTS
 
 
@@ -425,18 +449,20 @@ def train_reference_loop(weights, train_x, train_y) -> nn.Module:
 @pytest.mark.points(5)
 @pytest.mark.time_limit(300)
 def test_simple_mnist_net_reaches_95_percent_when_trained(kit, model_module):
-    """Check the MNIST bar: the net (its logits and gradients checked against its own weights, in both modes) trained
-    from its own start by the reference loop (2 epochs, Adam lr 1e-3, batch 64) scores >= 0.95."""
+    """Check the MNIST bar: the net, trained from its own start by the reference loop (2 epochs, Adam lr 1e-3,
+    batch 64), scores >= 0.95. Its logits and gradients are checked against weights here (its own start, then weights
+    the grader loads, in both modes); the training then runs here, on a trusted copy of it."""
     net = make_net(model_module)
     train_x, train_y = _normalized_mnist(train=True)
     test_x, test_y = _normalized_mnist(train=False)
     _, candidates = own_weights(kit, net)
-    images, labels = train_x[:64], train_y[:64]
     set_mode(net, "train")
-    _, start = expect_logits(net, images, candidates, mode="train")
-    check_gradients(kit, net, images, labels)
+    _, start = expect_logits(net, train_x[:64], candidates, mode="train")  # its own start: what training begins from
+    images, labels = images_like_mnist(64, 9), torch.randint(0, 10, (64,), generator=torch.Generator().manual_seed(9))
+    weights = expect_loaded_logits(kit, net, images, seed=9, mode="train")  # it computes the net for any weights
+    check_gradients(kit, net, weights, images, labels)  # and trains them
     set_mode(net, "eval")
-    expect_logits(net, images, [start], mode="eval")
+    expect_loaded_logits(kit, net, images, seed=10, mode="eval")
     model = train_reference_loop(start, train_x, train_y)
     with torch.no_grad():
         accuracy = (model(test_x).argmax(dim=1) == test_y).float().mean().item()

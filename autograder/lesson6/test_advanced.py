@@ -1,4 +1,14 @@
-"""Tests for lesson 6, fine-tuning, devices and checkpoints. / 第 6 课（微调、设备与检查点）的测试。"""
+"""Tests for lesson 6, fine-tuning, devices and checkpoints. / 第 6 课（微调、设备与检查点）的测试。
+
+Models live with the student code (built by `build_finetune_model` or by the course kit);
+these tests fetch their weights and outputs as data and compare them with torchvision's
+ResNet-18 and torch.load here. Checkpoints cross as bytes and are read here only with
+`torch.load(..., weights_only=True)`.
+模型留在学生代码一侧；测试只取回权重和输出（数据），在这里与 torchvision 和 torch.load 的结果比较。
+"""
+import copy
+import io
+import os
 import re
 from collections.abc import Mapping
 from contextlib import contextmanager
@@ -6,11 +16,13 @@ from contextlib import contextmanager
 import pytest
 import torch
 from torch import nn
-from torchvision.models import ResNet
+from torch.nn import functional
+from torchvision import models
 
-from coursetools.feedback import describe, fail
+from coursetools.boundary.proxy import Remote
+from coursetools.feedback import describe, fail, failing_on
 
-pytestmark = pytest.mark.lesson6
+pytestmark = [pytest.mark.lesson6, pytest.mark.time_limit(120)]
 
 _NO_CUDA = ("no nvidia driver", "not compiled with cuda", "no cuda gpus", "cuda driver", "cuda is not available",
             "deserialize object on a cuda device", "deserialize object on cuda device")
@@ -23,7 +35,7 @@ def _error_text(error) -> str:
 
 
 @contextmanager
-def diagnosed(name, devices=True):
+def diagnosed(devices=True):
     """Name the pitfall behind a device error (when `devices`), or a state_dict used as a model, in student code."""
     try:
         yield
@@ -32,30 +44,31 @@ def diagnosed(name, devices=True):
     except (RuntimeError, AssertionError) as error:
         text = _error_text(error)
         if devices and any(part in text.lower() for part in _NO_CUDA + _MISMATCH):
-            fail(6, name, f"a tensor went to a device other than the one asked for: {text}",
-                 f"张量被放到了非指定的设备上：{text}", pitfall="device-mismatch")
+            fail(en=f"a tensor went to a device other than the one asked for: {text}",
+                 zh=f"张量被放到了非指定的设备上：{text}", pitfall="device-mismatch")
         raise
     except AttributeError as error:
         if "dict' object has no attribute" in str(error).lower():
             text = _error_text(error)
-            fail(6, name, f"a loaded checkpoint was used as a model: {text}", f"把加载的检查点当成了模型：{text}",
-                 "torch.load gives the state_dict (a dict of tensors): pass it to model.load_state_dict(...).",
-                 "torch.load 得到的是 state_dict（张量字典）：把它传给 model.load_state_dict(...)。",
+            fail(en=f"a loaded checkpoint was used as a model: {text}", zh=f"把加载的检查点当成了模型：{text}",
+                 hint_en="torch.load gives the state_dict (a dict of tensors): pass it to model.load_state_dict(...).",
+                 hint_zh="torch.load 得到的是 state_dict（张量字典）：把它传给 model.load_state_dict(...)。",
                  pitfall="checkpoint-format")
         raise
 
 
-def returned_model(result, name="load_checkpoint"):
-    """`result` when it is a model; otherwise fail, naming a returned state_dict as a checkpoint-format mistake."""
-    if isinstance(result, nn.Module):
+def returned_model(result, loaded=True):
+    """`result` when it is a model (left with the student code); else fail, naming a returned state_dict."""
+    if isinstance(result, Remote) and result.is_a("torch.nn.modules.module.Module"):
         return result
-    if isinstance(result, Mapping):
-        fail(6, name, f"returned {type(result).__name__} (a state_dict); expected the model with the weights loaded.",
-             f"返回了 {type(result).__name__}（state_dict）；应返回加载了权重的模型。",
-             "model.load_state_dict(state_dict), then return model.", "先 model.load_state_dict(state_dict)，再返回 model。",
-             pitfall="checkpoint-format")
-    fail(6, name, f"returned {describe(result)}; expected the model.", f"返回了 {describe(result)}；应返回模型。",
-         "end with `return model`.", "最后写 `return model`。")
+    if loaded and isinstance(result, Mapping):
+        fail(en=f"returned {type(result).__name__} (a state_dict); expected the model with the weights loaded.",
+             zh=f"返回了 {type(result).__name__}（state_dict）；应返回加载了权重的模型。",
+             hint_en="model.load_state_dict(state_dict), then return model.",
+             hint_zh="先 model.load_state_dict(state_dict)，再返回 model。", pitfall="checkpoint-format")
+    fail(en=f"returned {describe(result)}; expected the model (an nn.Module).",
+         zh=f"返回了 {describe(result)}；应返回模型（nn.Module）。",
+         hint_en="end with `return model`.", hint_zh="最后写 `return model`。")
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +77,121 @@ def advanced(submission):
     return submission.module("lesson6", "advanced")
 
 
-def _trainable(model):
-    return sorted(name for name, p in model.named_parameters() if p.requires_grad)
+def _small_net(layers):
+    """The kit's small_net(layers), built here: Linear(4, 3), then ReLU / Dropout / BatchNorm1d, then Linear(3, 2)."""
+    middle = {"relu": nn.ReLU(), "dropout": nn.Dropout(0.5), "batchnorm": nn.BatchNorm1d(3)}[layers]
+    return nn.Sequential(nn.Linear(4, 3), middle, nn.Linear(3, 2))
+
+
+def _same_state(got, expected) -> bool:
+    return isinstance(got, Mapping) and sorted(got) == sorted(expected) and all(
+        isinstance(got[k], torch.Tensor) and got[k].shape == v.shape and torch.equal(got[k].cpu(), v.cpu())
+        for k, v in expected.items())
+
+
+def _write_checkpoint(submission, name, state) -> str:
+    """torch.save(state) made here, written where the student code can read it; returns the path."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return submission.kit.write_file(os.path.join(submission.kit.work_dir(), name), buffer.getvalue())
+
+
+def _read_checkpoint(submission, path):
+    """The file save_checkpoint wrote at `path`, loaded here with weights_only=True (a pickled module fails)."""
+    try:
+        data = submission.kit.read_file(path)
+    except OSError as error:
+        fail(en=f"save_checkpoint(model, {os.path.basename(path)!r}) left no readable file at that path: "
+             f"{_error_text(error)}", zh=f"save_checkpoint 没有在给定路径写出可读的文件：{_error_text(error)}",
+             hint_en="torch.save(model.state_dict(), path), with the path you were given.",
+             hint_zh="用给定的路径：torch.save(model.state_dict(), path)。")
+    try:
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as error:
+        fail(en=f"torch.load(checkpoint, weights_only=True) failed on the file save_checkpoint wrote: "
+             f"{_error_text(error)}", zh=f"用 weights_only=True 加载 save_checkpoint 写出的文件失败：{_error_text(error)}",
+             pitfall="checkpoint-format")
+
+
+def _check_restored(submission, model, expected, device="cpu"):
+    """The model's state_dict (fetched as data) holds `expected` on `device`."""
+    state = submission.kit.state_of(model)
+    where = sorted({t.device.type for t in state.values() if isinstance(t, torch.Tensor)})
+    if not _same_state(state, expected) or where != [device]:
+        same = _same_state(state, expected)
+        fail(en=f"load_checkpoint(path, model, {device!r}) returned a model holding {'the' if same else 'not the'} "
+             f"saved weights, on {where}; expected every saved tensor, on {device}.",
+             zh=f"load_checkpoint(path, model, {device!r}) 返回的模型{'含有' if same else '不含'}保存的权重，位于 {where}；"
+             f"应为保存的全部张量，位于 {device}。",
+             hint_en="model.load_state_dict(torch.load(path, map_location=device)); model.to(device); model.eval().",
+             hint_zh="model.load_state_dict(torch.load(path, map_location=device))；model.to(device)；model.eval()。")
+
+
+def _check_eval_mode(submission, model, reference, inputs):
+    """The loaded model computes `reference` in eval mode; a module the model reports in training mode fails."""
+    got = submission.kit.outputs(model, inputs)
+    training = submission.kit.model_summary(model)["training"]  # reported by the student side: may only fail
+    random = any(isinstance(m, nn.Dropout) for m in reference.modules())
+    with torch.no_grad():
+        want = reference.eval()(inputs)
+        train_like = None if random else copy.deepcopy(reference).train()(inputs)  # batch statistics: a replay
+    same = isinstance(got, torch.Tensor) and got.shape == want.shape and torch.allclose(got, want, 1e-4, 1e-5)
+    as_training = isinstance(got, torch.Tensor) and train_like is not None and got.shape == train_like.shape \
+        and torch.allclose(got, train_like, 1e-4, 1e-5)
+    if training or as_training:
+        shown = [name or "(the model)" for name in training[:3]] + ([f"... {len(training)} in all"]
+                                                                   if len(training) > 3 else [])
+        fail(en=f"returned a model with {shown or 'batch norm'} still in training mode (its outputs on a batch: "
+             f"{describe(got)}); expected the model and every submodule in evaluation mode.",
+             zh=f"返回的模型中 {shown or 'batch norm'} 仍处于训练模式；模型及所有子模块都应为评估模式。",
+             hint_en="model.eval() switches the model and every submodule; setting model.training = False does not.",
+             hint_zh="model.eval() 会切换模型及所有子模块；只设置 model.training = False 不行。", pitfall="train-eval-mode")
+    if not same:
+        fail(en=f"the returned model gave {describe(got)} on a batch of {tuple(inputs.shape)}; expected the saved "
+             "model's outputs in evaluation mode.",
+             zh=f"返回的模型对形状 {tuple(inputs.shape)} 的批次输出 {describe(got)}；应与保存的模型在评估模式下的输出相同。")
+
+
+def _check_one_sgd_step(submission, model, num_classes, freeze, inputs, labels):
+    """One SGD step (lr 0.5) over model.parameters() with the student side, replayed here on torchvision's
+    ResNet-18 from the same weights with the expected parameters frozen: same changes, same values."""
+    before = submission.kit.state_of(model)
+    with failing_on(RuntimeError, en=f"one SGD step on the model of build_finetune_model(num_classes={num_classes}, "
+                    f"freeze_backbone={freeze}) failed (the new head must train)",
+                    zh="对返回的模型做一步 SGD 失败（新的输出层必须可训练）",
+                    hint_en="replace model.fc after freezing: a new nn.Linear has requires_grad=True.",
+                    hint_zh="冻结之后再替换 model.fc：新的 nn.Linear 的 requires_grad 为 True。"):
+        submission.kit.sgd_step(model, inputs, labels, 0.5)
+    after = submission.kit.state_of(model)
+    replay = models.resnet18(weights=None, num_classes=num_classes)
+    layout = {k: tuple(v.shape) for k, v in replay.state_dict().items()}
+    if any({k: tuple(v.shape) for k, v in state.items()} != layout for state in (before, after)):
+        fail(en=f"build_finetune_model(num_classes={num_classes}) gave a model without the state_dict entries and "
+             f"shapes of torchvision's ResNet-18 with fc = nn.Linear(512, {num_classes}).",
+             zh=f"build_finetune_model(num_classes={num_classes}) 返回的模型与 fc = nn.Linear(512, {num_classes}) 的 "
+             "torchvision ResNet-18 的 state_dict 项或形状不同。")
+    replay.load_state_dict(before)
+    for name, p in replay.named_parameters():
+        p.requires_grad_(not freeze or name.startswith("fc."))
+    optimizer = torch.optim.SGD(replay.parameters(), lr=0.5)
+    functional.cross_entropy(replay.train()(inputs), labels).backward()
+    optimizer.step()
+    expected = replay.state_dict()
+    names = [name for name, _ in replay.named_parameters()]
+    changed = sorted(n for n in names if not torch.equal(after[n], before[n]))
+    should = sorted(n for n in names if not torch.equal(expected[n], before[n]))
+    close = all(after[k].shape == v.shape and torch.allclose(after[k].to(v.dtype), v, 1e-3, 1e-5)
+                for k, v in expected.items())
+    if changed != should or not close:
+        shown = changed if len(changed) < 6 else changed[:5] + [f"... {len(changed)} in all"]
+        fail(en=f"with freeze_backbone={freeze}, one SGD step over model.parameters() changed {shown or 'nothing'}"
+             f"{'' if changed != should else ' by other amounts than'}; expected "
+             f"{'fc.weight and fc.bias only' if freeze else 'the backbone and the head'}"
+             f"{'' if changed != should else ', as the same step on torchvision ResNet-18 does'}.",
+             zh=f"freeze_backbone={freeze} 时，对 model.parameters() 做一步 SGD 后改变的参数为 {shown or '无'}；"
+             f"应为{'只有 fc.weight 和 fc.bias' if freeze else '骨干网络和输出层'}，且变化量与 torchvision ResNet-18 相同。",
+             hint_en="freeze with p.requires_grad = False on every backbone parameter, then add the new head (it trains).",
+             hint_zh="对骨干网络的每个参数设 p.requires_grad = False，再加上新的输出层（它会训练）。")
 
 
 def test_get_device_prefers_cuda(advanced):
@@ -73,137 +199,111 @@ def test_get_device_prefers_cuda(advanced):
     result = advanced.get_device()
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     if not isinstance(result, torch.device) or result.type != expected:
-        fail(6, "get_device", f"returned {result!r}; expected torch.device of type {expected!r} on this machine.",
-             f"返回了 {result!r}；在本机上应为类型 {expected!r} 的 torch.device。",
-             "torch.device('cuda' if torch.cuda.is_available() else 'cpu').",
-             "torch.device('cuda' if torch.cuda.is_available() else 'cpu')。")
+        fail(en=f"returned {describe(result)}; expected torch.device of type {expected!r} on this machine.",
+             zh=f"返回了 {describe(result)}；在本机上应为类型 {expected!r} 的 torch.device。",
+             hint_en="torch.device('cuda' if torch.cuda.is_available() else 'cpu').",
+             hint_zh="torch.device('cuda' if torch.cuda.is_available() else 'cpu')。")
 
 
-def test_build_finetune_model_replaces_the_head(advanced):
-    """Check a ResNet-18 whose fc is a fresh Linear(512, num_classes) and whose output has num_classes columns."""
-    model = advanced.build_finetune_model(num_classes=5)
-    head = getattr(model, "fc", None)
-    if not isinstance(model, ResNet) or not isinstance(head, nn.Linear) or (head.in_features, head.out_features) != (512, 5):
-        fail(6, "build_finetune_model", f"build_finetune_model(num_classes=5) gave {type(model).__name__} with fc "
-             f"{head!r}; expected torchvision's ResNet-18 with fc = nn.Linear(512, 5).",
-             f"得到 {type(model).__name__}，fc 为 {head!r}；应为 fc = nn.Linear(512, 5) 的 ResNet-18。",
-             "model = models.resnet18(weights=weights); model.fc = nn.Linear(model.fc.in_features, num_classes).",
-             "先构建 resnet18，再把 model.fc 换成 nn.Linear(model.fc.in_features, num_classes)。")
-    model.eval()
+def test_build_finetune_model_replaces_the_head(advanced, submission):
+    """Check a ResNet-18 whose fc is Linear(512, 5): its state_dict has torchvision's layout and its forward
+    equals torchvision's ResNet-18 holding the same weights."""
+    model = returned_model(advanced.build_finetune_model(num_classes=5), loaded=False)
+    state = submission.kit.state_of(model)
+    reference = models.resnet18(weights=None, num_classes=5)
+    shapes = {k: tuple(v.shape) for k, v in state.items()}
+    if shapes != {k: tuple(v.shape) for k, v in reference.state_dict().items()}:
+        fail(en=f"build_finetune_model(num_classes=5) gave a model with fc.weight {shapes.get('fc.weight', 'missing')} "
+             f"and {len(shapes)} state_dict entries; expected torchvision's ResNet-18 ({len(reference.state_dict())} "
+             "entries) with fc = nn.Linear(512, 5).",
+             zh=f"得到的模型 fc.weight 为 {shapes.get('fc.weight', '缺失')}，state_dict 共 {len(shapes)} 项；"
+             "应为 fc = nn.Linear(512, 5) 的 torchvision ResNet-18。",
+             hint_en="model = models.resnet18(weights=weights); model.fc = nn.Linear(model.fc.in_features, num_classes).",
+             hint_zh="先构建 resnet18，再把 model.fc 换成 nn.Linear(model.fc.in_features, num_classes)。")
+    reference.load_state_dict(state)
+    inputs = torch.randn(2, 3, 64, 64)
+    out = submission.kit.outputs(model, inputs, eval_mode=True)
     with torch.no_grad():
-        out = model(torch.randn(2, 3, 64, 64))
-    if tuple(out.shape) != (2, 5):
-        fail(6, "build_finetune_model", f"forward on (2, 3, 64, 64) gave {describe(out)}; expected (2, 5).",
-             f"对 (2, 3, 64, 64) 前向传播得到 {describe(out)}；应为 (2, 5)。")
+        want = reference.eval()(inputs)
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, 5) or not torch.allclose(out, want, 1e-4, 1e-5):
+        fail(en=f"forward on (2, 3, 64, 64) in eval mode gave {describe(out)}; expected shape (2, 5), the outputs of "
+             "torchvision's ResNet-18 with the model's own weights.",
+             zh=f"评估模式下对 (2, 3, 64, 64) 前向传播得到 {describe(out)}；应为形状 (2, 5)，"
+             "与使用同样权重的 torchvision ResNet-18 输出相同。")
 
 
 @pytest.mark.parametrize("freeze", [True, False])
-def test_build_finetune_model_freezes_only_the_backbone(advanced, freeze):
+def test_build_finetune_model_freezes_only_the_backbone(advanced, submission, freeze):
     """Check that with freeze_backbone only fc trains, and without it everything trains."""
-    model = advanced.build_finetune_model(num_classes=3, freeze_backbone=freeze)
-    trainable = _trainable(model)
-    expected = ["fc.bias", "fc.weight"] if freeze else sorted(name for name, _ in model.named_parameters())
+    model = returned_model(advanced.build_finetune_model(num_classes=3, freeze_backbone=freeze), loaded=False)
+    params = submission.kit.model_summary(model)["parameters"]
+    names = sorted(name for name, _ in models.resnet18(weights=None, num_classes=3).named_parameters())
+    trainable = sorted(name for name, (_, grad) in params.items() if grad is True) if sorted(params) == names else None
+    expected = ["fc.bias", "fc.weight"] if freeze else names
     if trainable != expected:
-        shown = trainable if len(trainable) < 6 else trainable[:5] + [f"... {len(trainable)} in all"]
-        fail(6, "build_finetune_model", f"with freeze_backbone={freeze} the trainable parameters are {shown}; "
+        shown = trainable if trainable is None or len(trainable) < 6 else trainable[:5] + [f"... {len(trainable)} in all"]
+        fail(en=f"with freeze_backbone={freeze} the trainable parameters are "
+             f"{'not those of a ResNet-18' if trainable is None else shown}; "
              f"expected {'only fc.weight and fc.bias' if freeze else 'all of them'}.",
-             f"freeze_backbone={freeze} 时可训练参数为 {shown}；应为{'只有 fc.weight 和 fc.bias' if freeze else '全部参数'}。",
-             "set requires_grad = False on every parameter first, then replace model.fc (new layers train).",
-             "先把所有参数的 requires_grad 设为 False，再替换 model.fc（新层默认可训练）。")
+             zh=f"freeze_backbone={freeze} 时可训练参数为 {'（不是 ResNet-18 的参数）' if trainable is None else shown}；"
+             f"应为{'只有 fc.weight 和 fc.bias' if freeze else '全部参数'}。",
+             hint_en="set requires_grad = False on every parameter first, then replace model.fc (new layers train).",
+             hint_zh="先把所有参数的 requires_grad 设为 False，再替换 model.fc（新层默认可训练）。")
+    _check_one_sgd_step(submission, model, 3, freeze, torch.randn(2, 3, 32, 32), torch.tensor([0, 2]))
 
 
-def test_save_checkpoint_writes_a_state_dict(advanced, tmp_path):
-    """Check that the checkpoint is a state_dict that loads with weights_only=True."""
-    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
-    path = tmp_path / "model.pt"
+def test_save_checkpoint_writes_a_state_dict(advanced, submission):
+    """Check that the checkpoint is the model's state_dict and loads with weights_only=True."""
+    reference = _small_net("relu")
+    expected = reference.state_dict()
+    model = submission.kit.small_net("relu")
+    submission.kit.load_state(model, expected)
+    path = os.path.join(submission.kit.work_dir(), "model.pt")
     advanced.save_checkpoint(model, path)
-    try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        fail(6, "save_checkpoint", f"torch.load(path, weights_only=True) failed on the checkpoint: "
-             f"{_error_text(error)}", "用 weights_only=True 加载检查点失败。", pitfall="checkpoint-format")
-    expected = model.state_dict()
-    if not isinstance(loaded, dict) or sorted(loaded) != sorted(expected) \
-            or not all(torch.equal(loaded[k], expected[k]) for k in expected):
-        fail(6, "save_checkpoint", f"the checkpoint holds {describe(loaded)}; expected the model's state_dict "
-             f"with keys {sorted(expected)}.", "检查点的内容应为模型的 state_dict。", pitfall="checkpoint-format")
+    loaded = _read_checkpoint(submission, path)
+    if not _same_state(loaded, expected):
+        fail(en=f"the checkpoint holds {describe(loaded)}; expected the model's state_dict with keys {sorted(expected)}.",
+             zh=f"检查点的内容为 {describe(loaded)}；应为模型的 state_dict（键为 {sorted(expected)}）。",
+             pitfall="checkpoint-format")
 
 
-def test_load_checkpoint_restores_weights_in_eval_mode(advanced, tmp_path):
+def test_load_checkpoint_restores_weights_in_eval_mode(advanced, submission):
     """Check that load_checkpoint restores the weights on the CPU and returns the model in eval mode."""
     torch.manual_seed(0)
-    saved = nn.Sequential(nn.Linear(4, 3), nn.Dropout(0.5), nn.Linear(3, 2))
-    path = tmp_path / "model.pt"
-    torch.save(saved.state_dict(), path)
-    fresh = nn.Sequential(nn.Linear(4, 3), nn.Dropout(0.5), nn.Linear(3, 2)).train()
-    with diagnosed("load_checkpoint"):
+    saved = _small_net("dropout")
+    path = _write_checkpoint(submission, "model.pt", saved.state_dict())
+    fresh = submission.kit.small_net("dropout")
+    with diagnosed():
         result = returned_model(advanced.load_checkpoint(path, fresh, torch.device("cpu")))
-    same = all(torch.equal(a, b) for a, b in zip(result.state_dict().values(), saved.state_dict().values()))
-    if not same or any(p.device.type != "cpu" for p in result.parameters()):
-        fail(6, "load_checkpoint", f"returned a model with the saved weights on cpu: {same}; expected the saved weights "
-             "on cpu.", f"返回的模型在 cpu 上且权重正确：{same}；应在 cpu 上且为保存的权重。",
-             "model.load_state_dict(torch.load(path, map_location=device)); model.to(device); model.eval().",
-             "model.load_state_dict(torch.load(path, map_location=device))；model.to(device)；model.eval()。")
-    if result.training:
-        fail(6, "load_checkpoint", "returned the model in training mode; expected evaluation mode.",
-             "返回的模型处于训练模式；应为评估模式。", pitfall="train-eval-mode")
+    _check_restored(submission, result, saved.state_dict())
+    _check_eval_mode(submission, result, saved, torch.randn(8, 4))
 
 
 ### BEGIN HIDDEN TESTS
 import zipfile
 
-from torch.nn import functional
-from torchvision import models
-
 
 @pytest.mark.parametrize("available", [True, False])
-def test_get_device_follows_cuda_availability(advanced, monkeypatch, available):
+def test_get_device_follows_cuda_availability(advanced, submission, available):
     """Check get_device() in a pretended CUDA machine and a pretended CPU-only one."""
-    real = torch.cuda.is_available
-    student_globals = getattr(advanced.get_device, "__globals__", {})
-    for name, value in list(student_globals.items()):
-        if value is real:  # `from torch.cuda import is_available` in the student's file
-            monkeypatch.setitem(student_globals, name, lambda: available)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: available)
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: int(available))
-    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
-    if hasattr(torch, "accelerator"):
-        monkeypatch.setattr(torch.accelerator, "is_available", lambda: available, raising=False)
-        monkeypatch.setattr(torch.accelerator, "device_count", lambda: int(available), raising=False)
-        monkeypatch.setattr(torch.accelerator, "current_accelerator",
-                            lambda *args, **kwargs: torch.device("cuda") if available else None, raising=False)
-    result = advanced.get_device()
+    result = submission.kit.call_pretending_cuda(advanced.get_device, available)
     expected = "cuda" if available else "cpu"
     if not isinstance(result, torch.device) or result.type != expected:
-        fail(6, "get_device", f"with torch.cuda.is_available() returning {available} it returned {result!r}; "
+        fail(en=f"with torch.cuda.is_available() returning {available} it returned {describe(result)}; "
              f"expected a torch.device of type {expected!r}.",
-             f"torch.cuda.is_available() 返回 {available} 时得到 {result!r}；应为类型 {expected!r} 的 torch.device。",
-             "decide at call time: torch.device('cuda' if torch.cuda.is_available() else 'cpu'); do not hard-code it.",
-             "在调用时判断：torch.device('cuda' if torch.cuda.is_available() else 'cpu')；不要写死。")
+             zh=f"torch.cuda.is_available() 返回 {available} 时得到 {describe(result)}；应为类型 {expected!r} 的 torch.device。",
+             hint_en="decide at call time: torch.device('cuda' if torch.cuda.is_available() else 'cpu'); do not hard-code it.",
+             hint_zh="在调用时判断：torch.device('cuda' if torch.cuda.is_available() else 'cpu')；不要写死。",
+             function="get_device")
 
 
+@pytest.mark.time_limit(300)
 @pytest.mark.parametrize("freeze", [True, False])
-def test_one_optimizer_step_changes_only_the_trainable_layers(advanced, freeze):
-    """Check one SGD step on all parameters: frozen backbone unchanged and head changed, or everything changed."""
-    torch.manual_seed(0)
-    model = advanced.build_finetune_model(num_classes=4, freeze_backbone=freeze)
-    before = {name: p.detach().clone() for name, p in model.named_parameters()}
-    model.train()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
-    loss = functional.cross_entropy(model(torch.randn(4, 3, 32, 32)), torch.tensor([0, 1, 2, 3]))
-    loss.backward()
-    optimizer.step()
-    changed = sorted(name for name, p in model.named_parameters() if not torch.equal(p.detach(), before[name]))
-    head = ["fc.bias", "fc.weight"]
-    good = changed == head if freeze else set(head) <= set(changed) and "conv1.weight" in changed
-    if not good:
-        shown = changed if len(changed) < 6 else changed[:5] + [f"... {len(changed)} in all"]
-        fail(6, "build_finetune_model", f"with freeze_backbone={freeze}, one SGD step over model.parameters() changed "
-             f"{shown or 'nothing'}; expected {'fc.weight and fc.bias only' if freeze else 'the backbone and the head'}.",
-             f"freeze_backbone={freeze} 时，对 model.parameters() 做一步 SGD 后改变的参数为 {shown or '无'}；"
-             f"应为{'只有 fc.weight 和 fc.bias' if freeze else '骨干网络和输出层'}。",
-             "freeze with p.requires_grad = False on every backbone parameter, then add the new head (it trains).",
-             "对骨干网络的每个参数设 p.requires_grad = False，再加上新的输出层（它会训练）。")
+def test_one_optimizer_step_changes_only_the_trainable_layers(advanced, submission, freeze):
+    """Check one SGD step over model.parameters() against the same step on torchvision's ResNet-18 here:
+    frozen backbone unchanged and head changed, or everything changed."""
+    model = returned_model(advanced.build_finetune_model(num_classes=4, freeze_backbone=freeze), loaded=False)
+    _check_one_sgd_step(submission, model, 4, freeze, torch.randn(4, 3, 32, 32), torch.tensor([0, 1, 2, 3]))
 
 
 def _trained_resnet(num_classes=3, seed=8):
@@ -216,159 +316,110 @@ def _trained_resnet(num_classes=3, seed=8):
     return model
 
 
-def test_checkpoint_round_trip_keeps_every_weight_and_buffer(advanced, tmp_path):
+def test_checkpoint_round_trip_keeps_every_weight_and_buffer(advanced, submission):
     """Check save_checkpoint then load_checkpoint on a ResNet-18: parameters and batch-norm buffers all restored."""
-    model = _trained_resnet()
-    path = tmp_path / "resnet.pt"
+    expected = _trained_resnet().state_dict()
+    model = submission.kit.resnet18(3)
+    submission.kit.load_state(model, expected)
+    path = os.path.join(submission.kit.work_dir(), "resnet.pt")
     advanced.save_checkpoint(model, path)
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        fail(6, "save_checkpoint", f"torch.load(path, weights_only=True) failed: {_error_text(error)}",
-             "用 weights_only=True 加载检查点失败。", pitfall="checkpoint-format")
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(saved)) if isinstance(saved, dict) else sorted(expected)
-    if missing or not all(torch.equal(saved[k], v) for k, v in expected.items()):
+    saved = _read_checkpoint(submission, path)
+    if not _same_state(saved, expected):
+        missing = sorted(set(expected) - set(saved)) if isinstance(saved, Mapping) else sorted(expected)
         shown = missing if len(missing) < 4 else missing[:3] + [f"... {len(missing)} in all"]
-        fail(6, "save_checkpoint", f"the checkpoint of a ResNet-18 lacks {shown or 'no key'} or holds other values; "
+        fail(en=f"the checkpoint of a ResNet-18 lacks {shown or 'no key'} or holds other values; "
              "expected model.state_dict() with the batch-norm buffers (running_mean, running_var, ...).",
-             f"ResNet-18 的检查点缺少 {shown or '（无）'} 或数值不同；应为包含 batch-norm 缓冲区的 model.state_dict()。",
+             zh=f"ResNet-18 的检查点缺少 {shown or '（无）'} 或数值不同；应为包含 batch-norm 缓冲区的 model.state_dict()。",
              pitfall="checkpoint-format")
-    fresh = models.resnet18(weights=None, num_classes=3)
-    with diagnosed("load_checkpoint"):
-        restored = returned_model(advanced.load_checkpoint(path, fresh, "cpu")).state_dict()
-    if sorted(restored) != sorted(expected) or not all(torch.equal(restored[k], v) for k, v in expected.items()):
-        fail(6, "load_checkpoint", "after save_checkpoint and load_checkpoint(path, model, 'cpu') the model returned "
+    fresh = submission.kit.resnet18(3)
+    with diagnosed():
+        restored = returned_model(advanced.load_checkpoint(path, fresh, "cpu"))
+    if not _same_state(submission.kit.state_of(restored), expected):
+        fail(en="after save_checkpoint and load_checkpoint(path, model, 'cpu') the model returned "
              "does not hold the saved weights and buffers.",
-             "save_checkpoint 之后 load_checkpoint(path, model, 'cpu') 返回的模型不含保存的权重和缓冲区。",
-             "model.load_state_dict(torch.load(path, map_location=device)) and return the model.",
-             "model.load_state_dict(torch.load(path, map_location=device))，并返回模型。")
+             zh="save_checkpoint 之后 load_checkpoint(path, model, 'cpu') 返回的模型不含保存的权重和缓冲区。",
+             hint_en="model.load_state_dict(torch.load(path, map_location=device)) and return the model.",
+             hint_zh="model.load_state_dict(torch.load(path, map_location=device))，并返回模型。")
 
 
-def test_load_checkpoint_puts_every_submodule_in_eval_mode(advanced, tmp_path):
-    """Check that after load_checkpoint no submodule (dropout, batch norm) is left in training mode."""
-    model = _trained_resnet(seed=9)
-    path = tmp_path / "resnet.pt"
-    torch.save(model.state_dict(), path)
-    fresh = models.resnet18(weights=None, num_classes=3).train()
-    with diagnosed("load_checkpoint"):
+def test_load_checkpoint_puts_every_submodule_in_eval_mode(advanced, submission):
+    """Check that after load_checkpoint the ResNet-18 computes like the saved one in eval mode (batch norm
+    uses its running statistics) and no submodule is left in training mode."""
+    saved = _trained_resnet(seed=9)
+    path = _write_checkpoint(submission, "resnet.pt", saved.state_dict())
+    fresh = submission.kit.resnet18(3)
+    with diagnosed():
         result = returned_model(advanced.load_checkpoint(path, fresh, torch.device("cpu")))
-    training = [name or "(the model)" for name, module in result.named_modules() if module.training]
-    if training:
-        shown = training if len(training) < 4 else training[:3] + [f"... {len(training)} in all"]
-        fail(6, "load_checkpoint", f"returned a ResNet-18 with {shown} still in training mode; expected every "
-             "submodule in evaluation mode.", f"返回的 ResNet-18 中 {shown} 仍处于训练模式；所有子模块都应为评估模式。",
-             "model.eval() switches the model and every submodule; setting model.training = False does not.",
-             "model.eval() 会切换模型及所有子模块；只设置 model.training = False 不行。", pitfall="train-eval-mode")
+    _check_eval_mode(submission, result, saved, torch.randn(4, 3, 32, 32))
 
 
-def _claim_a_missing_cuda_device(path):
-    """Rewrite the checkpoint at `path` so that its storages say they were saved on a CUDA device this machine lacks."""
+def _claim_a_missing_cuda_device(data: bytes):
+    """The checkpoint `data` rewritten so that its storages say they were saved on a CUDA device this machine lacks."""
     target = f"cuda:{torch.cuda.device_count()}".encode()
-    with zipfile.ZipFile(path) as archive:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
         entries = [(info, archive.read(info.filename)) for info in archive.infolist()]
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
-        for info, data in entries:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        for info, content in entries:
             if info.filename.endswith("/data.pkl"):
-                data = data.replace(b"X\x03\x00\x00\x00cpu", b"X" + len(target).to_bytes(4, "little") + target)
-            archive.writestr(info, data)
-    return target.decode()
+                content = content.replace(b"X\x03\x00\x00\x00cpu", b"X" + len(target).to_bytes(4, "little") + target)
+            archive.writestr(info, content)
+    return out.getvalue(), target.decode()
 
 
-def test_load_checkpoint_maps_a_checkpoint_saved_on_another_device(advanced, tmp_path, monkeypatch):
+def test_load_checkpoint_maps_a_checkpoint_saved_on_another_device(advanced, submission):
     """Check loading a real checkpoint whose tensors claim a CUDA device this machine lacks (needs map_location)."""
     torch.manual_seed(10)
-    saved = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.Linear(3, 2))
-    path = tmp_path / "from_gpu.pt"
-    torch.save(saved.state_dict(), path)
-    claimed = _claim_a_missing_cuda_device(path)
+    saved = _small_net("batchnorm")
+    buffer = io.BytesIO()
+    torch.save(saved.state_dict(), buffer)
+    data, claimed = _claim_a_missing_cuda_device(buffer.getvalue())
     try:
-        torch.load(path, weights_only=True)
+        torch.load(io.BytesIO(data), weights_only=True)
     except RuntimeError:
         pass
     else:
         pytest.skip(f"the grader could not craft a checkpoint this machine cannot load without map_location ({claimed})")
-    calls = []
-    real_load = torch.load
-
-    def spy_load(*args, **kwargs):
-        calls.append(kwargs.get("map_location", args[1] if len(args) > 1 else None))
-        return real_load(*args, **kwargs)
-
-    monkeypatch.setattr(torch, "load", spy_load)
-    fresh = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.Linear(3, 2))
+    path = submission.kit.write_file(os.path.join(submission.kit.work_dir(), "from_gpu.pt"), data)
+    fresh = submission.kit.small_net("batchnorm")
+    spy = submission.kit.load_spy()  # what torch.load was given: only names the pitfall of a failed load
     try:
-        with diagnosed("load_checkpoint", devices=False):
+        with diagnosed(devices=False):
             result = advanced.load_checkpoint(path, fresh, "cpu")
-    except NotImplementedError:
-        raise
     except (RuntimeError, AssertionError) as error:
-        text = _error_text(error)
-        given = [c for c in calls if c is not None]
-        fail(6, "load_checkpoint", f"a checkpoint saved on {claimed} could not be loaded with device='cpu' "
-             f"(torch.load saw map_location={given[0] if given else None!r}): {text}",
-             f"在 {claimed} 上保存的检查点无法用 device='cpu' 加载：{text}",
+        if isinstance(error, NotImplementedError):
+            raise
+        given = [c for c in spy.report() if c is not None]
+        fail(en=f"a checkpoint saved on {claimed} could not be loaded with device='cpu' "
+             f"(torch.load saw map_location={given[0] if given else None!r}): {_error_text(error)}",
+             zh=f"在 {claimed} 上保存的检查点无法用 device='cpu' 加载：{_error_text(error)}",
              pitfall="device-mismatch" if given else "checkpoint-format")
-    restored = returned_model(result).state_dict()
-    expected = saved.state_dict()
-    if sorted(restored) != sorted(expected) or not all(torch.equal(restored[k].cpu(), v) for k, v in expected.items()):
-        fail(6, "load_checkpoint", f"a checkpoint saved on {claimed}, loaded with device='cpu', gave a model "
-             "without the saved weights.",
-             f"在 {claimed} 上保存的检查点用 device='cpu' 加载后，返回的模型不含保存的权重。",
-             pitfall="checkpoint-format")
-
-
-class MoveSpy:
-    """Records the devices that model.to / .cuda / .cpu / .to_empty are asked for, on one model."""
-
-    def __init__(self, model, monkeypatch):
-        self.model, self.devices = model, []
-        for method in ("to", "cuda", "cpu", "to_empty"):
-            monkeypatch.setattr(nn.Module, method, self._wrap(method, getattr(nn.Module, method)))
-
-    def _wrap(self, method, original):
-        def spy(module, *args, **kwargs):
-            if module is self.model:
-                self.devices.append(self._device(method, args, kwargs))
-            return original(module, *args, **kwargs)
-        return spy
-
-    @staticmethod
-    def _device(method, args, kwargs):
-        if method in ("cuda", "cpu"):
-            return method
-        value = kwargs.get("device", args[0] if args else None)
-        if isinstance(value, torch.Tensor):
-            value = value.device
-        try:
-            return torch.device(value).type if isinstance(value, (str, torch.device, int)) else None
-        except (RuntimeError, TypeError):
-            return None
+    finally:
+        spy.stop()
+    _check_restored(submission, returned_model(result), saved.state_dict())
 
 
 @pytest.mark.parametrize("kind", ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)])
-def test_load_checkpoint_moves_the_model_to_the_device(advanced, tmp_path, monkeypatch, kind):
-    """Check that load_checkpoint moves the model to `device` (on CPU machines: a spy on model.to sees the move)."""
+def test_load_checkpoint_moves_the_model_to_the_device(advanced, submission, kind):
+    """Check that load_checkpoint leaves the saved weights on `device` (on CPU machines a spy on model.to
+    must also see the move, or the parameters replaced by load_state_dict(..., assign=True))."""
     if kind == "cuda" and not torch.cuda.is_available():
         pytest.skip("no CUDA on this machine; the cpu case checks the move with a spy on model.to")
     torch.manual_seed(11)
-    saved = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.Linear(3, 2))
-    path = tmp_path / "model.pt"
-    torch.save(saved.state_dict(), path)
-    model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.Linear(3, 2))
-    params_before = [id(p) for p in model.parameters()]
-    spy = MoveSpy(model, monkeypatch)
-    with diagnosed("load_checkpoint"):
-        result = returned_model(advanced.load_checkpoint(path, model, torch.device(kind)))
-    tensors = list(result.parameters()) + list(result.buffers())
-    on_device = all(t.device.type == kind for t in tensors)
-    replaced = [id(p) for p in result.parameters()] != params_before  # load_state_dict(..., assign=True)
-    if not on_device or not (kind in spy.devices or replaced or kind == "cuda"):
-        where = sorted({t.device.type for t in tensors})
-        fail(6, "load_checkpoint", f"load_checkpoint(path, model, device={kind!r}) left the model's tensors on {where}"
-             f"{'' if spy.devices else ' and never called model.to(device)'}; expected the model moved to {kind} "
-             "(the model may come from another device).",
-             f"load_checkpoint(path, model, device={kind!r}) 之后模型张量在 {where}"
-             f"{'' if spy.devices else '，且从未调用 model.to(device)'}；模型应被移到 {kind}（传入的模型可能在其他设备上）。",
-             pitfall="device-mismatch")
+    saved = _small_net("batchnorm")
+    path = _write_checkpoint(submission, "model.pt", saved.state_dict())
+    model = submission.kit.small_net("batchnorm")
+    spy = submission.kit.move_spy(model)  # reported by the student side: may only fail the test
+    try:
+        with diagnosed():
+            result = returned_model(advanced.load_checkpoint(path, model, torch.device(kind)))
+        seen = spy.report()
+    finally:
+        spy.stop()
+    _check_restored(submission, result, saved.state_dict(), kind)
+    if kind == "cpu" and not (kind in seen["moves"] or seen["replaced"]):
+        fail(en=f"load_checkpoint(path, model, device={kind!r}) never called model.to(device); expected the model "
+             f"moved to {kind} (the model may come from another device).",
+             zh=f"load_checkpoint(path, model, device={kind!r}) 从未调用 model.to(device)；"
+             f"模型应被移到 {kind}（传入的模型可能在其他设备上）。", pitfall="device-mismatch")
 ### END HIDDEN TESTS

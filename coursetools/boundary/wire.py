@@ -284,7 +284,7 @@ class _Decoder:
             raise WireError("reference to a missing blob")
         return self.blobs[index]
 
-    def tensor(self, spec, depth):
+    def tensor(self, spec, depth, is_grad=False):
         torch = _torch()
         dtype, shape, stride = spec.get("dtype"), spec.get("shape"), spec.get("stride")
         if dtype not in TORCH_DTYPES or not _dims(shape) or not _dims(stride) or len(stride) != len(shape):
@@ -316,9 +316,9 @@ class _Decoder:
         elif spec.get("requires_grad") and (result.is_floating_point() or result.is_complex()):
             result.requires_grad_(True)
         if spec.get("grad") is not None:
-            if depth > 2 or not isinstance(spec["grad"], dict):
-                raise WireError("malformed gradient")
-            grad = self.tensor(spec["grad"], depth + 1)
+            if is_grad or not isinstance(spec["grad"], dict):
+                raise WireError("malformed gradient (a gradient of a gradient)")
+            grad = self.tensor(spec["grad"], depth + 1, is_grad=True)
             if grad.shape == result.shape and grad.dtype == result.dtype and result.requires_grad:
                 result.grad = grad.to(result.device)
         return result

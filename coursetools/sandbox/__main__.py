@@ -68,6 +68,8 @@ def main(argv=None):
         _, status = os.waitpid(pid, 0)
         if args.reap:
             _kill_the_rest()
+            _empty("/tmp", keep=home)
+            _empty("/dev/shm")
         if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
             wire.write_frame(fd, wire.dumps({"died": status}))
         os.chdir(home)
@@ -99,6 +101,27 @@ def _serve_test(fd: int, first: bytes, root: str, home: str):
             print(f"[sandbox] the test process failed: {type(error).__name__}: {error}", file=sys.stderr)
     finally:
         os._exit(code)
+
+
+def _empty(folder: str, keep: str = None):
+    """Remove what the test left in a scratch folder of the sandbox (its own tmpfs)."""
+    import shutil
+
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(folder, name)
+        if keep and os.path.realpath(path) == os.path.realpath(keep):
+            continue
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
 
 
 def _kill_the_rest():

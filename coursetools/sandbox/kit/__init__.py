@@ -16,17 +16,21 @@ register a function with `@kit`.
 import importlib
 
 _REGISTRY = {}
+_LOADED = []
 _MODULES = ("common", "lesson1", "lesson2", "lesson3", "lesson4", "lesson5", "lesson6")
 
 
 def kit(function):
-    """Register `function` under its name."""
+    """Register `function` under its name (one name, one function, across every lesson's kit)."""
+    if function.__name__ in _REGISTRY and _REGISTRY[function.__name__] is not function:
+        raise ValueError(f"two kit functions are called {function.__name__!r}")
     _REGISTRY[function.__name__] = function
     return function
 
 
 def lookup(name: str):
-    if not _REGISTRY:
+    if not _LOADED:
+        _LOADED.append(True)
         for module in _MODULES:
             try:
                 importlib.import_module(f"{__name__}.{module}")

@@ -1,12 +1,12 @@
 """Kit functions of lesson 1 (tensors): what must happen next to the student's code.
 
-Shared memory with a NumPy array, memory layouts the wire format does not keep (gaps,
-broadcasts), a tensor in a graph and a non-CPU tensor exist only where they were made,
+Shared memory with a NumPy array, a tensor in a graph and a non-CPU tensor (a meta-device
+stand-in for CUDA, under a TorchFunctionMode) exist only where they were made,
 so these calls are made here and what they give back is data the trusted side checks.
 What they *observe* (does the array see a write through the tensor, is `y` still in the
 graph) may only fail a test, never pass one.
 
-第 1 课的工具：共享内存、特殊内存布局、计算图中的张量和非 CPU 张量只能在学生进程中构建；
+第 1 课的工具：共享内存、计算图中的张量和非 CPU 张量只能在学生进程中构建；
 这里只返回数据，由可信一侧检查；观察结果只能用来判定失败。
 """
 import torch
@@ -44,30 +44,6 @@ def share_probe(function, array, write_array=None, write_tensor=None):
     except Exception:  # a result of another shape or device: the trusted side already sees that in "result"
         pass
     return report
-
-
-#: memory-layout operations the trusted side may ask for, by name
-_LAYOUTS = {
-    "transpose": lambda t, *dims: t.transpose(*dims),
-    "permute": lambda t, *dims: t.permute(*dims),
-    "expand": lambda t, *sizes: t.expand(*sizes),
-    "every": lambda t, step: t[::step],  # every step-th item of the first dimension (a layout with gaps)
-}
-
-
-def laid_out(base, ops):
-    """`base` after the layout operations `ops` ([name, *args] each): a view, not a copy."""
-    for name, *args in ops:
-        base = _LAYOUTS[name](base, *args)
-    return base
-
-
-@kit
-def call_on_layout(function, base, ops):
-    """Call `function(view)` where `view` is `base` seen through `ops`; returns (result, the view afterwards)."""
-    view = laid_out(base, ops)
-    result = function(view)
-    return result, view
 
 
 class NonCpuStandIn(TorchFunctionMode):

@@ -18,7 +18,8 @@ def _leaks():
     for path in candidates:
         try:
             with open(path, encoding="utf-8") as file:
-                if "def " in file.read():
+                text = file.read()
+                if "def test_" in text or "BEGIN SOLUTION" in text:
                     leaks.append(f"read {path}")
         except OSError:
             pass
