@@ -16,66 +16,90 @@ def tensors(submission):
     return submission.module("lesson1", "tensors")
 
 
-def _expect_tensor(value, name, call):
+def _expect_tensor(value, call, function=None):
     if not isinstance(value, torch.Tensor):
-        fail(1, name, f"{call} returned {describe(value)}, not a torch.Tensor.",
-             f"{call} 返回了 {describe(value)}，而不是 torch.Tensor。")
+        fail(en=f"{call} returned {describe(value)}, not a torch.Tensor.",
+             zh=f"{call} 返回了 {describe(value)}，而不是 torch.Tensor。", function=function)
 
 
 def _call(tensors, name, call, *args, pitfall=None):
     """Call the submission's `name`(*args); an error it raises fails the test with `call` named."""
     function = getattr(tensors, name)
-    with failing_on(Exception, 1, name, f"{call} raised", f"{call} 抛出", pitfall=pitfall):
+    with failing_on(Exception, en=f"{call} raised", zh=f"{call} 抛出", pitfall=pitfall, function=name):
         return function(*args)
 
 
 def test_scalar_tensor_is_0dim_float32(tensors):
     """Check that scalar_tensor(3) is a 0-dim float32 tensor holding 3.0."""
     result = _call(tensors, "scalar_tensor", "scalar_tensor(3)", 3)
-    _expect_tensor(result, "scalar_tensor", "scalar_tensor(3)")
+    _expect_tensor(result, "scalar_tensor(3)")
     if result.shape != () or result.dtype != torch.float32 or result.item() != 3.0:
-        fail(1, "scalar_tensor", f"scalar_tensor(3) gave {describe(result)}; expected shape (), dtype torch.float32, value 3.0.",
-             f"scalar_tensor(3) 得到 {describe(result)}；应为形状 ()、类型 torch.float32、值 3.0。",
-             "torch.tensor(value, dtype=torch.float32) makes a 0-dim tensor.",
-             "torch.tensor(value, dtype=torch.float32) 会创建 0 维张量。")
+        fail(en=f"scalar_tensor(3) gave {describe(result)}; expected shape (), dtype torch.float32, value 3.0.",
+             zh=f"scalar_tensor(3) 得到 {describe(result)}；应为形状 ()、类型 torch.float32、值 3.0。",
+             hint_en="torch.tensor(value, dtype=torch.float32) makes a 0-dim tensor.",
+             hint_zh="torch.tensor(value, dtype=torch.float32) 会创建 0 维张量。")
 
 
 @pytest.mark.parametrize("values, dtype", [([1, 2, 3], torch.int64), ([0.5, 1.5], torch.float32)])
 def test_vector_from_list_keeps_dtype(tensors, values, dtype):
     """Check that vector_from_list keeps ints as int64 and floats as float32."""
     result = _call(tensors, "vector_from_list", f"vector_from_list({values})", values)
-    _expect_tensor(result, "vector_from_list", f"vector_from_list({values})")
+    _expect_tensor(result, f"vector_from_list({values})")
     if result.dtype != dtype or result.tolist() != values:
-        fail(1, "vector_from_list", f"vector_from_list({values}) gave {describe(result)}; expected dtype {dtype} "
-             f"and values {values} (torch.tensor({values}).dtype is {dtype}).",
-             f"vector_from_list({values}) 得到 {describe(result)}；应为类型 {dtype}、值 {values}。",
+        fail(en=f"vector_from_list({values}) gave {describe(result)}; expected dtype {dtype} and values {values} "
+             f"(torch.tensor({values}).dtype is {dtype}).",
+             zh=f"vector_from_list({values}) 得到 {describe(result)}；应为类型 {dtype}、值 {values}。",
              pitfall="tensor-constructor-dtype" if dtype == torch.int64 and result.dtype.is_floating_point else None)
 
 
-def test_matrix_from_numpy_shares_memory(tensors):
-    """Check that the tensor changes when the NumPy array it came from changes."""
+def _from_numpy(tensors, submission, array, call, write_array=None, write_tensor=None):
+    """matrix_from_numpy(array) called next to the student's code, which then writes through the array and/or
+    the tensor (`(index, value)`) and reads the other side; returns (the result as returned, that report).
+
+    Shared memory cannot cross processes: what the student side reads back may only fail a test.
+    """
+    with failing_on(Exception, en=f"{call} raised", zh=f"{call} 抛出", function="matrix_from_numpy"):
+        seen = submission.kit.share_probe(tensors.matrix_from_numpy, array, write_array, write_tensor)
+    result = seen.get("result") if isinstance(seen, dict) else seen
+    _expect_tensor(result, call, "matrix_from_numpy")
+    return result, seen
+
+
+def _expect_array_data(result, original, call):
+    """The tensor must hold the array's shape, dtype (what torch.from_numpy gives) and values."""
+    expected = torch.from_numpy(original)
+    if result.shape != expected.shape or result.dtype != expected.dtype \
+            or not torch.equal(result.detach().cpu(), expected):
+        fail(en=f"{call} gave {describe(result)}; expected shape {tuple(expected.shape)}, dtype {expected.dtype} and "
+             "the array's values.", zh=f"{call} 得到 {describe(result)}；应为形状 {tuple(expected.shape)}、类型 "
+             f"{expected.dtype}、与数组相同的值。", hint_en="torch.from_numpy(array) keeps the dtype and the values.",
+             hint_zh="torch.from_numpy(array) 保留类型和数值。", function="matrix_from_numpy")
+
+
+def test_matrix_from_numpy_shares_memory(tensors, submission):
+    """Check that matrix_from_numpy keeps the array's data and that the tensor changes when the array changes."""
     array = np.arange(6, dtype=np.float32).reshape(2, 3)
-    result = _call(tensors, "matrix_from_numpy", "matrix_from_numpy(array)", array)
-    _expect_tensor(result, "matrix_from_numpy", "matrix_from_numpy(array)")
-    array[0, 0] = 42.0
-    if tuple(result.shape) != (2, 3) or result[0, 0].item() != 42.0:
-        fail(1, "matrix_from_numpy", f"after array[0, 0] = 42 the tensor is {describe(result)}; "
-             "expected it to share memory with the array (value 42 at [0, 0]).",
-             f"执行 array[0, 0] = 42 后张量为 {describe(result)}；应与数组共享内存（[0, 0] 处为 42）。",
-             "torch.from_numpy(array) wraps the array without copying; torch.tensor(array) copies.",
-             "torch.from_numpy(array) 不复制地包装数组；torch.tensor(array) 会复制。")
+    original = array.copy()
+    result, seen = _from_numpy(tensors, submission, array, "matrix_from_numpy(array)", write_array=((0, 0), 42.0))
+    _expect_array_data(result, original, "matrix_from_numpy(a (2, 3) float32 array)")
+    if seen.get("tensor_reads") != 42.0:
+        fail(en=f"after array[0, 0] = 42 the tensor holds {seen.get('tensor_reads')} at [0, 0]; expected it to share "
+             "memory with the array (value 42 at [0, 0]).",
+             zh=f"执行 array[0, 0] = 42 后张量 [0, 0] 处为 {seen.get('tensor_reads')}；应与数组共享内存（[0, 0] 处为 42）。",
+             hint_en="torch.from_numpy(array) wraps the array without copying; torch.tensor(array) copies.",
+             hint_zh="torch.from_numpy(array) 不复制地包装数组；torch.tensor(array) 会复制。", function="matrix_from_numpy")
 
 
 @pytest.mark.parametrize("kind", ["zeros", "ones", "rand"])
 def test_filled_makes_float32_of_shape(tensors, kind):
     """Check filled(shape, kind) for each allowed kind."""
     result = _call(tensors, "filled", f"filled((2, 3), {kind!r})", (2, 3), kind)
-    _expect_tensor(result, "filled", f"filled((2, 3), {kind!r})")
+    _expect_tensor(result, f"filled((2, 3), {kind!r})")
     right_values = {"zeros": bool((result == 0).all()), "ones": bool((result == 1).all()),
                     "rand": bool(((result >= 0) & (result < 1)).all())}[kind] if result.shape == (2, 3) else False
     if result.dtype != torch.float32 or not right_values:
-        fail(1, "filled", f"filled((2, 3), {kind!r}) gave {describe(result)}; expected float32 of shape (2, 3) "
-             f"filled by torch.{kind}.", f"filled((2, 3), {kind!r}) 得到 {describe(result)}；应为用 torch.{kind} "
+        fail(en=f"filled((2, 3), {kind!r}) gave {describe(result)}; expected float32 of shape (2, 3) filled by "
+             f"torch.{kind}.", zh=f"filled((2, 3), {kind!r}) 得到 {describe(result)}；应为用 torch.{kind} "
              "填充的 (2, 3) float32 张量。")
 
 
@@ -85,21 +109,21 @@ def _expect_value_error(tensors, kind):
         result = tensors.filled((2, 2), kind)
     except ValueError as error:
         if not all(name in str(error) for name in ("zeros", "ones", "rand")):
-            fail(1, "filled", f"filled((2, 2), {kind!r}) raised ValueError({str(error)[:100]!r}); expected the "
-                 "message to name the allowed kinds zeros, ones, rand.", f"filled((2, 2), {kind!r}) 抛出 "
+            fail(en=f"filled((2, 2), {kind!r}) raised ValueError({str(error)[:100]!r}); expected the message to name "
+                 "the allowed kinds zeros, ones, rand.", zh=f"filled((2, 2), {kind!r}) 抛出 "
                  f"ValueError({str(error)[:100]!r})；错误信息应列出允许的取值 zeros、ones、rand。")
         return
     except NotImplementedError:
         raise
     except Exception as error:
-        fail(1, "filled", f"filled((2, 2), {kind!r}) raised {type(error).__name__}: {str(error)[:100]}; expected "
-             "ValueError naming the allowed kinds.", f"filled((2, 2), {kind!r}) 抛出 {type(error).__name__}；"
-             "应抛出列出允许取值的 ValueError。", "raise ValueError(f\"kind must be one of zeros, ones, rand, got "
-             "{kind!r}\").", "raise ValueError(...) 并在信息中列出 zeros、ones、rand。")
-    fail(1, "filled", f"filled((2, 2), {kind!r}) returned {describe(result)}; expected ValueError naming the "
-         "allowed kinds zeros, ones, rand.", f"filled((2, 2), {kind!r}) 返回了 {describe(result)}；应抛出列出 "
-         "zeros、ones、rand 的 ValueError。", "check `kind` against the three allowed names before building anything.",
-         "先检查 `kind` 是否为三个允许的名字之一。")
+        fail(en=f"filled((2, 2), {kind!r}) raised {type(error).__name__}: {str(error)[:100]}; expected ValueError "
+             "naming the allowed kinds.", zh=f"filled((2, 2), {kind!r}) 抛出 {type(error).__name__}；"
+             "应抛出列出允许取值的 ValueError。", hint_en="raise ValueError(f\"kind must be one of zeros, ones, rand, "
+             "got {kind!r}\").", hint_zh="raise ValueError(...) 并在信息中列出 zeros、ones、rand。")
+    fail(en=f"filled((2, 2), {kind!r}) returned {describe(result)}; expected ValueError naming the allowed kinds "
+         "zeros, ones, rand.", zh=f"filled((2, 2), {kind!r}) 返回了 {describe(result)}；应抛出列出 "
+         "zeros、ones、rand 的 ValueError。", hint_en="check `kind` against the three allowed names before building "
+         "anything.", hint_zh="先检查 `kind` 是否为三个允许的名字之一。")
 
 
 def test_filled_rejects_unknown_kind(tensors):
@@ -110,24 +134,25 @@ def test_filled_rejects_unknown_kind(tensors):
 def _check_flatten(tensors, images, what, what_zh):
     """flatten_images(images) must equal images.reshape(N, 784) and leave `images` alone.
 
-    When it fails on a non-contiguous input but works on the same pixels in contiguous
-    memory, the diagnosis is the `view` pitfall.
+    Tensors cross to the student's side with their strides, so a transposed, sliced or
+    broadcast input arrives as it is here. When it fails on a non-contiguous input but works
+    on the same pixels in contiguous memory, the diagnosis is the `view` pitfall.
     """
     n, before = len(images), images.clone()
+    expected = before.reshape(n, 784)
     try:
         result, error = tensors.flatten_images(images), None
     except NotImplementedError:
         raise
     except Exception as raised:
         result, error = None, raised
-    expected = before.reshape(n, 784)
     if error is None and isinstance(result, torch.Tensor) and tuple(result.shape) == (n, 784) \
-            and torch.equal(result, expected) and torch.equal(images, before):
+            and torch.equal(result.cpu(), expected) and torch.equal(images, before):
         return
     fine_when_contiguous = False
     if not images.is_contiguous():  # the same pixels in contiguous memory: does only the layout make it fail?
         try:
-            fine_when_contiguous = torch.equal(tensors.flatten_images(before.contiguous()), expected)
+            fine_when_contiguous = torch.equal(tensors.flatten_images(before.contiguous()).cpu(), expected)
         except Exception:
             pass
     got = f"raised {type(error).__name__}: {str(error)[:200].rstrip('.')}" if error is not None else f"gave {describe(result)}"
@@ -136,14 +161,14 @@ def _check_flatten(tensors, images, what, what_zh):
         f"shape {tuple(images.shape)} and strides {images.stride()} (not contiguous)"
     layout_zh = f"形状 {tuple(images.shape)}" if images.is_contiguous() else \
         f"形状 {tuple(images.shape)}、步长 {images.stride()}，内存不连续"
-    hints = ("", "") if fine_when_contiguous else (
-        "keep the batch dimension, whatever its size, and flatten the rest: images.reshape(len(images), -1).",
-        "保留批次维度（无论大小），展平其余维度：images.reshape(len(images), -1)。")
-    fail(1, "flatten_images", f"{what} of {layout} {got}; expected shape ({n}, 784) holding the pixels in order, "
-         f"the input left as it was{' (the same pixels in contiguous memory work)' if fine_when_contiguous else ''}.",
-         f"{what_zh}（{layout_zh}）{got_zh}；应为按顺序排列像素的 ({n}, 784)，且不修改输入"
-         f"{'（同样的像素放在连续内存中时是对的）' if fine_when_contiguous else ''}。", *hints,
-         pitfall="view-non-contiguous" if fine_when_contiguous else None)
+    hints = {} if fine_when_contiguous else dict(
+        hint_en="keep the batch dimension, whatever its size, and flatten the rest: images.reshape(len(images), -1).",
+        hint_zh="保留批次维度（无论大小），展平其余维度：images.reshape(len(images), -1)。")
+    fail(en=f"{what} of {layout} {got}; expected shape ({n}, 784) holding the pixels in order, the input left as it "
+         f"was{' (the same pixels in contiguous memory work)' if fine_when_contiguous else ''}.",
+         zh=f"{what_zh}（{layout_zh}）{got_zh}；应为按顺序排列像素的 ({n}, 784)，且不修改输入"
+         f"{'（同样的像素放在连续内存中时是对的）' if fine_when_contiguous else ''}。", **hints,
+         pitfall="view-non-contiguous" if fine_when_contiguous else None, function="flatten_images")
 
 
 @pytest.mark.parametrize("shape", [(5, 28, 28), (5, 1, 28, 28), (1, 28, 28)])
@@ -161,63 +186,65 @@ def test_flatten_images_accepts_non_contiguous_input(tensors):
 def test_add_channel_dim_inserts_dim_1(tensors):
     """Check that add_channel_dim turns (N, H, W) into (N, 1, H, W)."""
     images = torch.rand(3, 28, 28)
+    before = images.clone()
     result = _call(tensors, "add_channel_dim", "add_channel_dim(input of shape (3, 28, 28))", images)
-    _expect_tensor(result, "add_channel_dim", "add_channel_dim(input of shape (3, 28, 28))")
+    _expect_tensor(result, "add_channel_dim(input of shape (3, 28, 28))")
     if tuple(result.shape) != (3, 1, 28, 28):
-        fail(1, "add_channel_dim", f"input shape (3, 28, 28) gave {describe(result)}; expected (3, 1, 28, 28).",
-             f"输入形状 (3, 28, 28) 得到 {describe(result)}；应为 (3, 1, 28, 28)。", pitfall="missing-channel-dim")
-    if not torch.equal(result[:, 0], images):
-        fail(1, "add_channel_dim", f"input shape (3, 28, 28) gave {describe(result)}: the right shape, but result[:, 0] "
-             "is not the input image.", f"输入形状 (3, 28, 28) 得到 {describe(result)}：形状对了，但 result[:, 0] "
-             "不是输入图像。", "insert a dimension without moving the pixels: images.unsqueeze(1).",
-             "插入一个维度而不移动像素：images.unsqueeze(1)。")
+        fail(en=f"input shape (3, 28, 28) gave {describe(result)}; expected (3, 1, 28, 28).",
+             zh=f"输入形状 (3, 28, 28) 得到 {describe(result)}；应为 (3, 1, 28, 28)。", pitfall="missing-channel-dim")
+    if not torch.equal(result[:, 0].cpu(), before):
+        fail(en=f"input shape (3, 28, 28) gave {describe(result)}: the right shape, but result[:, 0] is not the input "
+             "image.", zh=f"输入形状 (3, 28, 28) 得到 {describe(result)}：形状对了，但 result[:, 0] 不是输入图像。",
+             hint_en="insert a dimension without moving the pixels: images.unsqueeze(1).",
+             hint_zh="插入一个维度而不移动像素：images.unsqueeze(1)。")
 
 
 def test_multiply_gives_elementwise_and_matrix_product(tensors):
     """Check multiply(a, b) against a * b and a @ b."""
     g = torch.Generator().manual_seed(2)
     a, b = torch.randn(3, 3, generator=g), torch.randn(3, 3, generator=g)
-    result = _call(tensors, "multiply", "multiply(a, b) on 3x3 matrices", a, b)
+    result = _call(tensors, "multiply", "multiply(a, b) on 3x3 matrices", a.clone(), b.clone())
     if not (isinstance(result, tuple) and len(result) == 2 and all(isinstance(r, torch.Tensor) for r in result)):
-        fail(1, "multiply", f"multiply(a, b) returned {describe(result)}; expected a tuple of two tensors.",
-             f"multiply(a, b) 返回了 {describe(result)}；应为两个张量组成的元组。")
+        fail(en=f"multiply(a, b) returned {describe(result)}; expected a tuple of two tensors.",
+             zh=f"multiply(a, b) 返回了 {describe(result)}；应为两个张量组成的元组。")
     elementwise, matrix = result
-    if not torch.allclose(elementwise, a * b) or not torch.allclose(matrix, a @ b):
-        fail(1, "multiply", f"multiply(a, b) on 3x3 matrices gave ({describe(elementwise)}), ({describe(matrix)}); "
-             "expected (a * b, a @ b).", "对 3x3 矩阵 multiply(a, b) 的结果不对；应为 (a * b, a @ b)。",
-             "* multiplies element by element, @ (torch.matmul) is the matrix product.",
-             "* 是逐元素相乘，@（torch.matmul）是矩阵乘法。")
+    if elementwise.shape != a.shape or matrix.shape != a.shape or not torch.allclose(elementwise.cpu(), a * b) \
+            or not torch.allclose(matrix.cpu(), a @ b):
+        fail(en=f"multiply(a, b) on 3x3 matrices gave ({describe(elementwise)}), ({describe(matrix)}); expected "
+             "(a * b, a @ b).", zh="对 3x3 矩阵 multiply(a, b) 的结果不对；应为 (a * b, a @ b)。",
+             hint_en="* multiplies element by element, @ (torch.matmul) is the matrix product.",
+             hint_zh="* 是逐元素相乘，@（torch.matmul）是矩阵乘法。")
 
 
 def test_to_device_keeps_values_on_cpu(tensors):
     """Check that to_device(t, "cpu") keeps the values on the CPU."""
     t = torch.arange(4.0)
     result = _call(tensors, "to_device", "to_device(t, 'cpu')", t, "cpu")
-    _expect_tensor(result, "to_device", "to_device(t, 'cpu')")
-    if result.device.type != "cpu" or not torch.equal(result, t):
-        fail(1, "to_device", f"to_device(t, 'cpu') gave {describe(result)}; expected the values [0, 1, 2, 3] on cpu.",
-             f"to_device(t, 'cpu') 得到 {describe(result)}；应为 cpu 上的 [0, 1, 2, 3]。")
+    _expect_tensor(result, "to_device(t, 'cpu')")
+    if result.device.type != "cpu" or not torch.equal(result, torch.arange(4.0)):
+        fail(en=f"to_device(t, 'cpu') gave {describe(result)}; expected the values [0, 1, 2, 3] on cpu.",
+             zh=f"to_device(t, 'cpu') 得到 {describe(result)}；应为 cpu 上的 [0, 1, 2, 3]。")
 
 
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 def test_to_device_moves_to_cuda(tensors):
-    """Check that to_device moves a tensor to CUDA when asked."""
+    """Check that to_device moves a tensor to CUDA when asked, values unchanged."""
     result = _call(tensors, "to_device", "to_device(t, 'cuda')", torch.arange(4.0), "cuda",
                    pitfall="device-mismatch")
-    if result.device.type != "cuda":
-        fail(1, "to_device", f"to_device(t, 'cuda') gave {describe(result)}; expected a tensor on cuda.",
-             f"to_device(t, 'cuda') 得到 {describe(result)}；应在 cuda 上。", pitfall="device-mismatch")
+    _expect_tensor(result, "to_device(t, 'cuda')")
+    if result.device.type != "cuda" or not torch.equal(result.cpu(), torch.arange(4.0)):
+        fail(en=f"to_device(t, 'cuda') gave {describe(result)}; expected the values [0, 1, 2, 3] on cuda.",
+             zh=f"to_device(t, 'cuda') 得到 {describe(result)}；应为 cuda 上的 [0, 1, 2, 3]。", pitfall="device-mismatch")
 
 
 def test_to_numpy_works_on_tensor_that_requires_grad(tensors):
     """Check that to_numpy works on a tensor that requires grad."""
     t = torch.tensor([1.0, 2.0], requires_grad=True)
-    with failing_on(Exception, 1, "to_numpy", "to_numpy on a tensor with requires_grad=True raised",
-                    "对 requires_grad=True 的张量调用 to_numpy 抛出", pitfall="numpy-on-grad-or-cuda"):
-        result = tensors.to_numpy(t)
-    if not isinstance(result, np.ndarray) or result.tolist() != [1.0, 2.0]:
-        fail(1, "to_numpy", f"to_numpy(tensor([1., 2.], requires_grad=True)) returned {describe(result)}; "
-             "expected the NumPy array [1., 2.].", f"to_numpy 返回了 {describe(result)}；应为 NumPy 数组 [1., 2.]。")
+    result = _call(tensors, "to_numpy", "to_numpy on a tensor with requires_grad=True", t,
+                   pitfall="numpy-on-grad-or-cuda")
+    if not isinstance(result, np.ndarray) or result.shape != (2,) or result.tolist() != [1.0, 2.0]:
+        fail(en=f"to_numpy(tensor([1., 2.], requires_grad=True)) returned {describe(result)}; expected the NumPy "
+             "array [1., 2.].", zh=f"to_numpy 返回了 {describe(result)}；应为 NumPy 数组 [1., 2.]。")
 
 

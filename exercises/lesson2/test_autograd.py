@@ -2,13 +2,16 @@
 # Public tests: run `pytest exercises/lesson2`. / 公开测试：运行 `pytest exercises/lesson2`。
 """Tests for lesson 2, autograd. / 第 2 课（自动求导）的测试。
 
-Expected gradients come from torch itself (the oracle), never typed in by hand.
-期望的梯度来自 torch 本身（作为标准答案），而不是手工抄写。
+Expected gradients come from torch itself (the oracle), never typed in by hand. The autograd graph
+does not cross to the student side, so what needs one (counting backward passes, seeing whether an
+update was recorded) is watched there by the course kit; what it reports can only fail a check.
+期望的梯度来自 torch 本身（作为标准答案），而不是手工抄写。计算图不会传到学生一侧，需要计算图的观察
+（统计 backward 次数、更新是否被记录）由课程工具在那一侧完成，其报告只能判为不通过。
 """
 import pytest
 import torch
-from torch.overrides import TorchFunctionMode
 
+from coursetools.boundary.proxy import StudentExit
 from coursetools.feedback import describe, fail
 
 pytestmark = pytest.mark.lesson2
@@ -20,60 +23,44 @@ def autograd(submission):
     return submission.module("lesson2", "autograd")
 
 
-class BackwardSpy(TorchFunctionMode):
-    """Records each backward pass started while it is on: Tensor.backward, torch.autograd.backward or .grad."""
-
-    def __init__(self):
-        super().__init__()
-        self.calls = []  # one dict per backward pass: non_scalar, retain_graph, error
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        if func is torch.Tensor.backward:
-            outputs, seeds = args[0], args[1] if len(args) > 1 else kwargs.get("gradient")
-        elif func is torch.autograd.backward:
-            outputs, seeds = args[0] if args else kwargs.get("tensors"), kwargs.get("grad_tensors")
-        elif func is torch.autograd.grad:
-            outputs, seeds = args[0] if args else kwargs.get("outputs"), kwargs.get("grad_outputs")
-        else:
-            return func(*args, **kwargs)
-        outputs = [outputs] if isinstance(outputs, torch.Tensor) else list(outputs)
-        call = {"non_scalar": seeds is None and any(o.numel() != 1 for o in outputs),
-                "retain_graph": bool(kwargs.get("retain_graph")), "error": None}
-        self.calls.append(call)
-        try:
-            return func(*args, **kwargs)
-        except Exception as error:
-            call["error"] = error
-            raise
-
-    def diagnosis(self):
-        """The pitfall these backward passes show, or None."""
-        for later, call in enumerate(self.calls):
-            if call["error"] is not None and any(not c["retain_graph"] for c in self.calls[:later]):
-                return "double-backward"
-        if any(call["non_scalar"] for call in self.calls):
-            return "step-before-backward"
-        return None
+def _diagnosis(passes, error=None):
+    """The pitfall the backward passes the spy saw (and the error raised) show, or None."""
+    for later, (_, _, raised) in enumerate(passes):
+        if raised and any(not retain for _, retain, _ in passes[:later]):
+            return "double-backward"
+    if error is not None and "backward through the graph a second time" in str(error):
+        return "double-backward"
+    if any(non_scalar for non_scalar, _, _ in passes) or "only for scalar outputs" in str(error or ""):
+        return "step-before-backward"
+    return None
 
 
-def _run(autograd, name, call, call_zh, *args, hint=("", "")):
-    """Call the submission's `name`(*args) under a BackwardSpy; return (result, spy).
-
-    An error it raises fails the test, naming the call and, when the spy saw one, the pitfall.
-    """
-    function = getattr(autograd, name)
-    spy = BackwardSpy()
+def _passes(spy):
+    """The spy's report as [[non_scalar, retain_graph, raised], ...]; what is not in that shape is left out."""
     try:
-        with spy:
-            return function(*args), spy
-    except NotImplementedError:
+        report = spy.call("report")
+    except Exception:  # the student side could not answer: no passes seen
+        return []
+    return [[bool(v) for v in row] for row in report if isinstance(row, list) and len(row) == 3
+            and all(isinstance(v, bool) for v in row)] if isinstance(report, list) else []
+
+
+def _run(submission, autograd, name, call, call_zh, *args, hint=("", "")):
+    """Call the submission's `name`(*args) on the student side under the kit's backward spy.
+
+    Returns (result, backward passes the spy saw: [non_scalar, retain_graph, raised] each). An error
+    it raises fails the test, naming the call and, when the spy or the error shows one, the pitfall.
+    """
+    spy = submission.kit.backward_spy()
+    try:
+        return spy.call("run", getattr(autograd, name), *args), _passes(spy)
+    except (NotImplementedError, StudentExit):
         raise
     except Exception as error:
         detail = f"{type(error).__name__}: {str(error).split('. ')[0][:300]}"
-        pitfall = spy.diagnosis()
-        fail(2, name, f"{call} raised {detail}", f"{call_zh} 抛出 {detail}", *(("", "") if pitfall else hint),
-             pitfall=pitfall)
+        pitfall = _diagnosis(_passes(spy), error)
+        fail(en=f"{call} raised {detail}", zh=f"{call_zh} 抛出 {detail}", hint_en="" if pitfall else hint[0],
+             hint_zh="" if pitfall else hint[1], pitfall=pitfall, function=name)
 
 
 def _oracle_linear(w, b, x, y_true):
@@ -89,39 +76,70 @@ def _linear_inputs(n=3, seed=0):
             torch.randn((), generator=g))
 
 
-def _check_linear(autograd, w, b, x, y_true):
+def _times_oracle(got, expected):
+    """k when `got` is k (2..5) times `expected`: gradients added up over k backward passes (replayed here)."""
+    return next((k for k in range(2, 6) if torch.allclose(got, k * expected, rtol=1e-4, atol=1e-5)), None) \
+        if bool(expected.abs().max() > 1e-3) else None
+
+
+def _check_linear(submission, autograd, w, b, x, y_true):
     """linear_loss_grads(w, b, x, y_true) must match torch's autograd on copies of the same inputs."""
     n = len(w)
     call = f"linear_loss_grads(w, b, x, y_true) with w of shape ({n},)"
     call_zh = f"w 形状为 ({n},) 时的 linear_loss_grads(w, b, x, y_true)"
-    result, spy = _run(autograd, "linear_loss_grads", call, call_zh, w, b, x, y_true, hint=_LINEAR_HINT)
+    result, passes = _run(submission, autograd, "linear_loss_grads", call, call_zh, w, b, x, y_true,
+                          hint=_LINEAR_HINT)
     exp_loss, exp_w, exp_b = _oracle_linear(w, b, x, y_true)
     if not (isinstance(result, tuple) and len(result) == 3):
-        fail(2, "linear_loss_grads", f"{call} returned {describe(result)}; expected a tuple (loss, w_grad, b_grad).",
-             f"{call_zh} 返回了 {describe(result)}；应为元组 (loss, w_grad, b_grad)。")
+        fail(en=f"{call} returned {describe(result)}; expected a tuple (loss, w_grad, b_grad).",
+             zh=f"{call_zh} 返回了 {describe(result)}；应为元组 (loss, w_grad, b_grad)。", function="linear_loss_grads")
     loss, w_grad, b_grad = result
     if not isinstance(w_grad, torch.Tensor) or not isinstance(b_grad, torch.Tensor):
-        fail(2, "linear_loss_grads", f"{call} returned gradients {describe(w_grad)} and {describe(b_grad)}; "
-             "expected tensors.", f"{call_zh} 返回的梯度为 {describe(w_grad)} 和 {describe(b_grad)}；应为张量。",
-             "after loss.backward() the gradients are w.grad and b.grad (of your copies).",
-             "loss.backward() 之后梯度在（副本的）w.grad 和 b.grad 中。")
+        fail(en=f"{call} returned gradients {describe(w_grad)} and {describe(b_grad)}; expected tensors.",
+             zh=f"{call_zh} 返回的梯度为 {describe(w_grad)} 和 {describe(b_grad)}；应为张量。",
+             hint_en="after loss.backward() the gradients are w.grad and b.grad (of your copies).",
+             hint_zh="loss.backward() 之后梯度在（副本的）w.grad 和 b.grad 中。", function="linear_loss_grads")
     loss_ok = (isinstance(loss, (float, int)) or isinstance(loss, torch.Tensor) and loss.dim() == 0) \
         and abs(float(loss) - exp_loss) <= 1e-4 * max(1.0, abs(exp_loss))
     shapes_ok = w_grad.shape == w.shape and b_grad.shape == ()
-    values_ok = shapes_ok and torch.allclose(w_grad.detach().cpu().float(), exp_w, rtol=1e-4, atol=1e-5) \
-        and torch.allclose(b_grad.detach().cpu().float(), exp_b, rtol=1e-4, atol=1e-5)
+    got_w, got_b = w_grad.detach().cpu().float(), b_grad.detach().cpu().float()
+    values_ok = shapes_ok and torch.allclose(got_w, exp_w, rtol=1e-4, atol=1e-5) \
+        and torch.allclose(got_b, exp_b, rtol=1e-4, atol=1e-5)
     if not (loss_ok and values_ok):
-        off = f"; w_grad is off by up to {(w_grad.detach().cpu().float() - exp_w).abs().max().item():.3g}" \
-            if w_grad.shape == w.shape else ""
-        fail(2, "linear_loss_grads", f"{call} gave loss {describe(loss)}, w_grad {describe(w_grad)}, b_grad "
-             f"{describe(b_grad)}{off}; expected the loss as a float (or 0-dim tensor), w_grad shaped like w "
-             "and b_grad 0-dim, equal to torch's autograd on the same inputs.",
-             f"{call_zh} 得到 loss {describe(loss)}、w_grad {describe(w_grad)}、b_grad {describe(b_grad)}；"
-             "loss 应为浮点数（或 0 维张量），w_grad 与 w 同形，b_grad 为 0 维，并与 torch 自动求导在相同输入上的结果一致。",
+        off = f"; w_grad is off by up to {(got_w - exp_w).abs().max().item():.3g}" if w_grad.shape == w.shape else ""
+        added = shapes_ok and _times_oracle(got_w, exp_w)
+        pitfall = "no-zero-grad" if added and _times_oracle(got_b, exp_b) in (added, None) else \
+            "step-before-backward" if _diagnosis(passes) == "step-before-backward" else None
+        fail(en=f"{call} gave loss {describe(loss)}, w_grad {describe(w_grad)}, b_grad {describe(b_grad)}{off}; "
+             "expected the loss as a float (or 0-dim tensor), w_grad shaped like w and b_grad 0-dim, equal to "
+             "torch's autograd on the same inputs" + (f" (w_grad is {added} times it: gradients added up)."
+                                                      if pitfall == "no-zero-grad" else "."),
+             zh=f"{call_zh} 得到 loss {describe(loss)}、w_grad {describe(w_grad)}、b_grad {describe(b_grad)}；"
+             "loss 应为浮点数（或 0 维张量），w_grad 与 w 同形，b_grad 为 0 维，并与 torch 自动求导在相同输入上的结果一致"
+             + (f"（w_grad 是它的 {added} 倍：梯度被累加了）。" if pitfall == "no-zero-grad" else "。"),
+             hint_en="" if pitfall == "no-zero-grad" else
              "loss = (torch.sum(w * x) + b - y_true) ** 2 is one number; loss.backward(), then read w.grad, b.grad.",
+             hint_zh="" if pitfall == "no-zero-grad" else
              "loss = (torch.sum(w * x) + b - y_true) ** 2 是一个数；调用 loss.backward()，再读取 w.grad 和 b.grad。",
-             pitfall="step-before-backward" if spy.diagnosis() == "step-before-backward" else None)
-    return result, spy
+             pitfall=pitfall, function="linear_loss_grads")
+    return result, passes
+
+
+def _check_square(submission, autograd, x):
+    """square_grad(x) must be a number equal to torch's d(2x²)/dx at x; returns the backward passes seen."""
+    result, passes = _run(submission, autograd, "square_grad", f"square_grad({x})", f"square_grad({x})", x,
+                          hint=_SQUARE_HINT)
+    t = torch.tensor(x, requires_grad=True)
+    (2 * t**2).backward()
+    expected = t.grad.item()
+    ok = isinstance(result, (float, int)) and not isinstance(result, bool) \
+        or isinstance(result, torch.Tensor) and result.numel() == 1 and result.is_floating_point()
+    if not ok or abs(float(result) - expected) > 1e-5 * max(1.0, abs(expected)):
+        fail(en=f"square_grad({x}) returned {describe(result)}; expected a number equal to the derivative of 2x² "
+             "at x that torch's autograd gives.", zh=f"square_grad({x}) 返回 {describe(result)}；应为一个数，等于 "
+             "torch 自动求导给出的 2x² 在 x 处的导数。", hint_en=_SQUARE_HINT[0], hint_zh=_SQUARE_HINT[1],
+             function="square_grad")
+    return passes
 
 
 _SQUARE_HINT = ("make x a tensor with requires_grad=True, compute y = 2 * x**2, call y.backward(), read x.grad.",
@@ -133,98 +151,119 @@ _LINEAR_HINT = ("copy w and b with .detach().clone().requires_grad_(True), compu
 
 
 @pytest.mark.parametrize("x", [3.0, -1.5])
-def test_square_grad_matches_autograd(autograd, x):
+def test_square_grad_matches_autograd(submission, autograd, x):
     """Check square_grad(x) against d/dx 2x² computed by torch."""
-    result, _ = _run(autograd, "square_grad", f"square_grad({x})", f"square_grad({x})", x, hint=_SQUARE_HINT)
-    t = torch.tensor(x, requires_grad=True)
-    (2 * t**2).backward()
-    if not isinstance(result, (float, int, torch.Tensor)) or isinstance(result, torch.Tensor) and result.numel() != 1 \
-            or abs(float(result) - t.grad.item()) > 1e-5:
-        fail(2, "square_grad", f"square_grad({x}) returned {describe(result)}; expected {t.grad.item()} (4x).",
-             f"square_grad({x}) 返回 {describe(result)}；应为 {t.grad.item()}（即 4x）。",
-             "make x a tensor with requires_grad=True, compute y = 2 * x**2, call y.backward(), read x.grad.",
-             "用 requires_grad=True 创建 x，计算 y = 2 * x**2，调用 y.backward()，读取 x.grad。")
+    _check_square(submission, autograd, x)
 
 
-def test_linear_loss_grads_match_autograd(autograd):
+def test_linear_loss_grads_match_autograd(submission, autograd):
     """Check the loss and both gradients against torch's autograd."""
-    _check_linear(autograd, *_linear_inputs())
+    _check_linear(submission, autograd, *_linear_inputs())
 
 
-def test_linear_loss_grads_leaves_inputs_untouched(autograd):
+def test_linear_loss_grads_leaves_inputs_untouched(submission, autograd):
     """Check that the caller's tensors keep their values, requires_grad and have no .grad."""
     w, b, x, y_true = _linear_inputs()
     before = [t.clone() for t in (w, b, x, y_true)]
-    _run(autograd, "linear_loss_grads", "linear_loss_grads(w, b, x, y_true)", "linear_loss_grads(w, b, x, y_true)",
-         w, b, x, y_true, hint=_LINEAR_HINT)
+    _run(submission, autograd, "linear_loss_grads", "linear_loss_grads(w, b, x, y_true)",
+         "linear_loss_grads(w, b, x, y_true)", w, b, x, y_true, hint=_LINEAR_HINT)
     changed = [name for name, t, old in zip("w b x y_true".split(), (w, b, x, y_true), before)
                if t.grad is not None or t.requires_grad or not torch.equal(t, old)]
     if changed:
-        fail(2, "linear_loss_grads", f"the caller's {', '.join(changed)} changed (values, requires_grad or .grad).",
-             f"调用者的 {', '.join(changed)} 被修改了（值、requires_grad 或 .grad）。",
-             "work on copies: w = w.detach().clone().requires_grad_(True).",
-             "在副本上计算：w = w.detach().clone().requires_grad_(True)。")
+        fail(en=f"the caller's {', '.join(changed)} changed (values, requires_grad or .grad).",
+             zh=f"调用者的 {', '.join(changed)} 被修改了（值、requires_grad 或 .grad）。",
+             hint_en="work on copies: w = w.detach().clone().requires_grad_(True).",
+             hint_zh="在副本上计算：w = w.detach().clone().requires_grad_(True)。", function="linear_loss_grads")
 
 
 def test_zero_grads_clears_every_grad(autograd):
     """Check that every .grad is None or all zeros afterwards."""
     params = [torch.ones(2, requires_grad=True), torch.ones(3, requires_grad=True)]
     (params[0].sum() * 2 + params[1].sum() * 3).backward()
-    _run(autograd, "zero_grads", "zero_grads(params)", "zero_grads(params)", params)
+    autograd.zero_grads(params)
     left = [describe(p.grad) for p in params if p.grad is not None and bool(p.grad.any())]
     if left:
-        fail(2, "zero_grads", f"after zero_grads the gradients are still {left}; expected None or zeros.",
-             f"zero_grads 之后梯度仍为 {left}；应为 None 或全零。", pitfall="no-zero-grad")
+        fail(en=f"after zero_grads the gradients are still {left}; expected None or zeros.",
+             zh=f"zero_grads 之后梯度仍为 {left}；应为 None 或全零。", pitfall="no-zero-grad")
 
 
 _SGD_HINT = ("update in place inside `with torch.no_grad():` so the step is not part of the graph.",
              "在 `with torch.no_grad():` 中原地更新，这样这一步不会进入计算图。")
 
 
-def test_sgd_step_updates_without_recording(autograd):
-    """Check that sgd_step does p -= lr * p.grad and keeps p a leaf outside the graph."""
+def _sgd_step(autograd, params, lr, call, call_zh):
+    """sgd_step(params, lr); an error it raises (an in-place update of a leaf recorded in the graph) fails."""
+    try:
+        autograd.sgd_step(params, lr)
+    except (NotImplementedError, StudentExit):
+        raise
+    except Exception as error:
+        fail(en=f"{call} raised {type(error).__name__}: {str(error).split('. ')[0][:200]}",
+             zh=f"{call_zh} 抛出 {type(error).__name__}", hint_en=_SGD_HINT[0], hint_zh=_SGD_HINT[1])
+
+
+def _check_step_not_recorded(submission, autograd, values, grads, lr, call, call_zh):
+    """The kit calls sgd_step on leaves made next to the student code and reports whether they stayed leaves
+    outside the graph (the graph does not cross). This can only fail the test: its points come from values."""
+    outcome = submission.kit.step_outcome(autograd.sgd_step, values, grads, lr)
+    recorded = [grad_fn for is_leaf, grad_fn in outcome if not is_leaf or grad_fn is not None]
+    if recorded:
+        fail(en=f"{call} put {len(recorded)} of {len(values)} parameters into the autograd graph (grad_fn "
+             f"{recorded[0]}): they are no longer leaves; expected the update left out of the graph.",
+             zh=f"{call_zh} 把 {len(values)} 个参数中的 {len(recorded)} 个放进了计算图（grad_fn {recorded[0]}），"
+             "它们不再是叶子张量；更新不应进入计算图。", hint_en=_SGD_HINT[0], hint_zh=_SGD_HINT[1], function="sgd_step")
+
+
+def test_sgd_step_updates_without_recording(submission, autograd):
+    """Check that sgd_step does p -= lr * p.grad in place, p still requiring grad and outside the graph."""
     p = torch.tensor([1.0, -2.0], requires_grad=True)
     (p**2).sum().backward()  # grad = 2p
-    expected = p.detach() - 0.1 * p.grad
-    _run(autograd, "sgd_step", "sgd_step([p], 0.1)", "sgd_step([p], 0.1)", [p], 0.1, hint=_SGD_HINT)
-    if not torch.allclose(p.detach(), expected) or p.grad_fn is not None or not p.requires_grad:
+    start, grad = p.detach().clone(), p.grad.clone()
+    expected = start - 0.1 * grad
+    _sgd_step(autograd, [p], 0.1, "sgd_step([p], 0.1)", "sgd_step([p], 0.1)")
+    if not torch.allclose(p.detach(), expected) or not p.requires_grad:
         shown = ", ".join(f"{v:.4g}" for v in expected.tolist())
-        fail(2, "sgd_step", f"sgd_step([p], 0.1) left p = {describe(p)} (grad_fn {p.grad_fn}); expected values "
-             f"[{shown}], still a leaf that requires grad.",
-             f"sgd_step([p], 0.1) 之后 p = {describe(p)}；应为 [{shown}]，并且仍是需要梯度的叶子张量。",
-             *_SGD_HINT)
+        fail(en=f"sgd_step([p], 0.1) left p = {describe(p)} (requires_grad {p.requires_grad}); expected values "
+             f"[{shown}], still requiring grad.", zh=f"sgd_step([p], 0.1) 之后 p = {describe(p)}（requires_grad 为 "
+             f"{p.requires_grad}）；应为 [{shown}]，并且仍需要梯度。",
+             hint_en=_SGD_HINT[0], hint_zh=_SGD_HINT[1])
+    _check_step_not_recorded(submission, autograd, [start], [grad], 0.1, "sgd_step([p], 0.1)",
+                             "sgd_step([p], 0.1)")
 
 
-def _check_accumulated(autograd, x, times):
+def _check_accumulated(submission, autograd, x, times):
     """accumulated_grad(x, times) must be the 0-dim tensor times * 4x, with the caller's x untouched."""
     shown = f"torch.tensor({x.item()!r}{', requires_grad=True' if x.requires_grad else ''})" \
         if isinstance(x, torch.Tensor) else repr(x)
     call = f"accumulated_grad({shown}, {times})"
-    snapshot = (x.detach().clone(), x.requires_grad, x.grad) if isinstance(x, torch.Tensor) else None
-    result, spy = _run(autograd, "accumulated_grad", call, call, x, times)
+    snapshot = (x.detach().clone(), x.requires_grad) if isinstance(x, torch.Tensor) else None
+    result, passes = _run(submission, autograd, "accumulated_grad", call, call, x, times)
     t = torch.tensor(float(x.detach()) if isinstance(x, torch.Tensor) else float(x), requires_grad=True)
     y = 2 * t**2
     for _ in range(times):
         y.backward(retain_graph=True)
-    if not isinstance(result, torch.Tensor) or result.dim() != 0 \
+    if not isinstance(result, torch.Tensor) or result.dim() != 0 or not result.is_floating_point() \
             or abs(result.item() - t.grad.item()) > 1e-5 * max(1.0, abs(t.grad.item())):
-        fail(2, "accumulated_grad", f"{call} returned {describe(result)}; expected a 0-dim tensor equal to "
-             f"{times} backward passes' worth of d(2x²)/dx, accumulated in x.grad.", f"{call} 返回 {describe(result)}；"
-             f"应为 0 维张量，等于 {times} 次 backward 在 x.grad 中累加的 d(2x²)/dx。",
-             "one graph y = 2 * x**2, then y.backward(retain_graph=True) `times` times, then return x.grad.",
-             "只建一个计算图 y = 2 * x**2，调用 `times` 次 y.backward(retain_graph=True)，返回 x.grad。")
+        fail(en=f"{call} returned {describe(result)}; expected a 0-dim tensor equal to {times} backward passes' worth "
+             "of d(2x²)/dx, accumulated in x.grad.", zh=f"{call} 返回 {describe(result)}；应为 0 维张量，等于 {times} "
+             "次 backward 在 x.grad 中累加的 d(2x²)/dx。", hint_en="one graph y = 2 * x**2, then "
+             "y.backward(retain_graph=True) `times` times, then return x.grad.", hint_zh="只建一个计算图 y = 2 * x**2，"
+             "调用 `times` 次 y.backward(retain_graph=True)，返回 x.grad。", pitfall=_diagnosis(passes),
+             function="accumulated_grad")
     if snapshot is not None and (not torch.equal(x.detach(), snapshot[0]) or x.requires_grad != snapshot[1]
-                                 or x.grad is not snapshot[2]):
-        fail(2, "accumulated_grad", f"{call} changed the caller's tensor x (its value, requires_grad or .grad); "
-             "expected it untouched.", f"{call} 修改了调用者的张量 x（数值、requires_grad 或 .grad）；不应修改它。",
-             "work on a copy: t = torch.as_tensor(x, dtype=torch.float32).detach().clone().requires_grad_(True).",
-             "在副本上计算：t = torch.as_tensor(x, dtype=torch.float32).detach().clone().requires_grad_(True)。")
-    return result, spy
+                                 or x.grad is not None):
+        fail(en=f"{call} changed the caller's tensor x (its value, requires_grad or .grad); expected it untouched.",
+             zh=f"{call} 修改了调用者的张量 x（数值、requires_grad 或 .grad）；不应修改它。",
+             hint_en="work on a copy: "
+             "t = torch.as_tensor(x, dtype=torch.float32).detach().clone().requires_grad_(True).",
+             hint_zh="在副本上计算：t = torch.as_tensor(x, dtype=torch.float32).detach().clone().requires_grad_(True)。",
+             function="accumulated_grad")
+    return result, passes
 
 
 @pytest.mark.parametrize("times", [1, 3])
-def test_accumulated_grad_adds_up(autograd, times):
+def test_accumulated_grad_adds_up(submission, autograd, times):
     """Check that `times` backward calls on one graph accumulate to times * 4x."""
-    _check_accumulated(autograd, torch.tensor(3.0), times)
+    _check_accumulated(submission, autograd, torch.tensor(3.0), times)
 
 

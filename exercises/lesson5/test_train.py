@@ -2,50 +2,25 @@
 # Public tests: run `pytest exercises/lesson5`. / 公开测试：运行 `pytest exercises/lesson5`。
 """Tests for lesson 5, the training loop, on real MNIST. / 第 5 课（训练循环）的测试，使用真实 MNIST。
 
-The training checks run on MNIST tensors already in memory, so they take
-seconds. / 训练检查使用已经载入内存的 MNIST 张量，只需几秒。
+The student's functions get networks, MNIST batches, losses and optimizers built next to
+their code by the course kit; the grader checks what comes back against its own replay of
+the reference loop on the same start and the same batches, and measures accuracies itself.
+/ 学生函数使用课程工具在学生一侧构建的网络、MNIST 批次、损失函数和优化器；评分程序用自己对
+参考循环的重放（相同起点、相同批次）核对结果，并自己测量准确率。
 """
 import math
 from contextlib import contextmanager
-from functools import partial
 
 import pytest
 import torch
 from torch import nn
-from torch.utils.data import TensorDataset
 
 import course_data
+from coursetools.boundary.proxy import Remote
 from coursetools.feedback import describe, fail
 from coursetools.mnist import normalized_mnist
 
-pytestmark = [pytest.mark.lesson5, pytest.mark.mnist]
-
-
-class TensorBatches:
-    """(images, labels) batches of tensors in memory; shuffled anew on every pass when `shuffle`.
-
-    Like a DataLoader it has `len()` (the number of batches) and `.dataset` (the samples).
-    """
-
-    def __init__(self, images, labels, batch_size=64, shuffle=False, seed=0):
-        self.images, self.labels = images, labels
-        self.dataset = TensorDataset(images, labels)
-        self.batch_size, self.shuffle = batch_size, shuffle
-        self.generator = torch.Generator().manual_seed(seed)
-
-    def __iter__(self):
-        order = torch.randperm(len(self.labels), generator=self.generator) if self.shuffle else None
-        for start in range(0, len(self.labels), self.batch_size):
-            index = order[start:start + self.batch_size] if order is not None else slice(start, start + self.batch_size)
-            yield self.images[index], self.labels[index]
-
-    def __len__(self):
-        return math.ceil(len(self.labels) / self.batch_size)
-
-
-def make_net():
-    """The lesson-4 network, written here so lesson 5 is graded on its own."""
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+pytestmark = [pytest.mark.lesson5, pytest.mark.mnist, pytest.mark.time_limit(300)]
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +31,115 @@ def train(submission):
 
 @pytest.fixture(scope="module")
 def mnist_tensors(mnist_root):
-    """Normalized MNIST as tensors: {'train': (images, labels), 'test': (images, labels)}."""
+    """The grader's own normalized MNIST: {'train': (images, labels), 'test': (images, labels)}."""
     return {split: normalized_mnist(train=split == "train", root=mnist_root) for split in ("train", "test")}
+
+
+def _net(layers):
+    """The grader's copy of a kit network (kit make_net / batchnorm_net), to replay and measure with."""
+    if layers == "mlp":
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+    if layers == "linear":
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 10))
+
+
+def _start(layers, seed):
+    """Start weights made here (and sent to the student side), so both sides begin from the same point."""
+    torch.manual_seed(seed)
+    return {k: v.clone() for k, v in _net(layers).state_dict().items()}
+
+
+def _student_net(kit, layers, state, training=True):
+    """The kit network on the student side, holding `state`, in training mode or not."""
+    model = kit.batchnorm_net() if layers == "batchnorm" else kit.make_net(layers=layers)
+    kit.load_state(model, state)
+    kit.set_mode(model, training)
+    return model
+
+
+def _replay(layers, state, images, labels, batch_size, optimizer, order="zfbs", softmax=False, training=True):
+    """The loop replayed here: `order` of zero_grad (z), forward and loss (f), backward (b), step (s) per batch.
+
+    Returns (weights after, [(batch loss, batch size), ...]).
+    """
+    model = _net(layers)
+    model.load_state_dict(state)
+    model.train(training)
+    kind, options = optimizer
+    opt = getattr(torch.optim, kind)(model.parameters(), **options)
+    losses = []
+    for start in range(0, len(labels), batch_size):
+        x, y = images[start:start + batch_size], labels[start:start + batch_size]
+        for op in order:
+            if op == "z":
+                opt.zero_grad()
+            elif op == "f":
+                outputs = model(x)
+                loss = nn.functional.cross_entropy(outputs.softmax(dim=1) if softmax else outputs, y)
+            elif op == "b":
+                loss.backward()
+            else:
+                opt.step()
+        losses.append((loss.item(), len(y)))
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}, losses
+
+
+#: the loops a known pitfall makes, replayed to name it: (pitfall, order, softmax before the loss, training mode, what)
+_PITFALL_LOOPS = (
+    ("no-zero-grad", "fbs", False, True, ("gradients were never cleared", "梯度从未清零")),
+    ("step-before-backward", "zfsb", False, True,
+     ("optimizer.step() came before loss.backward()", "optimizer.step() 在 loss.backward() 之前")),
+    ("step-before-backward", "fsb", False, True,
+     ("optimizer.step() came before loss.backward()", "optimizer.step() 在 loss.backward() 之前")),
+    ("step-before-backward", "fbzs", False, True,
+     ("zero_grad() came between backward() and step()", "zero_grad() 放在了 backward() 与 step() 之间")),
+    ("softmax-before-ce", "zfbs", True, True,
+     ("a softmax was applied before the loss", "在损失之前做了 softmax")),
+    ("train-eval-mode", "zfbs", False, False,
+     ("the model trained in eval mode (model.train() missing)", "模型在 eval 模式下训练（缺少 model.train()）")),
+)
+
+
+def _same(weights, expected, atol=1e-5):
+    """Whether the weights the student side returned equal `expected` (same names, shapes, values)."""
+    if not isinstance(weights, dict) or set(weights) != set(expected):
+        return False
+    return all(isinstance(weights[k], torch.Tensor) and weights[k].shape == v.shape
+               and torch.allclose(weights[k].detach().cpu().to(v.dtype), v, atol=atol) for k, v in expected.items())
+
+
+def _spy_pitfall(events):
+    """'no-zero-grad', 'step-before-backward' or None from loop_spy's events (used only to name a failure)."""
+    backward_since_forward = False
+    for event, flag in events if isinstance(events, list) else []:
+        if event == "forward":
+            backward_since_forward = False
+        elif event == "backward":
+            if flag:
+                return "no-zero-grad"
+            backward_since_forward = True
+        elif not backward_since_forward or not flag:
+            return "step-before-backward"
+    return None
+
+
+def _named_by_replay(weights, replay, atol=1e-5):
+    """(pitfall, (what in English, in Chinese)) of the first pitfall loop whose replay gives `weights`, else None.
+    `replay(order, softmax, training)` returns the weights after that loop."""
+    return next(((pitfall, what) for pitfall, order, softmax, mode, what in _PITFALL_LOOPS
+                 if _same(weights, replay(order, softmax, mode), atol)), None)
+
+
+def _as_number(value):
+    """A finite float from a float, an int or a one-element tensor; None otherwise (NaN too: it compares as close)."""
+    number = None
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and value.device.type != "meta" \
+            and not value.is_complex():
+        number = float(value.detach().cpu())
+    elif isinstance(value, (float, int)) and not isinstance(value, bool):
+        number = float(value)
+    return number if number is not None and math.isfinite(number) else None
 
 
 _NO_CUDA = ("no nvidia driver", "not compiled with cuda", "no cuda gpus", "cuda driver", "cuda is not available")
@@ -65,7 +147,7 @@ _MISMATCH = ("same device", "expected device", "two devices", "input type (torch
 
 
 @contextmanager
-def diagnosed(name):
+def diagnosed():
     """Name the pitfall behind a device error or a backward on a non-scalar raised by the student's code."""
     try:
         yield
@@ -74,222 +156,247 @@ def diagnosed(name):
     except (RuntimeError, AssertionError) as error:
         text = f"{type(error).__name__}: {str(error)[:200]}"
         if any(part in text.lower() for part in _NO_CUDA):
-            fail(5, name, f"CUDA was used although another device was given: {text}",
-                 f"给定了其他设备，却使用了 CUDA：{text}", pitfall="device-mismatch")
+            fail(en=f"CUDA was used although another device was given: {text}",
+                 zh=f"给定了其他设备，却使用了 CUDA：{text}", pitfall="device-mismatch")
         if any(part in text.lower() for part in _MISMATCH):
-            fail(5, name, f"the model and a batch were on different devices: {text}",
-                 f"模型和批次不在同一个设备上：{text}", pitfall="device-mismatch")
+            fail(en=f"the model and a batch were on different devices: {text}",
+                 zh=f"模型和批次不在同一个设备上：{text}", pitfall="device-mismatch")
         if "only for scalar outputs" in text:
-            fail(5, name, f"backward() was called on a tensor that is not a scalar: {text}",
-                 f"对非标量张量调用了 backward()：{text}", pitfall="step-before-backward")
+            fail(en=f"backward() was called on a tensor that is not a scalar: {text}",
+                 zh=f"对非标量张量调用了 backward()：{text}", pitfall="step-before-backward")
         raise
 
 
-class ModeSpy:
-    """Records model.training and torch.is_grad_enabled() at every forward."""
+def _one_epoch(submission, train, mnist_tensors, *, layers, seed, rows, batch_size, optimizer, training=True,
+               device="cpu", atol=1e-5):
+    """Run the student's train_one_epoch on a kit network over MNIST training `rows` (batches made on the student
+    side); check its weights afterwards against the replayed reference loop and name a pitfall by the replays.
 
-    def __init__(self, model):
-        self.calls = []
-        model.register_forward_pre_hook(lambda module, args: self.calls.append((module.training, torch.is_grad_enabled())))
-
-
-class LoopSpy:
-    """Records the order of forwards, backwards and optimizer steps, and the gradients each one met."""
-
-    def __init__(self, model, optimizer):
-        self.events = []
-        self.params = list(model.parameters())
-        model.register_forward_pre_hook(lambda module, args: self.events.append(("forward", False)))
-        optimizer.register_step_pre_hook(lambda opt, args, kwargs: self.events.append(("step", self._has_grad())))
-        for param in self.params:
-            param.register_hook(partial(self._on_backward, param))
-
-    def _has_grad(self):
-        return any(p.grad is not None and bool(p.grad.ne(0).any()) for p in self.params)
-
-    def _on_backward(self, param, grad):
-        """Runs before `grad` is added to param.grad: a non-zero param.grad is a stale gradient."""
-        stale = param.grad is not None and bool(param.grad.ne(0).any())
-        if self.events and self.events[-1][0] == "backward":
-            self.events[-1] = ("backward", self.events[-1][1] or stale)
-        else:
-            self.events.append(("backward", stale))
-
-    def count(self, kind):
-        return sum(event == kind for event, _ in self.events)
-
-    def pitfall(self):
-        """'no-zero-grad', 'step-before-backward' or None, from the order of the recorded events."""
-        backward_since_forward = False
-        for event, flag in self.events:
-            if event == "forward":
-                backward_since_forward = False
-            elif event == "backward":
-                if flag:
-                    return "no-zero-grad"
-                backward_since_forward = True
-            elif not backward_since_forward or not flag:
-                return "step-before-backward"
-        return None
+    Returns (what train_one_epoch returned, the replay's [(batch loss, batch size), ...]).
+    """
+    kit = submission.kit
+    state = _start(layers, seed)
+    model = _student_net(kit, layers, state, training)
+    if device != "cpu":
+        kit.to_device(model, device)
+    opt = kit.optimizer(optimizer[0], model, **optimizer[1])
+    spy = kit.loop_spy(model, opt)
+    with diagnosed():
+        result = train.train_one_epoch(model, kit.mnist_batches("train", rows.start, rows.stop, batch_size=batch_size),
+                                       kit.cross_entropy(), opt, device)
+    weights = kit.state_of(model)
+    images, labels = (t[rows] for t in mnist_tensors["train"])
+    expected, losses = _replay(layers, state, images, labels, batch_size, optimizer)
+    options = ", ".join(f"{k}={v}" for k, v in optimizer[1].items())
+    where = f"{len(labels)} images in batches of {batch_size}, {optimizer[0]}({options}) on {device}"
+    where += "" if training else ", the model handed over in eval mode"
+    if not _same(weights, expected, atol):
+        named = _named_by_replay(weights, lambda *loop: _replay(layers, state, images, labels, batch_size,
+                                                                 optimizer, *loop)[0], atol)
+        pitfall, (en, zh) = named or (_spy_pitfall(spy.call("report")), ("", ""))
+        fail(en=f"after one epoch ({where}) the weights differ from the reference loop (zero_grad, forward, loss, "
+                f"backward, step, in training mode) from the same start on the same batches"
+                f"{'; they match a loop where ' + en if en else ''}.",
+             zh=f"训练一轮后（{len(labels)} 张图像，批大小 {batch_size}，{optimizer[0]}），权重与参考循环（训练模式下"
+                f"梯度清零、前向、损失、反向、更新）从相同起点、相同批次得到的结果不同{'；它们与这样的循环一致：' + zh if zh else ''}。",
+             hint_en="" if pitfall else "per batch: images.to(device), labels.to(device); optimizer.zero_grad(); "
+                     "loss = criterion(model(images), labels); loss.backward(); optimizer.step().",
+             hint_zh="" if pitfall else "每个批次：移到 device；optimizer.zero_grad()；计算损失；loss.backward()；"
+                     "optimizer.step()。", pitfall=pitfall, function="train_one_epoch")
+    return result, losses
 
 
-_ORDER_HINTS = {
-    "no-zero-grad": ("a backward() added its gradients to the ones left from the previous batch.",
-                     "backward() 把梯度加到了上一个批次留下的梯度上。"),
-    "step-before-backward": ("optimizer.step() ran without the gradients of this batch: it came before loss.backward(), "
-                             "or zero_grad() came between backward() and step().",
-                             "optimizer.step() 执行时没有本批次的梯度：它在 loss.backward() 之前，"
-                             "或者 zero_grad() 放在了 backward() 与 step() 之间。"),
-}
+def _check_mean_loss(result, losses, where_en, where_zh):
+    """The returned value must be the mean batch loss of the replay (the mean over samples is accepted too)."""
+    per_batch = sum(loss for loss, _ in losses) / len(losses)
+    per_sample = sum(loss * n for loss, n in losses) / sum(n for _, n in losses)
+    value = _as_number(result)
+    if value is None or min(abs(value - per_batch), abs(value - per_sample)) > 1e-4:
+        fail(en=f"{where_en} returned {describe(result)}; expected the mean batch loss, about {per_batch:.2f} "
+                "(the mean over samples is accepted too).",
+             zh=f"{where_zh}返回了 {describe(result)}；应为各批次损失的平均值，约 {per_batch:.2f}。",
+             hint_en="total += loss.item() for every batch, then return total / number_of_batches.",
+             hint_zh="每个批次 total += loss.item()，最后返回 total / 批次数。", function="train_one_epoch")
 
 
-def _reference_sgd_losses(model, batches, lr):
-    """The oracle loop: zero_grad, forward, loss, backward, step with plain SGD."""
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    losses = []
-    for images, labels in batches:
-        optimizer.zero_grad()
-        loss = nn.functional.cross_entropy(model(images), labels)
-        loss.backward()
-        optimizer.step()
-        losses.append((loss.item(), len(labels)))
-    return losses
+def _fits(weights, layers):
+    """Whether `weights` has the names and shapes of the grader's network `layers`."""
+    shapes = {k: v.shape for k, v in _net(layers).state_dict().items()}
+    return isinstance(weights, dict) and set(weights) == set(shapes) and all(
+        isinstance(weights[k], torch.Tensor) and weights[k].shape == shape for k, shape in shapes.items())
 
 
-def _as_number(value):
-    """A float from a float, an int or a one-element tensor; None otherwise."""
-    if isinstance(value, torch.Tensor) and value.numel() == 1 and value.device.type != "meta":
-        return float(value.detach().cpu())
-    if isinstance(value, (float, int)) and not isinstance(value, bool):
-        return float(value)
-    return None
-
-
-def test_train_one_epoch_matches_the_reference_loop(train, mnist_tensors):
-    """Check weights and mean loss after one epoch against the oracle loop (SGD, 4 fixed batches)."""
-    images, labels = mnist_tensors["train"]
-    batches = TensorBatches(images[:256], labels[:256], batch_size=64)
-    torch.manual_seed(0)
-    model, oracle = make_net(), make_net()
-    oracle.load_state_dict(model.state_dict())
-    expected_losses = _reference_sgd_losses(oracle, batches, lr=0.1)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    spy = LoopSpy(model, optimizer)
-    with diagnosed("train_one_epoch"):
-        result = train.train_one_epoch(model, batches, nn.CrossEntropyLoss(), optimizer, torch.device("cpu"))
-    same_weights = all(torch.allclose(a, b, atol=1e-5) for a, b in zip(model.parameters(), oracle.parameters()))
-    if not same_weights:
-        pitfall = spy.pitfall()
-        en, zh = _ORDER_HINTS.get(pitfall, ("", ""))
-        fail(5, "train_one_epoch", f"after one epoch of 4 batches with SGD(lr=0.1) the weights differ from the "
-             f"reference loop (zero_grad, forward, loss, backward, step) on the same data; {spy.count('forward')} "
-             f"forwards, {spy.count('backward')} backwards, {spy.count('step')} steps were seen. {en}".rstrip(),
-             f"用 SGD(lr=0.1) 训练 4 个批次后，权重与参考循环（梯度清零、前向、损失、反向、更新）的结果不同。{zh}",
-             "per batch: optimizer.zero_grad(); loss = criterion(model(images), labels); loss.backward(); "
-             "optimizer.step().", "每个批次：optimizer.zero_grad()；计算损失；loss.backward()；optimizer.step()。",
-             pitfall=pitfall)
-    expected = sum(loss for loss, _ in expected_losses) / len(expected_losses)
-    if _as_number(result) is None or abs(_as_number(result) - expected) > 1e-4:
-        fail(5, "train_one_epoch", f"returned {describe(result)}; expected the mean batch loss {expected:.4f}.",
-             f"返回了 {describe(result)}；应为各批次损失的平均值 {expected:.4f}。",
-             "add loss.item() of every batch and divide by the number of batches.",
-             "累加每个批次的 loss.item()，再除以批次数。")
-
-
-def test_train_one_epoch_trains_in_training_mode(train, mnist_tensors):
-    """Check that every forward of train_one_epoch runs in training mode."""
-    images, labels = mnist_tensors["train"]
-    model = make_net()
-    spy = ModeSpy(model)
-    model.eval()
-    with diagnosed("train_one_epoch"):
-        train.train_one_epoch(model, TensorBatches(images[:128], labels[:128]), nn.CrossEntropyLoss(),
-                              torch.optim.SGD(model.parameters(), lr=0.01), "cpu")
-    if not spy.calls or not all(training for training, _ in spy.calls):
-        fail(5, "train_one_epoch", f"called on a model in eval mode, its forwards ran with training = "
-             f"{sorted({t for t, _ in spy.calls})}; expected training mode.",
-             "对处于 eval 模式的模型调用时，前向传播没有切换到训练模式。", pitfall="train-eval-mode")
-
-
-def test_evaluate_gives_accuracy_without_grad_in_eval_mode(train, mnist_tensors):
-    """Check evaluate against the argmax accuracy, in eval mode, without gradient tracking."""
-    images, labels = mnist_tensors["test"]
-    torch.manual_seed(1)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
-    with torch.no_grad():
-        expected = (model(images[:1000]).argmax(1) == labels[:1000]).float().mean().item()
-    spy = ModeSpy(model)
-    model.train()
-    with diagnosed("evaluate"):
-        result = train.evaluate(model, TensorBatches(images[:1000], labels[:1000], batch_size=100), "cpu")
-    if _as_number(result) is None or abs(_as_number(result) - expected) > 1e-6:
-        fail(5, "evaluate", f"returned {describe(result)} on 1,000 test images; expected the accuracy {expected:.4f} "
-             "(a number in [0, 1]).", f"在 1000 张测试图像上返回 {describe(result)}；应为准确率 {expected:.4f}。",
-             "count (model(images).argmax(dim=1) == labels) over all batches and divide by the number of images.",
-             "统计所有批次中预测正确的个数，再除以图像总数。")
-    if any(training for training, _ in spy.calls):
-        fail(5, "evaluate", "the model ran in training mode during evaluate.", "evaluate 时模型处于训练模式。",
-             pitfall="train-eval-mode")
-    if any(grad for _, grad in spy.calls):
-        fail(5, "evaluate", "evaluate ran the model with gradient tracking on.", "evaluate 时开启了梯度跟踪。",
-             pitfall="eval-with-grad")
-
-
-def test_train_one_epoch_and_evaluate_reach_95_percent(train, mnist_tensors):
-    """Check that 2 epochs of train_one_epoch with Adam(lr=1e-3) reach test accuracy >= 0.95 by evaluate."""
-    torch.manual_seed(0)
-    model = make_net()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    train_batches = TensorBatches(*mnist_tensors["train"], batch_size=64, shuffle=True)
-    with diagnosed("train_one_epoch, evaluate"):
-        for _ in range(2):
-            train.train_one_epoch(model, train_batches, nn.CrossEntropyLoss(), optimizer, "cpu")
-        accuracy = train.evaluate(model, TensorBatches(*mnist_tensors["test"], batch_size=1000), "cpu")
-    if _as_number(accuracy) is None or _as_number(accuracy) < 0.95:
-        fail(5, "train_one_epoch, evaluate", f"2 epochs with Adam(lr=1e-3), batch 64, gave test accuracy "
-             f"{describe(accuracy)}; expected at least 0.95.",
-             f"Adam(lr=1e-3)、批大小 64、训练 2 轮后测试准确率为 {describe(accuracy)}；应至少为 0.95。")
-
-
-def _oracle_accuracy(model, images, labels):
-    """Accuracy of `model` measured by the grader, on the device of its parameters."""
-    device = next(model.parameters()).device
+def _accuracy(layers, weights, images, labels, chunk=2000):
+    """Accuracy here of the kit network `layers` holding `weights` (eval mode, no gradients)."""
+    model = _net(layers)
+    model.load_state_dict({k: v.detach().cpu() for k, v in weights.items()})
     model.eval()
     with torch.no_grad():
-        predictions = torch.cat([model(images[i:i + 1000].to(device)).argmax(1).cpu()
-                                 for i in range(0, len(labels), 1000)])
+        predictions = torch.cat([model(images[i:i + chunk]).argmax(1) for i in range(0, len(labels), chunk)])
     return (predictions == labels).float().mean().item()
 
 
-def _check_train_mnist(result, root, bar, where_en, where_zh):
-    """Check (model, accuracy) from train_mnist: the shape, the bar, and the accuracy the model really has."""
-    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], nn.Module)):
-        fail(5, "train_mnist", f"returned {describe(result)}; expected (model, accuracy).",
-             f"返回了 {describe(result)}；应为 (模型, 准确率)。")
+def test_train_one_epoch_matches_the_reference_loop(submission, train, mnist_tensors):
+    """Check weights and mean loss after one epoch against the replayed reference loop (SGD, 4 fixed batches)."""
+    result, losses = _one_epoch(submission, train, mnist_tensors, layers="mlp", seed=0, rows=slice(0, 256),
+                                batch_size=64, optimizer=("SGD", {"lr": 0.1}))
+    _check_mean_loss(result, losses, "on 256 images in batches of 64 with SGD(lr=0.1)",
+                     "在 256 张图像（批大小 64，SGD(lr=0.1)）上")
+
+
+def test_train_one_epoch_trains_in_training_mode(submission, train, mnist_tensors):
+    """Check with a batch-norm network handed over in eval mode: weights and running statistics after one epoch
+    must be those of training mode."""
+    _one_epoch(submission, train, mnist_tensors, layers="batchnorm", seed=7, rows=slice(0, 128), batch_size=64,
+               optimizer=("SGD", {"lr": 0.05}), training=False)
+
+
+def _batchnorm_eval_case(mnist_tensors, seed):
+    """A briefly trained batch-norm network and 1,000 test images sorted by label (batches of 100 then differ
+    from the running statistics, so training mode changes the predictions a lot)."""
+    images, labels = mnist_tensors["train"]
+    state, _ = _replay("batchnorm", _start("batchnorm", seed), images[:3200], labels[:3200], 64, ("SGD", {"lr": 0.1}))
+    return state, torch.argsort(mnist_tensors["test"][1][:1000], stable=True)
+
+
+def _train_mode_accuracy(state, images, labels, batch_size):
+    """What an evaluate that forgot model.eval() returns on the batch-norm network (batch statistics per batch)."""
+    model = _net("batchnorm")
+    model.load_state_dict(state)
+    with torch.no_grad():
+        right = sum((model(images[i:i + batch_size]).argmax(1) == labels[i:i + batch_size]).sum().item()
+                    for i in range(0, len(labels), batch_size))
+    return right / len(labels)
+
+
+def test_evaluate_gives_accuracy_without_grad_in_eval_mode(submission, train, mnist_tensors):
+    """Check evaluate on a batch-norm network left in training mode: the eval-mode accuracy, without gradients."""
+    kit = submission.kit
+    state, order = _batchnorm_eval_case(mnist_tensors, seed=1)
+    images, labels = (t[order] for t in mnist_tensors["test"])
+    expected = _accuracy("batchnorm", state, images, labels)
+    model = _student_net(kit, "batchnorm", state, training=True)
+    spy = kit.mode_spy(model)
+    with diagnosed():
+        result = train.evaluate(model, kit.mnist_batches("test", index=order, batch_size=100), "cpu")
+    calls = spy.call("report")
+    trained_mode = any(call[0] for call in calls)
+    if _as_number(result) is None or abs(_as_number(result) - expected) > 1e-6:
+        in_train_mode = _train_mode_accuracy(state, images, labels, 100)
+        mode = trained_mode or (_as_number(result) is not None and abs(_as_number(result) - in_train_mode) < 1e-6)
+        fail(en=f"on 1,000 test images (batches of 100) with a batch-norm network left in training mode, returned "
+                f"{describe(result)}; expected its eval-mode accuracy {expected:.4f} (a number in [0, 1])"
+                f"{', not the training-mode one' if mode else ''}.",
+             zh=f"在 1000 张测试图像（批大小 100）上，对处于训练模式的 batch-norm 网络返回 {describe(result)}；"
+                f"应为 eval 模式下的准确率 {expected:.4f}。",
+             hint_en="" if mode else "model.eval(); count (model(images).argmax(dim=1) == labels) over all batches "
+                     "and divide by the number of images.",
+             hint_zh="" if mode else "先 model.eval()；统计所有批次中预测正确的个数，再除以图像总数。",
+             pitfall="train-eval-mode" if mode else None)
+    if trained_mode:
+        fail(en="the model ran in training mode during evaluate.", zh="evaluate 时模型处于训练模式。",
+             pitfall="train-eval-mode")
+    if any(call[1] for call in calls):
+        fail(en="evaluate ran the model with gradient tracking on.", zh="evaluate 时开启了梯度跟踪。",
+             pitfall="eval-with-grad")
+
+
+@pytest.mark.points(5)
+@pytest.mark.time_limit(300)
+def test_train_one_epoch_and_evaluate_reach_95_percent(submission, train, mnist_tensors):
+    """Check that 2 epochs of train_one_epoch with Adam(lr=1e-3) give weights the grader measures at test accuracy
+    >= 0.95, and that evaluate reports that accuracy."""
+    kit = submission.kit
+    model = kit.make_net(seed=0)
+    optimizer = kit.optimizer("Adam", model, lr=1e-3)
+    train_batches = kit.mnist_batches("train", batch_size=64, shuffle=True)
+    with diagnosed():
+        for _ in range(2):
+            train.train_one_epoch(model, train_batches, kit.cross_entropy(), optimizer, "cpu")
+        accuracy = train.evaluate(model, kit.mnist_batches("test", batch_size=1000), "cpu")
+    weights = kit.state_of(model)
+    if not _fits(weights, "mlp"):
+        fail(en="after training, the network's weights could not be read back as its own layers.",
+             zh="训练后无法读回网络各层的权重。", function="train_one_epoch")
+    measured = _accuracy("mlp", weights, *mnist_tensors["test"])
+    if measured < 0.95:
+        fail(en=f"2 epochs with Adam(lr=1e-3), batch 64, gave weights with test accuracy {measured:.4f} (measured "
+                "by the grader); expected at least 0.95.",
+             zh=f"Adam(lr=1e-3)、批大小 64、训练 2 轮后，评分程序测得的测试准确率为 {measured:.4f}；应至少为 0.95。",
+             function="train_one_epoch")
+    if _as_number(accuracy) is None or abs(_as_number(accuracy) - measured) > 1.5e-4:
+        fail(en=f"on the 10,000 test images returned {describe(accuracy)}; the trained network scores {measured:.4f} "
+                "there, as measured by the grader.",
+             zh=f"在 10000 张测试图像上返回 {describe(accuracy)}；评分程序测得训练后的网络为 {measured:.4f}。",
+             hint_en="count the correct predictions of every batch and divide by the number of images.",
+             hint_zh="累加每个批次预测正确的个数，再除以图像总数。", function="evaluate")
+
+
+def _contract_weights(weights):
+    """SimpleMNISTNet's layers (784 -> 128, 128 -> 10) from a state dict, as the grader's network's state; None
+    when the state dict holds other tensors."""
+    if not isinstance(weights, dict):
+        return None
+    shapes = {"1.weight": (128, 784), "1.bias": (128,), "3.weight": (10, 128), "3.bias": (10,)}
+    found = {}
+    for key, value in weights.items():
+        if not isinstance(value, torch.Tensor):
+            return None
+        name = next((n for n, shape in shapes.items() if tuple(value.shape) == shape and str(key).endswith(n[1:])),
+                    None)
+        if name is None or (name in found and not torch.equal(found[name], value.cpu())):
+            return None
+        found[name] = value.detach().cpu().float()
+    return found if len(found) == 4 else None
+
+
+def _check_train_mnist(submission, result, images, labels, bar, where_en, where_zh):
+    """Check (model, accuracy) from train_mnist: the grader measures the returned model's test accuracy from its
+    weights, checks that the model's own outputs agree, then compares with the returned accuracy and the bar."""
+    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], Remote)
+            and result[0].is_a("torch.nn.modules.module.Module")):
+        fail(en=f"returned {describe(result)}; expected (model, accuracy).", zh=f"返回了 {describe(result)}；应为 (模型, 准确率)。")
     model, accuracy = result
-    if _as_number(accuracy) is None or not bar <= _as_number(accuracy) <= 1:
-        fail(5, "train_mnist", f"{where_en} with its own defaults gave accuracy {describe(accuracy)}; expected at "
-             f"least {bar} there.", f"{where_zh}使用默认参数得到准确率 {describe(accuracy)}；应至少为 {bar}。",
-             "load both splits with load_mnist, make_loaders, SimpleMNISTNet, Adam(lr=1e-3), train_one_epoch per "
-             "epoch, then evaluate on the test loader.",
-             "用 load_mnist 加载两个划分，make_loaders，SimpleMNISTNet，Adam(lr=1e-3)，每轮 train_one_epoch，最后 evaluate。")
-    images, labels = normalized_mnist(train=False, root=root)
-    measured = _oracle_accuracy(model, images, labels)
-    if abs(measured - _as_number(accuracy)) > 2e-3:
-        fail(5, "train_mnist", f"returned accuracy {_as_number(accuracy):.4f}, but the returned model scores "
-             f"{measured:.4f} on the {len(labels):,} test images of that folder; expected the test accuracy of the "
-             "returned model.", f"返回的准确率为 {_as_number(accuracy):.4f}，但返回的模型在该文件夹的测试集上为 "
-             f"{measured:.4f}；应返回该模型的测试准确率。",
-             "return model, evaluate(model, test_loader, device) after the last epoch.",
-             "最后一轮之后返回 model, evaluate(model, test_loader, device)。")
+    weights = _contract_weights(submission.kit.state_of(model))
+    if weights is None:
+        fail(en="the returned model's state_dict does not hold just SimpleMNISTNet's layers (784 -> 128, 128 -> 10).",
+             zh="返回模型的 state_dict 不是 SimpleMNISTNet 的两层（784 -> 128，128 -> 10）。",
+             hint_en="return the SimpleMNISTNet you trained.", hint_zh="返回你训练的 SimpleMNISTNet。")
+    trusted = _net("mlp")
+    trusted.load_state_dict(weights)
+    with torch.no_grad():
+        predictions = torch.cat([trusted(images[i:i + 2000]).argmax(1) for i in range(0, len(labels), 2000)])
+    own = torch.cat([submission.kit.outputs_of(model, images[i:i + 2000]).argmax(1) for i in range(0, len(labels), 2000)])
+    measured = (predictions == labels).float().mean().item()
+    if own.shape != predictions.shape or (own != predictions).float().mean().item() > 2e-3:
+        fail(en=f"the returned model's outputs on the {len(labels):,} test images do not follow from its weights "
+             "(SimpleMNISTNet's layers).", zh="返回模型在测试图像上的输出与其权重（SimpleMNISTNet 的两层）不一致。")
+    value = _as_number(accuracy)
+    if value is None or not bar <= value <= 1 or measured < bar:
+        fail(en=f"{where_en} with its own defaults gave accuracy {describe(accuracy)} (the grader measures "
+                f"{measured:.4f}); expected at least {bar} there.",
+             zh=f"{where_zh}使用默认参数得到准确率 {describe(accuracy)}（评分程序测得 {measured:.4f}）；应至少为 {bar}。",
+             hint_en="load both splits with load_mnist, make_loaders, SimpleMNISTNet, Adam(lr=1e-3), train_one_epoch "
+                     "per epoch, then evaluate on the test loader.",
+             hint_zh="用 load_mnist 加载两个划分，make_loaders，SimpleMNISTNet，Adam(lr=1e-3)，每轮 train_one_epoch，"
+                     "最后 evaluate。")
+    if abs(measured - value) > 2e-3:
+        fail(en=f"returned accuracy {value:.4f}, but the returned model scores {measured:.4f} on the "
+                f"{len(labels):,} test images of that folder; expected the test accuracy of the returned model.",
+             zh=f"返回的准确率为 {value:.4f}，但返回的模型在该文件夹的测试集上为 {measured:.4f}；应返回该模型的测试准确率。",
+             hint_en="return model, evaluate(model, test_loader, device) after the last epoch.",
+             hint_zh="最后一轮之后返回 model, evaluate(model, test_loader, device)。")
 
 
-def test_train_mnist_runs_the_whole_pipeline(train, mnist_root, tmp_path):
+@pytest.mark.points(3)
+@pytest.mark.time_limit(300)
+def test_train_mnist_runs_the_whole_pipeline(submission, train, mnist_root, mnist_tensors, tmp_path):
     """Check train_mnist end to end on a reduced MNIST folder (3,000 training, 1,000 test images)."""
     root = course_data.write_mnist_subset(tmp_path, n_train=3000, n_test=1000, root=mnist_root)
-    with diagnosed("train_mnist"):
-        result = train.train_mnist(root, device="cpu", seed=0)
-    _check_train_mnist(result, root, 0.85, "on 3,000 training images (0.95 on all of MNIST)",
-                       "在 3000 张训练图像上（完整 MNIST 上为 0.95）")
+    with diagnosed():
+        result = train.train_mnist(str(root), device="cpu", seed=0)
+    images, labels = mnist_tensors["test"]
+    _check_train_mnist(submission, result, images[:1000], labels[:1000], 0.85,
+                       "on 3,000 training images (0.95 on all of MNIST)", "在 3000 张训练图像上（完整 MNIST 上为 0.95）")
 
 
