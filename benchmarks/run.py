@@ -14,6 +14,8 @@ Items, measured one after another (never two at once), each the best of --runs u
   e  `python -m autograder batch` of 8 copies of solutions/ with --workers 1 and --workers 2 (1 run each).
   f  peak memory per worker (see benchmarks/measure.py), sampled in one extra run of c.
   g  student waiting time: `pytest exercises/lessonN --submission solutions` for each lesson.
+  h  the boundary: one call's cost in process and through the bubblewrap sandbox, the sandbox's start,
+     one test's fork (benchmarks/boundary.py).
 It prints a table, and writes OUT/benchmark.json and OUT/benchmark.png.
 
 评分速度基准：与下界、nbgrader 的比值，并行效果与内存；结果写入 OUT/benchmark.json 与 OUT/benchmark.png。
@@ -36,7 +38,7 @@ import nbgrader_item  # noqa: E402
 
 PY = sys.executable
 LESSON_GOAL_S = {1: 3.0, 2: 3.0, 4: 3.0, 6: 3.0}  # 3 and 5 check real MNIST: as fast as those checks allow
-ITEMS = ("a", "b", "c", "d", "e", "f", "g")
+ITEMS = ("a", "b", "c", "d", "e", "f", "g", "h")
 
 
 def best(runs, command, env=None, check=None):
@@ -114,6 +116,9 @@ def main():
         figures["f_memory"] = grade(1, sample=True)
     if "g" not in args.skip:
         figures["g_student_wait_s"] = student_wait(args.runs)
+    if "h" not in args.skip:
+        result = measure.measure([PY, HERE / "boundary.py"], REPO, sample=False)
+        figures["h_boundary"] = json.loads(result["stdout"].strip().splitlines()[-1])
     figures["load_end"] = os.getloadavg()
     figures["total_s"] = time.perf_counter() - started
     import report

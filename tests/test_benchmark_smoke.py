@@ -38,6 +38,8 @@ FIGURES = {
     "e_batch8": {"workers1": {"seconds": 100.0}, "workers2": {"seconds": 55.0}},
     "f_memory": {"worker_pss_mib": 500.0, "tree_pss_mib": 1200.0, "maxrss_mib": 700.0},
     "g_student_wait_s": {"1": 2.0, "3": 4.0, "6": 5.0},
+    "h_boundary": {"in_process": {"scalar_call_us": 90.0}, "sandbox": {"scalar_call_us": 200.0,
+                   "batch_64x784_call_us": 550.0}, "sandbox_start_s": 1.2, "per_test_fork_ms": 30.0},
 }
 
 
@@ -47,6 +49,7 @@ def test_table_states_goals_met_and_missed_and_chart_is_written(tmp_path: Path):
     assert rows["c/a1"]["value"] == pytest.approx(2.2) and rows["c/a1"]["met"] is False
     assert rows["e2/e1"]["met"] is True and rows["d2/d1"]["met"] is True and rows["f1"]["met"] is True
     assert rows["g1"]["met"] is True and rows["g6"]["met"] is False and rows["g3"]["met"] is None
+    assert rows["h2"]["value"] == 200.0 and rows["h5"]["unit"] == "ms"
     text = report.table(FIGURES, list(rows.values()))
     assert "load average at start 1.00" in text and "NO" in text
     report.chart(list(rows.values()), tmp_path / "chart.png")

@@ -150,3 +150,27 @@ def test_a_file_in_its_lesson_folder_wins_over_a_loose_copy(tmp_path):
     assert found == {"lesson1/tensors.py": "lesson1/tensors.py", "lesson4/model.py": "old/model.py"}
     assert (dest / "lesson1" / "tensors.py").read_text() == "in_folder = True\n"
     assert (dest / "lesson4" / "model.py").read_text() == "shallow = True\n"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["forge-replies", "read-reference", "patch-harness"])
+def test_red_team_uploads_score_no_more_than_honest_code(bundle, tmp_path, case):
+    """Check red-team submissions (tests/redteam/) uploaded to the bundle: no test passes that the honest code fails."""
+    from autograder import overlay
+
+    scores = {}
+    for name in ("_honest", case):
+        root = tmp_path / name
+        with zipfile.ZipFile(bundle) as archive:
+            archive.extractall(root / "source")
+        built = overlay.build(REPO_ROOT / "tests" / "redteam" / name, tmp_path / f"{name}-files",
+                              reference=REPO_ROOT / "tests" / "redteam" / "_honest") if name != "_honest" \
+            else REPO_ROOT / "tests" / "redteam" / "_honest"
+        shutil.copytree(built, root / "submission")
+        scores[name] = run_autograder(root)
+    honest, attack = scores["_honest"], scores[case]
+    assert attack["max_score"] == honest["max_score"]
+    base = {t["name"]: t["status"] for t in honest["tests"]}
+    gained = [t["name"] for t in attack["tests"] if t["status"] == "passed" and base.get(t["name"]) != "passed"]
+    assert not gained, f"{case} passed tests the honest code fails: {gained}"
+    assert attack["score"] <= honest["score"]

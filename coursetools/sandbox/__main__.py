@@ -35,9 +35,10 @@ def main(argv=None):
     if "torchvision" in args.preload:
         import torchvision  # noqa: F401
         import torchvision.models  # noqa: F401
-    if "mnist" in args.preload:
-        from coursetools.sandbox.kit import lookup
+    from coursetools.sandbox.kit import lookup
 
+    lookup("work_dir")  # every lesson's kit, imported once here rather than in every test's child
+    if "mnist" in args.preload:
         try:
             lookup("preload_mnist")()
         except Exception as error:  # the tests that need MNIST say so themselves

@@ -13,7 +13,6 @@ import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import TensorDataset
-from torchvision import datasets, transforms
 
 from coursetools.sandbox.kit import kit
 
@@ -26,7 +25,14 @@ def as_path(text):
     return Path(str(text))
 
 
-_TRANSFORMS = {"ToTensor": transforms.ToTensor, "PILToTensor": transforms.PILToTensor}
+_TRANSFORMS = ("ToTensor", "PILToTensor")
+
+
+def _vision():
+    """torchvision, imported when a lesson-3 kit function first needs it (other lessons' kits do not)."""
+    from torchvision import datasets, transforms
+
+    return datasets, transforms
 
 
 @kit
@@ -34,7 +40,7 @@ def vision_transform(name):
     """A plain torchvision transform by name: ToTensor or PILToTensor."""
     if name not in _TRANSFORMS:
         raise ValueError(f"unknown transform {name!r}; known: {sorted(_TRANSFORMS)}")
-    return _TRANSFORMS[name]()
+    return getattr(_vision()[1], name)()
 
 
 @kit
@@ -53,6 +59,7 @@ def tensor_dataset(*tensors):
 @kit
 def mnist_dataset(root, train, transform="ToTensor"):
     """torchvision's MNIST `train` split under root with a plain transform (never downloads)."""
+    datasets = _vision()[0]
     return datasets.MNIST(str(root), train=bool(train), transform=vision_transform(transform), download=False)
 
 
@@ -122,6 +129,7 @@ class DownloadBlocker:
 
     def __init__(self):
         self.attempts = []
+        datasets = _vision()[0]
         self.saved = [(datasets.MNIST, "download", datasets.MNIST.__dict__.get("download")),
                       (socket.socket, "connect", socket.socket.__dict__.get("connect")),
                       (socket, "create_connection", socket.__dict__.get("create_connection"))]
