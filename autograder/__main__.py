@@ -8,7 +8,7 @@ def _run():
     if os.environ.get("PYTHONHASHSEED") != "0":
         os.environ["PYTHONHASHSEED"] = "0"
         os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
-    from autograder.cli import main
+    from autograder.parent.cli import main
 
     code = main()
     sys.stdout.flush()

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from autograder import results
+from autograder.parent import results
 from autograder.lesson import worker
 from coursetools import LESSONS, REPO_ROOT
 

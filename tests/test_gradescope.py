@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import gradescope
+from autograder.parent import gradescope
 from coursetools import REPO_ROOT
 
 VISIBILITY = {"hidden", "after_due_date", "after_published", "visible"}
@@ -73,7 +73,7 @@ def test_bundle_holds_the_scripts_at_its_root_and_the_engine_but_no_data_or_solu
         names = set(archive.namelist())
         modes = {info.filename: info.external_attr >> 16 for info in archive.infolist()}
     assert {"setup.sh", "run_autograder", "pyproject.toml", "autograder/lesson5/test_train.py",
-            "autograder/gradescope.py", "coursetools/pytest_plugin.py", "course_data/__main__.py"} <= names
+            "autograder/parent/gradescope.py", "coursetools/pytest_plugin.py", "course_data/__main__.py"} <= names
     assert modes["run_autograder"] & 0o111 and modes["setup.sh"] & 0o111
     assert not [n for n in names if n.startswith(("solutions/", "exercises/")) or "/MNIST/" in n or "__pycache__" in n]
     assert bundle.stat().st_size < 2_000_000
@@ -125,7 +125,7 @@ def test_upload_without_lesson_files_gets_zero_and_says_what_to_upload(autograde
 
 def test_grader_crash_still_leaves_a_valid_results_json(autograder_root):
     """Check that a broken engine (its runner.py raises at import) gives 0 points and a clear message."""
-    (autograder_root / "source" / "autograder" / "runner.py").write_text('raise RuntimeError("a broken engine")\n')
+    (autograder_root / "source" / "autograder" / "parent" / "runner.py").write_text('raise RuntimeError("a broken engine")\n')
     shutil.copy(REPO_ROOT / "solutions" / "lesson1" / "tensors.py", autograder_root / "submission")
     results = run_autograder(autograder_root)
     assert results["score"] == 0 and "Grading could not complete" in results["output"]

@@ -15,7 +15,7 @@ import signal
 import socket
 import time
 
-from autograder import messages
+from autograder.lesson import messages
 from autograder.lesson import launch
 from coursetools.boundary import wire
 from coursetools.boundary.proxy import Transport

@@ -143,7 +143,7 @@ def start(plan: Plan, channel_fd: int, output_fd: int, isolated: bool):
     env = None if isolated else {**_environment(plan), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
 
     def limits():
-        from autograder import confine
+        from autograder.lesson import confine
 
         os.setsid()
         confine.limit_resources(plan.memory_bytes, plan.max_file_bytes, 512 if plan.uid is not None else 0)

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from autograder import confine, messages
+from autograder.lesson import confine, messages
 from autograder.lesson import launch
 from autograder.lesson.client import SandboxTransport
 from coursetools import pytest_plugin

@@ -70,7 +70,7 @@ def submission_table(result) -> str:
             rows.append(f"      ({skipped} not run here, not scored)")
     percent = 100 * result.score / result.max_score if result.max_score else 0.0
     rows.append(f"  {'total':<16}{result.score:>6g} / {result.max_score:<4g}  ({percent:.1f} %)")
-    from autograder.results import NOT_ISOLATED, not_isolated
+    from autograder.parent.results import NOT_ISOLATED, not_isolated
 
     if not_isolated(result):
         rows.append(f"  {NOT_ISOLATED} (lessons {', '.join(map(str, not_isolated(result)))})")

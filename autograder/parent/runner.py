@@ -21,8 +21,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from autograder import confine
-from autograder.results import LessonResult, SubmissionResult, TestResult
+from autograder.lesson import confine
+from autograder.parent.results import LessonResult, SubmissionResult, TestResult
 from coursetools import LESSONS, REPO_ROOT
 
 #: Longest first, so two workers finish together (lesson 5 trains on MNIST, lesson 4 too).
@@ -314,7 +314,7 @@ def _start(job: _Job, counter: int, options: Options, run_dir: str, graders: str
             kept = {k: v for k, v in os.environ.items() if k in KEPT_ENVIRONMENT}
             os.environ.clear()
             os.environ.update(kept)
-            from autograder import confine
+            from autograder.lesson import confine
             from autograder.lesson import worker
 
             confine.die_with_parent()
@@ -377,7 +377,7 @@ def _finish(job: _Job):
     lesson.duration = time.monotonic() - job.started
     if not job.done and not lesson.error:
         lesson.error = f"the lesson process stopped unexpectedly (wait status {status}); log: {_tail(job.log)}"
-    from autograder import messages
+    from autograder.lesson import messages
 
     for test in lesson.tests:
         if not test.reported:

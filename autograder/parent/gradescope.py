@@ -1,7 +1,7 @@
 """Gradescope: build the autograder bundle, and grade one upload inside Gradescope's container.
 
     python -m autograder gradescope-bundle --out autograder.zip     # on the instructor's machine
-    python -m autograder.gradescope run                             # what run_autograder calls, per submission
+    python -m autograder.parent.gradescope run                             # what run_autograder calls, per submission
 
 Gradescope's layout (https://gradescope-autograders.readthedocs.io/en/latest/specs/): the zip is
 unpacked into /autograder/source, `setup.sh` runs once when the image is built, `run_autograder`
@@ -75,7 +75,7 @@ RUN_AUTOGRADER = r"""#!/usr/bin/env bash
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 PY="${AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}"
 mkdir -p "$ROOT/results"
-cd "$ROOT/source" && "$PY" -m autograder.gradescope run
+cd "$ROOT/source" && "$PY" -m autograder.parent.gradescope run
 if [ ! -s "$ROOT/results/results.json" ]; then  # even Python could not start: still a valid result
     cat > "$ROOT/results/results.json" <<'JSON'
 {"score": 0, "output": "The autograder could not start (an error in the grading setup, not in your code). Please tell your instructor.\n评分程序无法启动（评分环境的问题，不是你的代码的问题）。请告知老师。", "tests": []}
@@ -217,5 +217,5 @@ def run(root=None) -> int:
 
 if __name__ == "__main__":
     if sys.argv[1:] != ["run"]:
-        sys.exit("usage: python -m autograder.gradescope run")
+        sys.exit("usage: python -m autograder.parent.gradescope run")
     sys.exit(run())

@@ -49,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--out", metavar="DIR", required=True,
                        help="write DIR/<name>/results.json for each and DIR/gradebook.csv")
     common(batch)
-    bundle = commands.add_parser("gradescope-bundle", help="write a Gradescope autograder zip (autograder/gradescope.py)")
+    bundle = commands.add_parser("gradescope-bundle", help="write a Gradescope autograder zip (autograder/parent/gradescope.py)")
     bundle.add_argument("--out", metavar="ZIP", default="autograder.zip", help="the zip to write (default: autograder.zip)")
     return parser
 
@@ -75,14 +75,14 @@ def _data_problem(lessons) -> str:
 
 
 def _options(args):
-    from autograder.runner import Options
+    from autograder.parent.runner import Options
 
     return Options(lessons=sorted(set(args.lessons)), workers=max(1, args.workers), full=args.full,
                    timeout_factor=args.timeout_factor, memory_gb=args.memory_gb, keep=args.keep_run_dir)
 
 
 def _grade(args) -> int:
-    from autograder import report, results, runner
+    from autograder.parent import report, results, runner
 
     path = os.path.abspath(args.submission)
     if not os.path.isdir(path):
@@ -106,7 +106,7 @@ def _grade(args) -> int:
 
 
 def _batch(args) -> int:
-    from autograder import report, results, runner
+    from autograder.parent import report, results, runner
 
     root = os.path.abspath(args.submissions)
     if not os.path.isdir(root):
@@ -147,7 +147,7 @@ def main(argv=None) -> int:
     if str(REPO_ROOT) not in sys.path:  # the course packages as the repository has them, from any folder
         sys.path.insert(0, str(REPO_ROOT))
     if args.command == "gradescope-bundle":
-        from autograder import gradescope
+        from autograder.parent import gradescope
 
         print(f"Gradescope autograder bundle: {gradescope.build_bundle(args.out)}")
         return EXIT_OK
