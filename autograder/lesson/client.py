@@ -121,13 +121,21 @@ class SandboxTransport(Transport):
         self.output = bytearray()
         self.in_test = True
         started = time.monotonic()
-        if self.process is None or self.process.poll() is not None:
+        fresh = self.process is None or self.process.poll() is not None
+        if fresh:
             self.stop()
             self._start()
             self.deadline = started + START_TIMEOUT * self.timeout_factor
         else:
             self.deadline = started + self.time_limit
-        self.request({"op": "begin", "seed": seed})
+        try:
+            self.request({"op": "begin", "seed": seed})
+        except SandboxProblem:
+            if not fresh:
+                raise
+            detail = f"the student process did not start: {self.take_output()[-1500:] or 'no output'}"
+            self.broken = messages.grader_error(self.lesson, detail)
+            raise SandboxProblem(self.broken) from None
         self.deadline = time.monotonic() + self.time_limit
 
     def end(self):

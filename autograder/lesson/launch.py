@@ -122,6 +122,10 @@ def _environment(plan: Plan) -> dict:
     keep = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "COURSE_DATA_ROOT", "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES",
             "LD_LIBRARY_PATH", "PYTORCH_NVML_BASED_CUDA_CHECK")
     env = {k: v for k, v in os.environ.items() if k in keep}
+    import coursetools
+
+    # the course packages from where the grader has them (the folder above holds nothing else in the sandbox)
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(coursetools.__file__)))
     env.update(PATH="/usr/bin:/bin", HOME="/tmp", TMPDIR="/tmp", PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1",
                OMP_NUM_THREADS=str(plan.threads), MKL_NUM_THREADS=str(plan.threads),
                MPLCONFIGDIR="/tmp/.matplotlib", TORCH_HOME="/tmp/.torch", XDG_CACHE_HOME="/tmp/.cache")
