@@ -15,7 +15,7 @@ import signal
 import socket
 import time
 
-from autograder.lesson import messages
+from autograder.lesson import confine, messages
 from autograder.lesson import launch
 from coursetools.boundary import wire
 from coursetools.boundary.proxy import Transport
@@ -75,7 +75,7 @@ class SandboxTransport(Transport):
                 pass
             self.process.wait()
             self.process = None
-            _reap()
+            confine.reap()  # bubblewrap's inner process, re-parented to this subreaper
         if self.channel is not None:
             self.channel.close()
             os.close(self.output_r)
@@ -223,17 +223,6 @@ class SandboxTransport(Transport):
         self.broken = message
         self.stop()
         raise SandboxProblem(message)
-
-
-def _reap():
-    """Reap what the killed sandbox left us (this process is a subreaper: bubblewrap's inner process)."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
 
 
 def _wait_status(returncode):

@@ -200,7 +200,12 @@ def kill_descendants(max_rounds: int = 50):
                 os.waitpid(pid, 0)
             except ChildProcessError:
                 pass
-    while True:  # reap whatever else exited meanwhile
+    reap()
+
+
+def reap():
+    """Reap every child of this process that has already exited (without waiting for the others)."""
+    while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:

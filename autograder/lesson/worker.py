@@ -161,6 +161,8 @@ def isolation(plan: launch.Plan) -> str:
         probe = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=60, preexec_fn=as_user)
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"bubblewrap did not start: {error}"
+    finally:
+        confine.reap()  # bubblewrap's inner process comes back to us (a subreaper) when it ends
     if probe.returncode != 0:
         return f"bubblewrap refused to start: {probe.stderr.decode('utf-8', 'replace').strip()[:300]}"
     return ""
