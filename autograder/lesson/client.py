@@ -15,8 +15,7 @@ import signal
 import socket
 import time
 
-from autograder.lesson import confine, messages
-from autograder.lesson import launch
+from autograder.lesson import confine, launch, messages
 from coursetools.boundary import wire
 from coursetools.boundary.proxy import Transport
 from coursetools.feedback import CheckFailure
