@@ -38,7 +38,7 @@ CASES = {
     "patch-grader": (1, "flatten_images", "flatten_images"),  # the checks are not in its process to patch
     "write-results": (None, None, None),
     "read-hidden-tests": (None, None, None),
-    "kill-grader": (2, "accumulated_grad", "before reporting a result"),  # it kills its own sandbox only
+    "kill-grader": (2, "accumulated_grad", ""),  # it can reach its own sandbox only: that test fails, nothing else
     "nan-loss": (5, ("train_one_epoch", "train_mnist"), ""),  # train_mnist runs the student's loop
     "import-reference": (4, None, "No module named 'solutions"),
 }

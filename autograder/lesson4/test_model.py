@@ -382,7 +382,7 @@ def test_count_parameters_skips_frozen_parameters(kit, model_module):
 
 
 ### BEGIN HIDDEN TESTS
-from coursetools.feedback import CheckFailure  # noqa: E402
+from coursetools.oracles import accuracy_of, mlp, mnist, replay_loop  # noqa: E402
 
 #: name -> (layers, frozen parameter names, a bare layer rather than a Sequential)
 _OTHER_MODELS = {
@@ -411,40 +411,6 @@ def test_count_parameters_on_other_models(kit, model_module, name):
              hint_zh="sum(p.numel() for p in model.parameters() if p.requires_grad)；state_dict() 里还有缓冲区，不能用它。")
 
 
-def _normalized_mnist(train: bool):
-    """MNIST as float32 (N, 1, 28, 28) normalized like mnist_transform(), and int64 labels (trusted side)."""
-    import course_data
-    from coursetools.mnist import normalized_mnist
-
-    try:
-        return normalized_mnist(train)
-    except course_data.CourseDataError as error:
-        raise CheckFailure(str(error)) from None
-
-
-def train_reference_loop(weights, train_x, train_y) -> nn.Module:
-    """The reference loop, run here on a trusted copy that starts from `weights`: 2 epochs, Adam lr 1e-3, batch 64."""
-    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
-    with torch.no_grad():
-        for param, value in zip(model.parameters(), weights):
-            param.copy_(value.detach())
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small batches: one thread is fastest, and graders run in parallel
-    try:
-        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-        criterion = nn.CrossEntropyLoss()
-        order = torch.Generator().manual_seed(0)
-        model.train()
-        for _ in range(2):
-            for idx in torch.randperm(len(train_x), generator=order).split(64):
-                optimizer.zero_grad()
-                criterion(model(train_x[idx]), train_y[idx]).backward()
-                optimizer.step()
-    finally:
-        torch.set_num_threads(threads)
-    return model.eval()
-
-
 @pytest.mark.mnist
 @pytest.mark.points(5)
 @pytest.mark.time_limit(300)
@@ -453,8 +419,8 @@ def test_simple_mnist_net_reaches_95_percent_when_trained(kit, model_module):
     batch 64), scores >= 0.95. Its logits and gradients are checked against weights here (its own start, then weights
     the grader loads, in both modes); the training then runs here, on a trusted copy of it."""
     net = make_net(model_module)
-    train_x, train_y = _normalized_mnist(train=True)
-    test_x, test_y = _normalized_mnist(train=False)
+    train_x, train_y = mnist("train")
+    test_x, test_y = mnist("test")
     _, candidates = own_weights(kit, net)
     set_mode(net, "train")
     _, start = expect_logits(net, train_x[:64], candidates, mode="train")  # its own start: what training begins from
@@ -463,14 +429,15 @@ def test_simple_mnist_net_reaches_95_percent_when_trained(kit, model_module):
     check_gradients(kit, net, weights, images, labels)  # and trains them
     set_mode(net, "eval")
     expect_loaded_logits(kit, net, images, seed=10, mode="eval")
-    model = train_reference_loop(start, train_x, train_y)
-    with torch.no_grad():
-        accuracy = (model(test_x).argmax(dim=1) == test_y).float().mean().item()
-    if accuracy < 0.95:
+    model = mlp(dict(zip(("1.weight", "1.bias", "3.weight", "3.bias"), start)))  # a trusted copy from its start
+    replay_loop(model, train_x, train_y, batch_size=64, optimizer=("Adam", {"lr": 1e-3}), epochs=2, shuffle_seed=0,
+                threads=1)  # the reference loop, run here
+    score = accuracy_of(model, test_x, test_y)
+    if score < 0.95:
         fail(en=f"trained from its initial weights for 2 epochs with Adam (lr 1e-3, batch 64) on the 60,000 training "
-                f"images, the net scores {accuracy:.4f} on the 10,000 test images; expected at least 0.95.",
+                f"images, the net scores {score:.4f} on the 10,000 test images; expected at least 0.95.",
              zh=f"从初始权重开始用 Adam（lr 1e-3，批大小 64）在 60,000 张训练图像上训练 2 个 epoch 后，网络在 10,000 张"
-                f"测试图像上的准确率为 {accuracy:.4f}；应至少为 0.95。",
+                f"测试图像上的准确率为 {score:.4f}；应至少为 0.95。",
              hint_en="keep nn.Linear's own initialisation (do not set the weights to zeros or constants).",
              hint_zh="保留 nn.Linear 自带的初始化（不要把权重设为 0 或常数）。", function="SimpleMNISTNet")
 ### END HIDDEN TESTS

@@ -13,12 +13,11 @@ from contextlib import contextmanager
 
 import pytest
 import torch
-from torch import nn
 
 import course_data
+from coursetools.oracles import accuracy_of, mnist, net, predictions_of, replay_loop, start_weights, state_of
 from coursetools.boundary.proxy import Remote
 from coursetools.feedback import describe, fail
-from coursetools.mnist import normalized_mnist
 
 pytestmark = [pytest.mark.lesson5, pytest.mark.mnist, pytest.mark.time_limit(300)]
 
@@ -30,59 +29,26 @@ def train(submission):
 
 
 @pytest.fixture(scope="module")
-def mnist_tensors(mnist_root):
+def mnist_tensors():
     """The grader's own normalized MNIST: {'train': (images, labels), 'test': (images, labels)}."""
-    return {split: normalized_mnist(train=split == "train", root=mnist_root) for split in ("train", "test")}
-
-
-def _net(layers):
-    """The grader's copy of a kit network (kit make_net / batchnorm_net), to replay and measure with."""
-    if layers == "mlp":
-        return nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
-    if layers == "linear":
-        return nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 10))
-
-
-def _start(layers, seed):
-    """Start weights made here (and sent to the student side), so both sides begin from the same point."""
-    torch.manual_seed(seed)
-    return {k: v.clone() for k, v in _net(layers).state_dict().items()}
+    return {split: mnist(split) for split in ("train", "test")}
 
 
 def _student_net(kit, layers, state, training=True):
     """The kit network on the student side, holding `state`, in training mode or not."""
-    model = kit.batchnorm_net() if layers == "batchnorm" else kit.make_net(layers=layers)
+    model = kit.make_net(layers=layers)
     kit.load_state(model, state)
     kit.set_mode(model, training)
     return model
 
 
 def _replay(layers, state, images, labels, batch_size, optimizer, order="zfbs", softmax=False, training=True):
-    """The loop replayed here: `order` of zero_grad (z), forward and loss (f), backward (b), step (s) per batch.
-
-    Returns (weights after, [(batch loss, batch size), ...]).
-    """
-    model = _net(layers)
-    model.load_state_dict(state)
-    model.train(training)
-    kind, options = optimizer
-    opt = getattr(torch.optim, kind)(model.parameters(), **options)
-    losses = []
-    for start in range(0, len(labels), batch_size):
-        x, y = images[start:start + batch_size], labels[start:start + batch_size]
-        for op in order:
-            if op == "z":
-                opt.zero_grad()
-            elif op == "f":
-                outputs = model(x)
-                loss = nn.functional.cross_entropy(outputs.softmax(dim=1) if softmax else outputs, y)
-            elif op == "b":
-                loss.backward()
-            else:
-                opt.step()
-        losses.append((loss.item(), len(y)))
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}, losses
+    """The loop replayed here from `state` on the batches in order (see oracles.replay_loop for `order`, `softmax`,
+    `training`); returns (weights after, [(batch loss, batch size), ...])."""
+    model = net(layers, state)
+    losses = replay_loop(model, images, labels, batch_size=batch_size, optimizer=optimizer, order=order,
+                         softmax=softmax, training=training)
+    return state_of(model), losses
 
 
 #: the loops a known pitfall makes, replayed to name it: (pitfall, order, softmax before the loss, training mode, what)
@@ -175,7 +141,7 @@ def _one_epoch(submission, train, mnist_tensors, *, layers, seed, rows, batch_si
     Returns (what train_one_epoch returned, the replay's [(batch loss, batch size), ...]).
     """
     kit = submission.kit
-    state = _start(layers, seed)
+    state = start_weights(layers, seed)
     model = _student_net(kit, layers, state, training)
     if device != "cpu":
         kit.to_device(model, device)
@@ -221,19 +187,9 @@ def _check_mean_loss(result, losses, where_en, where_zh):
 
 def _fits(weights, layers):
     """Whether `weights` has the names and shapes of the grader's network `layers`."""
-    shapes = {k: v.shape for k, v in _net(layers).state_dict().items()}
+    shapes = {k: v.shape for k, v in net(layers).state_dict().items()}
     return isinstance(weights, dict) and set(weights) == set(shapes) and all(
         isinstance(weights[k], torch.Tensor) and weights[k].shape == shape for k, shape in shapes.items())
-
-
-def _accuracy(layers, weights, images, labels, chunk=2000):
-    """Accuracy here of the kit network `layers` holding `weights` (eval mode, no gradients)."""
-    model = _net(layers)
-    model.load_state_dict({k: v.detach().cpu() for k, v in weights.items()})
-    model.eval()
-    with torch.no_grad():
-        predictions = torch.cat([model(images[i:i + chunk]).argmax(1) for i in range(0, len(labels), chunk)])
-    return (predictions == labels).float().mean().item()
 
 
 def test_train_one_epoch_matches_the_reference_loop(submission, train, mnist_tensors):
@@ -255,18 +211,9 @@ def _batchnorm_eval_case(mnist_tensors, seed):
     """A briefly trained batch-norm network and 1,000 test images sorted by label (batches of 100 then differ
     from the running statistics, so training mode changes the predictions a lot)."""
     images, labels = mnist_tensors["train"]
-    state, _ = _replay("batchnorm", _start("batchnorm", seed), images[:3200], labels[:3200], 64, ("SGD", {"lr": 0.1}))
+    state, _ = _replay("batchnorm", start_weights("batchnorm", seed), images[:3200], labels[:3200], 64,
+                       ("SGD", {"lr": 0.1}))
     return state, torch.argsort(mnist_tensors["test"][1][:1000], stable=True)
-
-
-def _train_mode_accuracy(state, images, labels, batch_size):
-    """What an evaluate that forgot model.eval() returns on the batch-norm network (batch statistics per batch)."""
-    model = _net("batchnorm")
-    model.load_state_dict(state)
-    with torch.no_grad():
-        right = sum((model(images[i:i + batch_size]).argmax(1) == labels[i:i + batch_size]).sum().item()
-                    for i in range(0, len(labels), batch_size))
-    return right / len(labels)
 
 
 def test_evaluate_gives_accuracy_without_grad_in_eval_mode(submission, train, mnist_tensors):
@@ -274,7 +221,7 @@ def test_evaluate_gives_accuracy_without_grad_in_eval_mode(submission, train, mn
     kit = submission.kit
     state, order = _batchnorm_eval_case(mnist_tensors, seed=1)
     images, labels = (t[order] for t in mnist_tensors["test"])
-    expected = _accuracy("batchnorm", state, images, labels)
+    expected = accuracy_of(net("batchnorm", state), images, labels)
     model = _student_net(kit, "batchnorm", state, training=True)
     spy = kit.mode_spy(model)
     with diagnosed():
@@ -282,7 +229,7 @@ def test_evaluate_gives_accuracy_without_grad_in_eval_mode(submission, train, mn
     calls = spy.call("report")
     trained_mode = any(call[0] for call in calls)
     if _as_number(result) is None or abs(_as_number(result) - expected) > 1e-6:
-        in_train_mode = _train_mode_accuracy(state, images, labels, 100)
+        in_train_mode = accuracy_of(net("batchnorm", state), images, labels, batch_size=100, training=True)
         mode = trained_mode or (_as_number(result) is not None and abs(_as_number(result) - in_train_mode) < 1e-6)
         fail(en=f"on 1,000 test images (batches of 100) with a batch-norm network left in training mode, returned "
                 f"{describe(result)}; expected its eval-mode accuracy {expected:.4f} (a number in [0, 1])"
@@ -318,7 +265,7 @@ def test_train_one_epoch_and_evaluate_reach_95_percent(submission, train, mnist_
     if not _fits(weights, "mlp"):
         fail(en="after training, the network's weights could not be read back as its own layers.",
              zh="训练后无法读回网络各层的权重。", function="train_one_epoch")
-    measured = _accuracy("mlp", weights, *mnist_tensors["test"])
+    measured = accuracy_of(net("mlp", weights), *mnist_tensors["test"])
     if measured < 0.95:
         fail(en=f"2 epochs with Adam(lr=1e-3), batch 64, gave weights with test accuracy {measured:.4f} (measured "
                 "by the grader); expected at least 0.95.",
@@ -362,13 +309,10 @@ def _check_train_mnist(submission, result, images, labels, bar, where_en, where_
         fail(en="the returned model's state_dict does not hold just SimpleMNISTNet's layers (784 -> 128, 128 -> 10).",
              zh="返回模型的 state_dict 不是 SimpleMNISTNet 的两层（784 -> 128，128 -> 10）。",
              hint_en="return the SimpleMNISTNet you trained.", hint_zh="返回你训练的 SimpleMNISTNet。")
-    trusted = _net("mlp")
-    trusted.load_state_dict(weights)
-    with torch.no_grad():
-        predictions = torch.cat([trusted(images[i:i + 2000]).argmax(1) for i in range(0, len(labels), 2000)])
+    expected = predictions_of(net("mlp", weights), images)
     own = torch.cat([submission.kit.outputs_of(model, images[i:i + 2000]).argmax(1) for i in range(0, len(labels), 2000)])
-    measured = (predictions == labels).float().mean().item()
-    if own.shape != predictions.shape or (own != predictions).float().mean().item() > 2e-3:
+    measured = (expected == labels).sum().item() / len(labels)
+    if own.shape != expected.shape or (own != expected).float().mean().item() > 2e-3:
         fail(en=f"the returned model's outputs on the {len(labels):,} test images do not follow from its weights "
              "(SimpleMNISTNet's layers).", zh="返回模型在测试图像上的输出与其权重（SimpleMNISTNet 的两层）不一致。")
     value = _as_number(accuracy)

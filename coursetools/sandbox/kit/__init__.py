@@ -7,8 +7,8 @@ public course code, never the reference solutions and never expected values; wha
 spy reports is only data the trusted side may use to *name* a pitfall or lower a
 score, never to raise one.
 
-`lesson1.py` ... `lesson6.py` hold each lesson's kit functions, `common.py` the shared ones;
-register a function with `@kit`.
+`common.py` holds the shared kit functions, `lessonN.py` a lesson's own ones (where it has any);
+register a function with `@kit`; a name belongs to one function across all of them.
 
 工具箱：在学生进程中按名字构建调用学生代码所需的对象（网络、MNIST 批次、优化器、监视器）。
 它们报告的内容只能用来指出错误或扣分，不能加分。

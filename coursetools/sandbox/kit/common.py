@@ -1,9 +1,11 @@
-"""Kit functions shared by several lessons: networks, MNIST batches, optimizers, spies, files.
+"""Kit functions shared by several lessons: networks and models by name, MNIST batches, optimizers, spies,
+a model's parameters and outputs, paths and files.
 
-多课共用的工具：网络、MNIST 批次、优化器、监视器、文件读取。
+多课共用的工具：按名字构建的网络与模型、MNIST 批次、优化器、监视器、模型的参数与输出、路径与文件读取。
 """
 import math
 from functools import partial
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -14,17 +16,61 @@ from coursetools.sandbox.kit import kit
 
 @kit
 def make_net(seed=None, layers="mlp"):
-    """The lesson-4 network as torch layers (so lessons 5 and 6 are graded on their own); `seed` fixes its start."""
+    """A network by name, as torch layers (so lessons 5 and 6 are graded on their own): mlp (the lesson-4 network),
+    linear, batchnorm, bn-dropout; `seed` fixes its start."""
     if seed is not None:
         torch.manual_seed(seed)
     if layers == "mlp":
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
     if layers == "linear":
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    if layers == "batchnorm":  # training mode changes its results (batch norm, no dropout: repeatable)
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 10))
     if layers == "bn-dropout":
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Dropout(0.5),
                              nn.Linear(32, 10))
     raise ValueError(f"unknown layers {layers!r}")
+
+
+#: the torch layers `layers()` may build (nothing else is constructed from a name sent by the trusted side)
+_LAYERS = {name: getattr(nn, name) for name in ("Linear", "Conv2d", "BatchNorm1d", "BatchNorm2d", "ReLU", "Flatten",
+                                                  "Dropout", "Sequential")}
+
+
+@kit
+def layers(specs, frozen=(), single=False):
+    """nn.Sequential of `specs` ([["Linear", 4, 3], ["ReLU"], ...]); parameters named in `frozen` get
+    requires_grad=False; `single` returns the one layer itself instead of a Sequential."""
+    built = [_LAYERS[str(name)](*args) for name, *args in specs]
+    model = built[0] if single else nn.Sequential(*built)
+    named = dict(model.named_parameters())
+    for name in frozen:
+        named[name].requires_grad_(False)
+    return model
+
+
+@kit
+def set_mode(model, training):
+    """`model.train(training)`."""
+    model.train(bool(training))
+
+
+@kit
+def parameters_of(model, images=None, labels=None):
+    """`dict(model.named_parameters())`; with `images` and `labels`, after one cross-entropy backward on them
+    (gradients cleared first), so each parameter comes back with its `.grad`."""
+    if images is not None:
+        model.zero_grad(set_to_none=True)
+        nn.functional.cross_entropy(model(images), labels).backward()
+    return {name: param for name, param in model.named_parameters()}
+
+
+@kit
+def outputs_of(model, images):
+    """`model(images)` without gradient tracking, on the device of the model's parameters, brought back to the CPU."""
+    device = next(iter(model.parameters())).device
+    with torch.no_grad():
+        return model(images.to(device)).detach().cpu()
 
 
 @kit
@@ -165,6 +211,32 @@ class LoopSpy:
 @kit
 def loop_spy(model, optimizer):
     return LoopSpy(model, optimizer)
+
+
+class DeviceProbeLoss:
+    """A criterion that records where outputs and labels are, and returns a CPU loss so a meta-device loop can end."""
+
+    def __init__(self):
+        self.devices = []
+        self.weight = torch.ones((), requires_grad=True)
+
+    def __call__(self, outputs, labels):
+        self.devices.append([outputs.device.type, labels.device.type])
+        return self.weight * 1.0
+
+    def report(self):
+        return [list(pair) for pair in self.devices]
+
+
+@kit
+def device_probe_loss():
+    return DeviceProbeLoss()
+
+
+@kit
+def as_path(text):
+    """pathlib.Path(text) here, so student code gets a real Path as it would from a caller."""
+    return Path(str(text))
 
 
 @kit

@@ -1,13 +1,12 @@
-"""Kit functions for lesson 3 (datasets and loaders): paths, transforms, datasets and loader passes
+"""Kit functions for lesson 3 (datasets and loaders): transforms, datasets and loader passes
 built next to the student's code, and PIL images turned into data the trusted side can check.
 
-第 3 课（数据集与加载器）的工具：在学生代码旁构建路径、变换、数据集，遍历加载器，
+第 3 课（数据集与加载器）的工具：在学生代码旁构建变换、数据集，遍历加载器，
 并把 PIL 图像变成可信一侧能检查的数据。
 """
 import math
 import socket
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -17,12 +16,6 @@ from torch.utils.data import TensorDataset
 from coursetools.sandbox.kit import kit
 
 MAX_BATCHES = 100_000  # a loader that never ends is cut here
-
-
-@kit
-def as_path(text):
-    """pathlib.Path(text) here, so student code gets a real Path as it would from a caller."""
-    return Path(str(text))
 
 
 _TRANSFORMS = ("ToTensor", "PILToTensor")
