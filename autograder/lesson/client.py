@@ -129,10 +129,9 @@ class SandboxTransport(Transport):
             self.deadline = started + self.time_limit
         try:
             self.request({"op": "begin", "seed": seed})
-        except SandboxProblem:
-            if not fresh:
-                raise
-            detail = f"the student process did not start: {self.take_output()[-1500:] or 'no output'}"
+        except SandboxProblem:  # no student code runs before `begin` is answered: this is the grader's problem
+            detail = (f"the student process did not {'start' if fresh else 'begin the test'}: "
+                      f"{self.take_output()[-1500:] or 'no output'}")
             self.broken = messages.grader_error(self.lesson, detail)
             raise SandboxProblem(self.broken) from None
         self.deadline = time.monotonic() + self.time_limit

@@ -126,6 +126,9 @@ def _environment(plan: Plan) -> dict:
 
     # the course packages from where the grader has them (the folder above holds nothing else in the sandbox)
     env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(coursetools.__file__)))
+    # a uid of its own has no passwd entry: getpass.getuser() (torch._dynamo calls it on import in torch 2.11)
+    # reads these first instead of failing in pwd.getpwuid
+    env.update(USER="student", LOGNAME="student")
     env.update(PATH="/usr/bin:/bin", HOME="/tmp", TMPDIR="/tmp", PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1",
                OMP_NUM_THREADS=str(plan.threads), MKL_NUM_THREADS=str(plan.threads),
                MPLCONFIGDIR="/tmp/.matplotlib", TORCH_HOME="/tmp/.torch", XDG_CACHE_HOME="/tmp/.cache")
@@ -144,7 +147,13 @@ def _outermost(paths) -> list:
 def start(plan: Plan, channel_fd: int, output_fd: int, isolated: bool):
     """Start the student process; returns the Popen. Its stdout and stderr go to `output_fd`."""
     argv = bwrap_argv(plan, channel_fd) if isolated else plain_argv(plan, channel_fd)
-    env = None if isolated else {**_environment(plan), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    env = None
+    if not isolated:  # no private /tmp: the lesson's own work folder instead
+        env = {**_environment(plan), "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": plan.work_dir,
+               "TMPDIR": plan.work_dir, "MPLCONFIGDIR": os.path.join(plan.work_dir, ".matplotlib"),
+               "TORCH_HOME": os.path.join(plan.work_dir, ".torch"), "XDG_CACHE_HOME": os.path.join(plan.work_dir, ".cache")}
+        if plan.uid is not None:
+            os.chown(plan.work_dir, plan.uid, plan.uid)
 
     def limits():
         from autograder.lesson import confine
