@@ -39,12 +39,16 @@ class StudentRaised:
 
     @property
     def frames(self) -> list:
-        return self.info.get("frames") or []
+        """[(path in the submission, line, function, source line)], as well-formed as the student side sent them."""
+        frames = self.info.get("frames")
+        return [(str(f[0])[:200], f[1] if isinstance(f[1], int) else 0, str(f[2])[:100], str(f[3])[:200])
+                for f in (frames if isinstance(frames, list) else [])[-6:] if isinstance(f, list) and len(f) == 4]
 
     @property
     def stub(self):
         """The function name when a stub's `raise NotImplementedError()` was reached, else None."""
-        return self.info.get("stub")
+        stub = self.info.get("stub")
+        return stub[:100] if isinstance(stub, str) and stub else None
 
 
 class StudentExit(Exception):

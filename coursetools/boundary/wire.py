@@ -74,8 +74,8 @@ def loads(frame: bytes, decode_handle=None, max_blobs: int = MAX_BLOBS):
         raise WireError("frame length does not match its header")
     try:
         header = json.loads(bytes(view[_PREFIX.size:_PREFIX.size + header_len]).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
-        raise WireError(f"header is not JSON: {error}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise WireError(f"header is not JSON (or nested too deeply): {str(error)[:200]}") from None
     if not isinstance(header, dict) or not isinstance(header.get("blobs"), list) or "msg" not in header:
         raise WireError("header lacks msg or blobs")
     lengths = header["blobs"]
