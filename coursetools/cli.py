@@ -27,7 +27,7 @@ from coursetools.lessons import (StudentFileError, UsageError, closest, function
 from coursetools.overview import DATA_MISSING, evaluate
 from coursetools.progress import Progress
 from coursetools.report import MARKS, Printer, bar, failure_text, lesson_title, pitfall
-from coursetools.watch import wait_for_change
+from coursetools.watch import snapshot, wait_for_change
 
 EXERCISES_ENV = "COURSE_EXERCISES"
 SETUP = "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/python -m course_data"
@@ -257,9 +257,10 @@ def cmd_watch(args, out: Printer) -> int:
             runs += 1
             if max_runs and runs >= max_runs:
                 return status
+            before = snapshot(exercises, lessons)  # before saying so: a save right after the line is seen
             out.say(f"Watching {where} for saved changes (Ctrl-C to stop) ...",
                     f"正在监视 {where} 中保存的改动（按 Ctrl-C 停止）...")
-            current, path = wait_for_change(exercises, lessons, args.interval)
+            current, path = wait_for_change(exercises, lessons, args.interval, before)
             if out.color:
                 out.stream.write("\033[2J\033[H")
             out.line()

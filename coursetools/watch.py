@@ -19,9 +19,10 @@ def snapshot(exercises: Path, lessons: list) -> dict:
     return found
 
 
-def wait_for_change(exercises: Path, lessons: list, interval: float) -> tuple:
-    """Poll until a .py file of `lessons` is saved, added or removed; return (lesson, path)."""
-    before = snapshot(exercises, lessons)
+def wait_for_change(exercises: Path, lessons: list, interval: float, before: dict = None) -> tuple:
+    """Poll until a .py file of `lessons` is saved, added or removed since `before` (default: now);
+    return (lesson, path)."""
+    before = snapshot(exercises, lessons) if before is None else before
     while True:
         time.sleep(interval)
         now = snapshot(exercises, lessons)
