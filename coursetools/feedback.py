@@ -61,6 +61,16 @@ PITFALLS = {
 }
 
 
+class CallLog:
+    """What the current test called last (lesson and function): failure messages take them from here.
+
+    The pytest plugin sets `lesson` from the test's lessonN marker; the submission proxy sets
+    `function` at every call of a student function."""
+
+    lesson = None
+    function = None
+
+
 class CheckFailure(pytest.fail.Exception):
     """A failed check with a student-facing message and, maybe, the pitfall it diagnosed."""
 
@@ -105,8 +115,6 @@ def fail(*positional, en: str = None, zh: str = None, hint_en: str = "", hint_zh
         pitfall = given.get("pitfall", pitfall)
     if en is None or zh is None:
         raise TypeError("fail() needs en= and zh=")
-    from coursetools.boundary.proxy import CallLog
-
     lesson = lesson if lesson is not None else CallLog.lesson
     function = function or CallLog.function or "?"
     failure = CheckFailure(message(lesson, function, en, zh, hint_en, hint_zh, pitfall), pitfall)

@@ -24,8 +24,8 @@ import sys
 import pytest
 
 from coursetools import REPO_ROOT
-from coursetools.boundary.proxy import CallLog, InProcess, StudentExit, StudentRaised, Submission
-from coursetools.feedback import CheckFailure
+from coursetools.boundary.proxy import InProcess, StudentExit, StudentRaised, Submission
+from coursetools.feedback import CallLog, CheckFailure
 
 
 

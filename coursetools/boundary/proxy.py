@@ -22,6 +22,7 @@ import itertools
 
 from coursetools import LESSONS
 from coursetools.boundary import wire
+from coursetools.feedback import CallLog, CheckFailure
 
 #: exceptions a student error may be re-raised as (the nearest one in its class's MRO)
 _BUILTIN_ERRORS = {cls.__name__: cls for cls in (
@@ -60,8 +61,6 @@ _classes = {}
 
 def student_error(info: dict) -> Exception:
     """The exception to raise here for a student-side error description."""
-    from coursetools.feedback import CheckFailure
-
     kind = info.get("kind")
     text = _import_problem(info)
     if text:
@@ -104,13 +103,6 @@ def _import_problem(info: dict):
         return (f"`{name}` is not defined in {relpath}: define it with exactly this name.\n"
                 f"{relpath} 中没有定义 `{name}`：请用这个名字定义它。")
     return None
-
-
-class CallLog:
-    """What the current test called last (lesson and function), for messages that take them from context."""
-
-    lesson = None
-    function = None
 
 
 class Transport:
