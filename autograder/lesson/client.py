@@ -43,7 +43,6 @@ class SandboxTransport(Transport):
         self.deadline = None
         self.time_limit = 60.0
         self.broken = None  # the message every further request of this test fails with
-        self.in_test = False
         self.starts = 0
         self.imported = set()  # lesson modules that answered in the running student process
         self.hung = {}  # module -> message: its import never finished (the tests that need it fail at once)
@@ -119,7 +118,6 @@ class SandboxTransport(Transport):
         self.broken = None
         self.output_total = 0
         self.output = bytearray()
-        self.in_test = True
         started = time.monotonic()
         fresh = self.process is None or self.process.poll() is not None
         if fresh:
@@ -138,7 +136,6 @@ class SandboxTransport(Transport):
         self.deadline = time.monotonic() + self.time_limit
 
     def end(self):
-        self.in_test = False
         if self.broken is not None or self.process is None:
             return
         try:
