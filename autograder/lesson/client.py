@@ -82,28 +82,25 @@ class SandboxTransport(Transport):
 
     # -- output
 
-    def _drain(self, fds):
-        try:
-            chunk = os.read(self.output_r, 1 << 16)
-        except OSError:
-            chunk = b""
-        if not chunk:
-            return
+    def _keep(self, chunk: bytes):
+        """Count a chunk of the student's output; keep the first OUTPUT_KEEP bytes of the test's output."""
         self.output_total += len(chunk)
         if len(self.output) < OUTPUT_KEEP:
             self.output += chunk[:OUTPUT_KEEP - len(self.output)]
 
+    def _drain(self, fds):
+        try:
+            self._keep(os.read(self.output_r, 1 << 16))
+        except OSError:
+            pass
+
     def take_output(self) -> str:
+        """The output kept for the test that ends (reading what is still in the pipe first)."""
         if self.output_r is not None:
             os.set_blocking(self.output_r, False)
             try:
-                while True:
-                    chunk = os.read(self.output_r, 1 << 16)
-                    if not chunk:
-                        break
-                    self.output_total += len(chunk)
-                    if len(self.output) < OUTPUT_KEEP:
-                        self.output += chunk[:OUTPUT_KEEP - len(self.output)]
+                while chunk := os.read(self.output_r, 1 << 16):
+                    self._keep(chunk)
             except (BlockingIOError, OSError):
                 pass
             os.set_blocking(self.output_r, True)

@@ -1,24 +1,23 @@
-"""Operating-system walls around student code (Linux): limits, privileges, hidden folders, clean-up.
+"""Operating-system pieces around the student process (Linux): limits, user ids, the mount namespace
+that lets a sandbox user reach Python, clean-up of what a test left running. The sandbox itself is
+bubblewrap (launch.py).
 
-Every function here is best effort where the system may refuse (no root, no mount
-namespaces): it returns False or does nothing, and the caller records which walls
-stood (`Walls`), so results say how a submission was isolated.
+Every function here is best effort where the system may refuse (no root, no mount namespaces):
+it returns False or does nothing; launch.py probes bubblewrap and results say whether it stood.
 
-评分隔离所用的操作系统手段（Linux）：资源限制、降权、隐藏目录、清理残留进程。
+学生进程周围的操作系统手段（Linux）：资源限制、用户 ID、让沙箱用户访问 Python 的挂载命名空间、清理残留进程。
 """
 import ctypes
 import ctypes.util
 import os
 import resource
 import signal
-from dataclasses import dataclass, field
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 _PR_SET_NO_NEW_PRIVS = 38
 _CLONE_NEWNS = 0x00020000
-_CLONE_NEWNET = 0x40000000
-_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
+_MS_NOSUID, _MS_NODEV = 2, 4
 _MS_BIND, _MS_REC, _MS_PRIVATE = 0x1000, 0x4000, 1 << 18
 
 _libc = None
@@ -29,25 +28,6 @@ def _c():
     if _libc is None:
         _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
     return _libc
-
-
-@dataclass
-class Walls:
-    """Which walls stand around the student code of one lesson process."""
-
-    sandbox_uid: int = None  # the unprivileged user the tests run as, None when not root
-    hidden: list = field(default_factory=list)  # folders covered by an empty read-only tmpfs
-    offline: bool = False  # in a network namespace of its own (no network at all)
-
-    def describe(self) -> str:
-        parts = ["forked test processes", "timeout", "memory limit", "output cap", "no import of graders"]
-        if self.sandbox_uid is not None:
-            parts.append(f"unprivileged uid {self.sandbox_uid}")
-        if self.hidden:
-            parts.append("hidden graders and solutions")
-        if self.offline:
-            parts.append("no network")
-        return ", ".join(parts)
 
 
 def privileged() -> bool:
@@ -71,22 +51,6 @@ def private_mounts() -> bool:
         return False
     libc = _c()
     return libc.unshare(_CLONE_NEWNS) == 0 and libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None) == 0
-
-
-def no_network() -> bool:
-    """Move this process into a network namespace of its own: no interface but a loopback that is down."""
-    return privileged() and _c().unshare(_CLONE_NEWNET) == 0
-
-
-def hide_folders(paths) -> list:
-    """Cover each folder with an empty read-only tmpfs (after private_mounts); returns the folders hidden."""
-    libc = _c()
-    hidden = []
-    flags = _MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
-    for path in paths:
-        if os.path.isdir(path) and libc.mount(b"tmpfs", os.fsencode(path), b"tmpfs", flags, b"size=4k,mode=0555") == 0:
-            hidden.append(str(path))
-    return hidden
 
 
 def _closed_ancestor(path: str):
@@ -174,13 +138,6 @@ def _status_kib(key: str) -> int:
             if line.startswith(key + ":"):
                 return int(line.split()[1])
     return 0
-
-
-def kill_group(pgid: int):
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def kill_descendants(max_rounds: int = 50):

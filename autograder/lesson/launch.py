@@ -161,9 +161,7 @@ def start(plan: Plan, channel_fd: int, output_fd: int, isolated: bool):
         os.setsid()
         confine.limit_resources(plan.memory_bytes, plan.max_file_bytes, 512 if plan.uid is not None else 0)
         if plan.uid is not None:
-            os.setgroups([])
-            os.setgid(plan.uid)
-            os.setuid(plan.uid)
+            confine.drop_privileges(plan.uid)
 
     return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output_fd, stderr=output_fd,
                             pass_fds=(channel_fd,), preexec_fn=limits, env=env,

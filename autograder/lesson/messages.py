@@ -5,7 +5,6 @@ through, never with the grader's own source (hidden tests stay hidden).
 
 沙箱看到的问题（异常、超时、崩溃、输出过多）给学生的说明，先英文后中文；只显示提交代码中的行，不显示评分代码。
 """
-import linecache
 import os
 
 MAX_MESSAGE = 6000
@@ -18,58 +17,6 @@ def _where(lesson):
 def clip(text: str, limit: int = MAX_MESSAGE) -> str:
     text = str(text)
     return text if len(text) <= limit else text[:limit] + f"\n... ({len(text) - limit} more characters)"
-
-
-def student_frames(traceback, submission_root: str) -> list:
-    """(relative path, line, function, source line) for each traceback entry inside the submission."""
-    root = os.path.realpath(submission_root) + os.sep
-    frames = []
-    for entry in traceback:
-        path = os.path.realpath(str(entry.path))
-        if path.startswith(root):
-            line = entry.lineno + 1
-            source = linecache.getline(path, line).strip()
-            frames.append((path[len(root):], line, entry.name, source))
-    return frames
-
-
-def exception(lesson, error: BaseException, frames: list) -> str:
-    """Your code (or the check examining what it returned) raised `error`."""
-    en_where, zh_where = _where(lesson)
-    detail = clip(f"{type(error).__name__}: {error}", 1500)
-    lines = []
-    if isinstance(error, SystemExit):
-        lines.append(f"{en_where} your code called sys.exit({error.code!r}) (or exit()/quit()) during the test. "
-                     "Graded functions must return their result, never end the program.")
-    elif _out_of_memory(error):
-        lines.append(f"{en_where} your code ran out of memory ({detail}). Check the sizes you allocate: the grader "
-                     "allows a few GiB per test.")
-    elif frames:
-        lines.append(f"{en_where} your code raised {detail}")
-    else:
-        lines.append(f"{en_where} the check raised {detail} while examining what your code returned: it may be of "
-                     "an unexpected type or shape.")
-    for path, line, function, source in frames[-4:]:
-        lines.append(f"  {path}, line {line}, in {function}: {source}")
-    if isinstance(error, SystemExit):
-        lines.append(f"{zh_where} 测试期间你的代码调用了 sys.exit({error.code!r})（或 exit()/quit()）。被评分的函数应返回结果，不能结束程序。")
-    elif _out_of_memory(error):
-        lines.append(f"{zh_where} 你的代码内存不足（{detail}）。请检查分配的大小：每个测试只允许几 GiB。")
-    elif frames:
-        lines.append(f"{zh_where} 你的代码抛出了 {detail}")
-    else:
-        lines.append(f"{zh_where} 检查你的代码返回值时出现 {detail}：返回值的类型或形状可能不对。")
-    return "\n".join(lines)
-
-
-def _out_of_memory(error) -> bool:
-    return isinstance(error, MemoryError) or "can't allocate memory" in str(error) or "out of memory" in str(error)
-
-
-def student_skip(lesson, reason: str) -> str:
-    en, zh = _where(lesson)
-    return (f"{en} your code skipped the test (pytest.skip/xfail: {clip(reason, 300)}); a skipped check counts as failed.\n"
-            f"{zh} 你的代码跳过了测试（{clip(reason, 300)}）；被跳过的检查按失败计。")
 
 
 def timeout(lesson, seconds: float, during_setup: bool = False) -> str:
@@ -108,21 +55,6 @@ def died(lesson, status: int, crash: str = "") -> str:
     return (f"{en} the test process {how_en} before reporting a result: your code called os._exit(), "
             "crashed the interpreter or used too much memory.\n"
             f"{zh} 测试进程在报告结果之前{how_zh}：你的代码调用了 os._exit()、使解释器崩溃或占用内存过多。")
-
-
-def tampered(lesson, names: list) -> str:
-    en, zh = _where(lesson)
-    shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
-    return (f"{en} your code changed code the checks rely on ({shown} was replaced). Graders compare your "
-            "results with torch itself, so code that rewrites torch, NumPy, builtins or the checks cannot be graded: "
-            "remove those assignments.\n"
-            f"{zh} 你的代码修改了检查所依赖的代码（{shown} 被替换）。评分需要与未经修改的 torch 和检查代码比较：请删除这些赋值。")
-
-
-def forked(lesson) -> str:
-    en, zh = _where(lesson)
-    return (f"{en} more than one process reported a result for this test: your code forked the test process.\n"
-            f"{zh} 有多个进程报告了该测试的结果：你的代码复制（fork）了测试进程。")
 
 
 def grader_error(lesson, detail: str) -> str:

@@ -153,9 +153,7 @@ def isolation(plan: launch.Plan) -> str:
 
     def as_user():
         if plan.uid is not None:
-            os.setgroups([])
-            os.setgid(plan.uid)
-            os.setuid(plan.uid)
+            confine.drop_privileges(plan.uid)
 
     try:
         probe = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=60, preexec_fn=as_user)
