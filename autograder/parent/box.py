@@ -1,0 +1,172 @@
+"""What this process really has to work with: CPUs and memory after cgroup limits and CPU affinity.
+
+A container reports the host's CPU count (`os.cpu_count()`) and the host's memory (/proc/meminfo);
+what it may use is set by its cgroup (v2 `cpu.max`, `memory.max`; v1 `cpu.cfs_quota_us` and
+`cpu.cfs_period_us`, `memory.limit_in_bytes`) and by its CPU affinity. Gradescope's default
+container, for one, is 0.5 CPU and 768 MB. The defaults of `--workers` and `--memory-gb` come
+from here. Every reader takes `root` (a folder standing for `/`) so tests can feed fake files.
+
+进程实际可用的 CPU 与内存（cgroup 限制与 CPU 亲和性），--workers 与 --memory-gb 的默认值由此而来。
+"""
+import math
+import os
+from dataclasses import dataclass
+
+#: Anonymous memory of the grading parent with torch, torchvision, torch._dynamo and pytest imported; every lesson
+#: process is forked from it and shares these pages (measured: 230 MB with torch's CPU wheels, 375 MB with CUDA's).
+BASE_BYTES = 400 * 2**20
+#: What one more lesson at a time adds: the lesson process's own data (MNIST kept as bytes), its student process
+#: (a second torch import, torch._dynamo, MNIST as bytes) and the test child (measured at most 320 MB with torch's
+#: CPU wheels, 470 MB with CUDA's; see tests/test_box.py for the whole grade under 768 MB).
+LESSON_BYTES = 500 * 2**20
+#: --memory-gb bounds: a test may always allocate this much (the cgroup's OOM killer, aimed at the student
+#: process by launch.py, is the backstop below it), and never needs more than the old default.
+TEST_MEMORY_MIN_GB, TEST_MEMORY_MAX_GB = 0.25, 4.0
+_NO_LIMIT = 2**60  # cgroup v1 writes "no limit" as 9223372036854771712 (the largest page count, in bytes)
+
+
+@dataclass
+class Box:
+    """CPUs and memory this process may use, and where each figure came from."""
+
+    cpus: float
+    memory_bytes: int | None = None  # None: unknown (no /proc/meminfo, no cgroup limit)
+    cpu_source: str = ""
+    memory_source: str = ""
+
+    def describe(self) -> str:
+        """One line, e.g. '0.5 CPU (cgroup v1 cpu.cfs_quota_us), 768 MiB (cgroup v1 memory.limit_in_bytes)'."""
+        memory = "memory unknown" if self.memory_bytes is None else f"{self.memory_bytes / 2**20:.0f} MiB"
+        return f"{self.cpus:g} CPU ({self.cpu_source}), {memory} ({self.memory_source or 'no source'})"
+
+
+def limits(root: str = "/", affinity: int | None = None) -> Box:
+    """The Box of this process: the least of every CPU and memory limit found under `root`.
+
+    `affinity`: the number of CPUs this process may run on (default: os.sched_getaffinity(0)).
+    """
+    if affinity is None:
+        affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cpus, cpu_source = float(affinity), "CPU affinity"
+    for value, source in _cpu_limits(root):
+        if value < cpus:
+            cpus, cpu_source = value, source
+    memory, memory_source = None, ""
+    for value, source in _memory_limits(root):
+        if memory is None or value < memory:
+            memory, memory_source = value, source
+    return Box(round(cpus, 2), memory, cpu_source, memory_source)
+
+
+def default_workers(box: Box, per_worker_bytes: int = LESSON_BYTES, base_bytes: int = BASE_BYTES) -> int:
+    """Lessons graded at the same time: one per whole CPU, as many as the memory holds, at least one."""
+    workers = max(1, math.floor(box.cpus))
+    if box.memory_bytes is not None:
+        workers = min(workers, (box.memory_bytes - base_bytes) // per_worker_bytes)
+    return max(1, int(workers))
+
+
+def default_test_memory_gb(box: Box, workers: int, per_worker_bytes: int = LESSON_BYTES,
+                           base_bytes: int = BASE_BYTES) -> float:
+    """Memory a test may allocate beyond its student process's own (--memory-gb): its share of what the box has
+    left once the parent and `workers` lessons are counted, between 0.25 and 4 GiB (4 where memory is unknown)."""
+    if box.memory_bytes is None:
+        return TEST_MEMORY_MAX_GB
+    spare = (box.memory_bytes - base_bytes - max(1, workers) * per_worker_bytes) / max(1, workers) / 2**30
+    return round(min(TEST_MEMORY_MAX_GB, max(TEST_MEMORY_MIN_GB, spare)), 2)
+
+
+# -- readers
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as file:
+            return file.read().strip()
+    except OSError:
+        return None
+
+
+def _inside(root: str, path: str) -> str:
+    return os.path.join(root, path.lstrip("/"))
+
+
+def _own_cgroups(root: str) -> dict:
+    """{controller: path} from /proc/self/cgroup; cgroup v2's one hierarchy is under the key ''."""
+    found = {}
+    for line in (_read(_inside(root, "proc/self/cgroup")) or "").splitlines():
+        parts = line.split(":", 2)
+        if len(parts) == 3:
+            for controller in parts[1].split(",") if parts[1] else [""]:
+                found[controller] = parts[2]
+    return found
+
+
+def _unescape(text: str) -> str:
+    """mountinfo writes space, tab, newline and backslash in paths as octal escapes (\\040)."""
+    for code in ("040", "011", "012", "134"):
+        text = text.replace("\\" + code, chr(int(code, 8)))
+    return text
+
+
+def _mounts(root: str) -> list:
+    """[(fstype, super options, mount root, mount point)] of the cgroup file systems in /proc/self/mountinfo."""
+    mounts = []
+    for line in (_read(_inside(root, "proc/self/mountinfo")) or "").splitlines():
+        if " - " not in line:
+            continue
+        before, after = line.split(" - ", 1)
+        fields, tail = before.split(), after.split()
+        if len(fields) >= 5 and len(tail) >= 3 and tail[0] in ("cgroup", "cgroup2"):
+            mounts.append((tail[0], set(tail[2].split(",")), _unescape(fields[3]), _unescape(fields[4])))
+    return mounts
+
+
+def _cgroup_dirs(root: str, controller: str) -> list:
+    """The folders of this process's cgroup for `controller` ('' for v2) and of each cgroup above it, inner first.
+
+    A limit set on any of them applies; folders above the mount point are out of sight (a container's view).
+    """
+    path = _own_cgroups(root).get(controller)
+    if path is None:
+        return []
+    for fstype, options, mount_root, mount_point in _mounts(root):
+        if (controller == "" and fstype == "cgroup2") or (controller and fstype == "cgroup" and controller in options):
+            relative = path[len(mount_root):] if path.startswith(mount_root.rstrip("/") + "/") else ""
+            top = _inside(root, mount_point)
+            folder = os.path.normpath(os.path.join(top, relative.lstrip("/")))
+            if not os.path.isdir(folder):  # a cgroup namespace or a path we cannot map: the mount's own level
+                folder = top
+            folders = [folder]
+            while folders[-1] != top and folders[-1].startswith(top + os.sep):
+                folders.append(os.path.dirname(folders[-1]))
+            return folders
+    return []
+
+
+def _cpu_limits(root: str):
+    """(CPUs, source) for every CPU quota found (cgroup v2 cpu.max, v1 cpu.cfs_quota_us / cpu.cfs_period_us)."""
+    for folder in _cgroup_dirs(root, ""):
+        parts = (_read(os.path.join(folder, "cpu.max")) or "").split()
+        if len(parts) == 2 and parts[0] != "max" and int(parts[1]) > 0:
+            yield int(parts[0]) / int(parts[1]), "cgroup v2 cpu.max"
+    for folder in _cgroup_dirs(root, "cpu"):
+        quota, period = _read(os.path.join(folder, "cpu.cfs_quota_us")), _read(os.path.join(folder, "cpu.cfs_period_us"))
+        if quota and period and int(quota) > 0 and int(period) > 0:
+            yield int(quota) / int(period), "cgroup v1 cpu.cfs_quota_us"
+
+
+def _memory_limits(root: str):
+    """(bytes, source) for every memory limit found (cgroup v2 memory.max, v1 memory.limit_in_bytes) and for
+    /proc/meminfo's MemAvailable (what the machine has free now, page cache it can drop included)."""
+    for folder in _cgroup_dirs(root, ""):
+        value = _read(os.path.join(folder, "memory.max"))
+        if value and value != "max" and int(value) < _NO_LIMIT:
+            yield int(value), "cgroup v2 memory.max"
+    for folder in _cgroup_dirs(root, "memory"):
+        value = _read(os.path.join(folder, "memory.limit_in_bytes"))
+        if value and 0 < int(value) < _NO_LIMIT:
+            yield int(value), "cgroup v1 memory.limit_in_bytes"
+    for line in (_read(_inside(root, "proc/meminfo")) or "").splitlines():
+        if line.startswith("MemAvailable:"):
+            yield int(line.split()[1]) * 1024, "MemAvailable in /proc/meminfo"
