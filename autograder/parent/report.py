@@ -38,9 +38,15 @@ def _first_line(text: str, width: int = 100) -> str:
 
 def submission_table(result) -> str:
     """Per lesson: points, passed tests; under it each failed test with its pitfall tags and first line."""
-    rows = [f"{result.name}  ({result.path})"]
+    from autograder.parent.results import display_name
+
+    rows = [f"{result.display}  ({display_name(result.path)})"]
     if result.error:
         rows.append(f"  grading failed: {result.error}")
+    for path, why in result.skipped_files[:20]:
+        rows.append(f"  not graded: {display_name(path)} ({why})")
+    if len(result.skipped_files) > 20:
+        rows.append(f"  not graded: {len(result.skipped_files) - 20} more files")
     rows.append(f"  {'lesson':<16}{'points':>12}{'passed':>10}")
     for number in sorted(result.lessons):
         lesson = result.lessons[number]
@@ -77,14 +83,14 @@ def submission_table(result) -> str:
     return "\n".join(rows)
 
 
-def batch_table(results, lessons) -> str:
-    """One row per submission: points per lesson, total, percent, and a mark where grading failed."""
-    width = max([len(r.name) for r in results] + [10])
+def batch_table(rows, lessons) -> str:
+    """One row per submission (gradebook rows): points per lesson, total, percent, a mark where grading failed."""
+    width = max([len(row[0]) for row in rows] + [10])
     head = f"{'submission':<{width}}" + "".join(f"{'L' + str(n):>7}" for n in lessons) + f"{'total':>9}{'%':>7}"
-    rows = [head, "-" * len(head)]
-    for result in sorted(results, key=lambda r: r.name):
-        cells = "".join(f"{result.lessons[n].score:>7g}" if n in result.lessons else f"{'-':>7}" for n in lessons)
-        percent = 100 * result.score / result.max_score if result.max_score else 0.0
-        mark = "" if result.complete else "  (grading error, see results.json)"
-        rows.append(f"{result.name:<{width}}{cells}{result.score:>9g}{percent:>7.1f}{mark}")
-    return "\n".join(rows)
+    lines = [head, "-" * len(head)]
+    for row in sorted(rows, key=lambda r: r[0]):
+        name, *cells = row
+        points, (total, _, percent, _, error, _) = cells[:len(lessons)], cells[len(lessons):]
+        mark = "  (grading error, see results.json)" if error else ""
+        lines.append(f"{name:<{width}}" + "".join(f"{c or '-':>7}" for c in points) + f"{total:>9}{percent:>7}{mark}")
+    return "\n".join(lines)

@@ -8,13 +8,14 @@ Gradescope's format: https://gradescope-autograders.readthedocs.io/en/latest/spe
 结果模型（每个测试一条记录）及导出：Gradescope 的 results.json 和成绩表 CSV。
 """
 import csv
+import hashlib
 import io
 import json
 import os
 import tempfile
 from dataclasses import dataclass, field
 
-from coursetools import LESSONS
+from coursetools import LESSONS, REPO_ROOT
 
 OUTPUT_EXCERPT = 2000  # characters of a failed test's captured output shown to the student
 
@@ -33,6 +34,7 @@ class TestResult:
     duration: float = 0.0
     output: str = ""  # what the test printed (kept only in part)
     reported: bool = False  # a verdict arrived from the lesson process
+    skip: str = None  # skipped by this machine or these options, known at collection (not scored)
 
 
 @dataclass
@@ -59,11 +61,19 @@ class LessonResult:
 
 @dataclass
 class SubmissionResult:
-    name: str
+    name: str  # the folder's name as the file system gave it (may hold undecodable bytes)
     path: str
     lessons: dict = field(default_factory=dict)  # lesson number -> LessonResult
     error: str = None  # the submission could not be graded at all
     duration: float = 0.0
+    folder: str = ""  # where its results go, inside a batch's output folder
+    skipped_files: list = field(default_factory=list)  # (relative path, why it was not copied)
+    finished: bool = False  # every lesson of it has ended (graded, failed or stopped)
+
+    @property
+    def display(self) -> str:
+        """The name as text that can be written anywhere (undecodable bytes as \\xNN escapes)."""
+        return display_name(self.name)
 
     @property
     def score(self) -> float:
@@ -81,6 +91,27 @@ class SubmissionResult:
     def tests(self):
         for number in sorted(self.lessons):
             yield from self.lessons[number].tests
+
+
+def display_name(name: str) -> str:
+    """A file name as printable, encodable text: bytes that are not UTF-8 become \\xNN escapes."""
+    text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+
+
+def safe_folder(name: str) -> str:
+    """One encoding-safe folder name for a submission's results (letters, digits, - _ . kept)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in display_name(name))[:80].strip(".") or "submission"
+
+
+def grader_version() -> str:
+    """A fingerprint of the graders, the engine, the course tools and the reference (what decides scores)."""
+    digest = hashlib.sha256()
+    for package in ("autograder", "coursetools", "course_data", "solutions"):
+        for path in sorted((REPO_ROOT / package).rglob("*.py")):
+            if "__pycache__" not in path.parts:
+                digest.update(path.relative_to(REPO_ROOT).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def _test_output(test: TestResult) -> str:
@@ -101,6 +132,11 @@ def summary_text(result: SubmissionResult) -> str:
     lines = []
     if result.error:
         lines.append(f"Grading failed / 评分失败: {result.error}")
+    if result.skipped_files:
+        lines.append(f"Files not graded / 未评分的文件 ({len(result.skipped_files)}):")
+        lines += [f"  {display_name(path)}: {why}" for path, why in result.skipped_files[:50]]
+        if len(result.skipped_files) > 50:
+            lines.append(f"  ... {len(result.skipped_files) - 50} more / 另有 {len(result.skipped_files) - 50} 个")
     for number in sorted(result.lessons):
         lesson = result.lessons[number]
         lines.append(f"lesson{number} {LESSONS.get(number, '')}: {lesson.score:g} / {lesson.max_score:g}")
@@ -124,7 +160,7 @@ def not_isolated(result: SubmissionResult) -> list:
     return [n for n, lesson in sorted(result.lessons.items()) if lesson.isolated is False]
 
 
-def to_gradescope(result: SubmissionResult) -> dict:
+def to_gradescope(result: SubmissionResult, version: str = None, options: dict = None) -> dict:
     tests = []
     for index, test in enumerate(result.tests(), start=1):
         if test.status == "skipped":
@@ -150,8 +186,15 @@ def to_gradescope(result: SubmissionResult) -> dict:
         "stdout_visibility": "hidden",
         "tests": tests,
         "extra_data": {
-            "submission": result.name,
-            "complete": result.complete,
+            "submission": result.display,
+            "folder": result.folder,
+            "complete": result.complete and result.finished,
+            "finished": result.finished,
+            "grader_version": version,
+            "options": options or {},
+            "errors": ([result.error] if result.error else [])
+            + [f"lesson{n}: {l.error}" for n, l in sorted(result.lessons.items()) if l.error],
+            "skipped_files": [{"path": display_name(p), "reason": why} for p, why in result.skipped_files],
             "isolated": not not_isolated(result),
             "isolation": NOT_ISOLATED if not_isolated(result) else "bubblewrap sandbox",
             "lessons": {str(n): {"score": l.score, "max_score": l.max_score, "error": l.error, "isolation": l.walls,
@@ -167,38 +210,54 @@ def _atomic_write(path: str, text: str):
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=".results-", dir=folder)
-    with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
+    with os.fdopen(handle, "w", encoding="utf-8", errors="backslashreplace", newline="") as file:
         file.write(text)
     os.chmod(temporary, 0o644)
     os.replace(temporary, path)
 
 
-def write_results_json(result: SubmissionResult, out_dir: str) -> str:
+def write_results_json(result: SubmissionResult, out_dir: str, version: str = None, options: dict = None) -> str:
     path = os.path.join(out_dir, "results.json")
     if os.path.isdir(path) and not os.path.islink(path):
         raise OSError(f"{path} is a folder; cannot write results there")
-    _atomic_write(path, json.dumps(to_gradescope(result), ensure_ascii=False, indent=2) + "\n")
+    _atomic_write(path, json.dumps(to_gradescope(result, version, options), ensure_ascii=False, indent=2) + "\n")
     return path
 
 
-def write_gradebook(results: list, path: str, lessons: list) -> str:
-    """One row per submission: points per lesson, total, maximum, percent, pitfalls seen, grading errors."""
-    rows = []
-    header = ["submission", *[f"lesson{n}" for n in lessons], "total", "max_score", "percent", "pitfalls", "error"]
-    for result in sorted(results, key=lambda r: r.name):
-        errors = [result.error] if result.error else []
-        errors += [f"lesson{n}: {l.error}" for n, l in sorted(result.lessons.items()) if l.error]
-        pitfalls = sorted({tag.split(":", 1)[1] for t in result.tests() for tag in t.tags if tag.startswith("pitfall:")})
-        row = [result.name]
-        for number in lessons:
-            lesson = result.lessons.get(number)
-            row.append(f"{lesson.score:g}" if lesson is not None else "")
-        percent = 100 * result.score / result.max_score if result.max_score else 0.0
-        row += [f"{result.score:g}", f"{result.max_score:g}", f"{percent:.1f}", " ".join(pitfalls), "; ".join(errors)]
-        rows.append(row)
+def read_results_json(out_dir: str):
+    """The results.json in out_dir as a dict, or None (missing, unreadable, not ours)."""
+    try:
+        with open(os.path.join(out_dir, "results.json"), encoding="utf-8") as file:
+            data = json.load(file)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("tests"), list) else None
+
+
+GRADEBOOK_HEADER = ["submission", "total", "max_score", "percent", "pitfalls", "error", "folder"]
+
+
+def gradebook_row(data: dict, lessons: list) -> list:
+    """One gradebook row from a results.json (points per lesson, total, maximum, percent, pitfalls, errors)."""
+    extra = data.get("extra_data") or {}
+    per_lesson = extra.get("lessons") or {}
+    pitfalls = sorted({tag.split(":", 1)[1] for test in data.get("tests", []) for tag in test.get("tags", [])
+                       if tag.startswith("pitfall:")})
+    score, top = float(data.get("score") or 0), float(data.get("max_score") or 0)
+    errors = list(extra.get("errors") or [])
+    if not extra.get("finished", True):
+        errors.insert(0, "grading did not finish (partial results)")
+    cells = [f"{per_lesson[str(n)]['score']:g}" if str(n) in per_lesson else "" for n in lessons]
+    return [extra.get("submission", ""), *cells, f"{score:g}", f"{top:g}", f"{100 * score / top if top else 0.0:.1f}",
+            " ".join(pitfalls), "; ".join(errors), extra.get("folder", "")]
+
+
+def write_gradebook(rows: list, path: str, lessons: list) -> str:
+    """The class's gradebook CSV: one row per submission (rows from gradebook_row), sorted by name."""
+    header = GRADEBOOK_HEADER[:1] + [f"lesson{n}" for n in lessons] + GRADEBOOK_HEADER[1:]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows(sorted(rows, key=lambda row: row[0]))
     _atomic_write(path, buffer.getvalue())
     return path

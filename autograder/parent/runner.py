@@ -4,7 +4,8 @@ The parent is trusted and never imports student code. It imports torch and pytes
 once (with one thread, so forking stays safe), then forks up to `workers` lesson
 processes at a time, longest lessons first; each reports JSON lines on its own pipe.
 A lesson process that dies or overruns costs that lesson of that submission, not the
-batch. The parent alone writes results, after grading.
+batch. The parent alone writes results: a listener hears of each test's verdict and of each
+submission as soon as all its lessons have ended (autograder/parent/record.py writes them).
 
 评分父进程：复制评分测试与提交，为每个（提交, 课）fork 一个单课进程；只有父进程写结果文件。
 """
@@ -22,7 +23,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from autograder.lesson import confine
-from autograder.parent.results import LessonResult, SubmissionResult, TestResult
+from autograder.parent.results import LessonResult, SubmissionResult, TestResult, display_name, safe_folder
 from coursetools import LESSONS, REPO_ROOT
 
 #: Longest first, so two workers finish together (lesson 5 trains on MNIST, lesson 4 too).
@@ -45,6 +46,14 @@ class Options:
     memory_gb: float = 4.0
     threads: int = 1
     keep: bool = False  # keep the run folder (logs) for debugging
+    time_limits: dict = None  # test name -> seconds, calibrated on this machine (calibrate.py); else the graders'
+
+
+class Listener:
+    """What the runner tells about results as they come (record.py writes files from it)."""
+    def started(self, result): pass
+    def progress(self, result): pass
+    def finished(self, result): pass
 
 
 class NullProgress:
@@ -95,13 +104,14 @@ def _settle_torch(torch):
                 pass
 
 
-def copy_submission(source: str, target: str, owner: int = None):
+def copy_submission(source: str, target: str, owner: int = None) -> list:
     """Copy regular files and folders only (no links, no devices, no caches), read-only.
 
     With `owner` (grading as root): the copy belongs to that user and no one else may read
     it; otherwise it is readable by everyone and writable by no one but its creator.
+    Returns [(relative path, why it was not copied)] for every file or folder left out.
     """
-    _copy_tree(source, target)
+    skipped = _copy_tree(source, target)
     for folder, dirs, files in os.walk(target):
         for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
             directory = os.path.isdir(name)
@@ -110,26 +120,43 @@ def copy_submission(source: str, target: str, owner: int = None):
             else:
                 os.chown(name, owner, owner)
                 os.chmod(name, 0o500 if directory else 0o400)
+    return skipped
 
 
-def _copy_tree(source: str, target: str):
-    total = 0
+def _kind(mode: int) -> str:
+    return ("a symbolic link" if stat.S_ISLNK(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "not a regular file")
+
+
+def _copy_tree(source: str, target: str) -> list:
+    """Copy what grading may read; list the rest with the reason (caches and hidden files are not listed)."""
+    total, skipped = 0, []
     os.makedirs(target, mode=0o755)
     for folder, dirs, files in os.walk(source, followlinks=False):
         relative = os.path.relpath(folder, source)
-        dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__"
-                   and not os.path.islink(os.path.join(folder, d))]
+        for name in [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+            skipped.append((os.path.normpath(os.path.join(relative, name)), "a symbolic link (not followed)"))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__"
+                         and not os.path.islink(os.path.join(folder, d)))
         destination = os.path.normpath(os.path.join(target, relative))
         os.makedirs(destination, mode=0o755, exist_ok=True)
-        for name in files:
+        for name in sorted(files):
             path = os.path.join(folder, name)
-            info = os.lstat(path)
-            if not stat.S_ISREG(info.st_mode) or name.endswith(".pyc") or info.st_size > MAX_FILE:
+            shown = os.path.normpath(os.path.join(relative, name))
+            if name.endswith(".pyc") or name.startswith("."):
                 continue
-            total += info.st_size
-            if total > MAX_SUBMISSION:
-                return
-            shutil.copyfile(path, os.path.join(destination, name), follow_symlinks=False)
+            info = os.lstat(path)
+            if not stat.S_ISREG(info.st_mode):
+                skipped.append((shown, f"{_kind(info.st_mode)}: only regular files are graded"))
+            elif info.st_size > MAX_FILE:
+                skipped.append((shown, f"{info.st_size / 2**20:.1f} MiB, over the {MAX_FILE // 2**20} MiB a file may have"))
+            elif total + info.st_size > MAX_SUBMISSION:
+                skipped.append((shown, f"over the {MAX_SUBMISSION // 2**20} MiB a submission may have in all"))
+            else:
+                total += info.st_size
+                shutil.copyfile(path, os.path.join(destination, name), follow_symlinks=False)
+    return skipped
 
 
 def copy_graders(run_dir: str, lessons) -> str:
@@ -169,9 +196,16 @@ class _Job:
         return self.submission.lessons[self.lesson]
 
 
-def grade_all(submissions, options: Options, progress=None) -> list:
-    """Grade [(name, path)] and return one SubmissionResult each, in the same order."""
+def grade_all(submissions, options: Options, progress=None, listener=None) -> list:
+    """Grade [(name, path)] or [(name, path, folder)] and return one SubmissionResult each, in the same order.
+
+    The listener hears each verdict and each finished submission as they come. When grading is
+    interrupted (KeyboardInterrupt, or the SIGTERM that the CLI turns into one), the lesson processes
+    are stopped, every unfinished submission is finished with its tests not run marked as stopped,
+    and the exception goes on.
+    """
     progress = progress or NullProgress()
+    listener = listener or Listener()
     _preload()
     _remove_abandoned_runs()
     run_dir = tempfile.mkdtemp(prefix=RUN_PREFIX)
@@ -180,29 +214,40 @@ def grade_all(submissions, options: Options, progress=None) -> list:
         owner.write(str(os.getpid()))
     results, jobs = [], deque()
     root = confine.privileged()
+    scheduler = None
     try:
         graders = copy_graders(run_dir, options.lessons)
-        for index, (name, path) in enumerate(submissions):
-            result = SubmissionResult(name=name, path=str(path))
+        scheduler = _Scheduler(options, run_dir, graders, progress, listener)
+        for index, (name, path, *folder) in enumerate(submissions):
+            result = SubmissionResult(name=name, path=str(path), folder=folder[0] if folder else safe_folder(name))
             results.append(result)
-            copy = os.path.join(run_dir, "subs", str(index), _safe(name))
+            for lesson in options.lessons:
+                result.lessons[lesson] = LessonResult(lesson)
+            listener.started(result)
+            copy = os.path.join(run_dir, "subs", str(index), "submission")
             uid = confine.sandbox_uid_for(os.getpid(), index) if root else None
             try:
                 os.makedirs(os.path.dirname(copy), exist_ok=True)
                 os.chmod(os.path.join(run_dir, "subs"), 0o711)
                 os.chmod(os.path.dirname(copy), 0o711)
-                copy_submission(str(path), copy, owner=uid)
-            except OSError as error:
-                result.error = f"could not read the submission {path}: {error}"
+                result.skipped_files = copy_submission(str(path), copy, owner=uid)
+            except (OSError, UnicodeError) as error:
+                result.error = f"could not read the submission {display_name(str(path))}: {error}"
+                result.lessons.clear()
+                scheduler.finish_submission(result)
                 continue
-            for lesson in sorted(options.lessons, key=lambda n: LESSON_ORDER.index(n) if n in LESSON_ORDER else 99):
-                result.lessons[lesson] = LessonResult(lesson)
+            lessons = sorted(options.lessons, key=lambda n: LESSON_ORDER.index(n) if n in LESSON_ORDER else 99)
+            scheduler.remaining[id(result)] = len(lessons)
+            for lesson in lessons:
                 jobs.append(_Job(result, copy, lesson, uid))
-        scheduler = _Scheduler(options, run_dir, graders, progress)
         scheduler.run(jobs)
-        for result in results:
-            first = scheduler.started.get(id(result))
-            result.duration = time.monotonic() - first if first else 0.0
+    except BaseException as error:
+        if scheduler is not None:
+            scheduler.abort(f"grading was stopped ({type(error).__name__}) before this lesson finished")
+            for result in results:
+                if not result.finished:
+                    scheduler.finish_submission(result, stopped=True)
+        raise
     finally:
         if options.keep:
             print(f"run folder kept: {run_dir}", file=sys.stderr)
@@ -233,18 +278,51 @@ def _remove_abandoned_runs():
             pass
 
 
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:80] or "submission"
-
-
 class _Scheduler:
-    """Runs jobs, at most `workers` at a time, and routes each lesson process's JSON lines."""
+    """Runs jobs, at most `workers` at a time, routes each lesson process's JSON lines, and tells the
+    listener of each verdict and of each submission whose lessons have all ended."""
 
-    def __init__(self, options, run_dir, graders, progress):
+    def __init__(self, options, run_dir, graders, progress, listener):
         self.options, self.run_dir, self.graders, self.progress = options, run_dir, graders, progress
+        self.listener = listener
         self.running = {}
         self.started = {}
+        self.remaining = {}  # id(SubmissionResult) -> lessons not ended yet
+        self.known = {}  # lesson -> its collected tests (the same for every submission: graders and machine)
         self.counter = 0
+
+    def finish_submission(self, result, stopped: bool = False):
+        first = self.started.get(id(result))
+        result.duration = time.monotonic() - first if first else 0.0
+        for number, lesson in result.lessons.items():
+            if not lesson.tests and number in self.known:  # never started (stopped) or ended before collecting
+                if stopped and not lesson.error:
+                    lesson.error = "grading was stopped before this lesson started"
+                _expected(lesson, self.known[number])
+            for test in lesson.tests:
+                if not test.reported:
+                    test.status, test.score = "failed", 0.0
+                    test.message = test.message or _not_run(lesson)
+        result.finished = not stopped
+        self.listener.finished(result)
+
+    def end_job(self, job):
+        _finish(job, self.known)
+        key = id(job.submission)
+        self.remaining[key] -= 1
+        if self.remaining[key] == 0:
+            self.finish_submission(job.submission)
+
+    def abort(self, reason: str):
+        """Stop every running lesson process; its lesson keeps the verdicts it sent."""
+        for fd, job in list(self.running.items()):
+            try:
+                os.kill(job.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            job.result.error = job.result.error or reason
+            _finish(job, self.known)
+            del self.running[fd]
 
     def start(self, job):
         self.counter += 1
@@ -264,10 +342,11 @@ class _Scheduler:
                     job.buffer += chunk
                     *lines, job.buffer = job.buffer.split(b"\n")
                     for line in lines:
-                        _handle(job, line, self.options, self.progress)
+                        if _handle(job, line, self.options, self.progress, self.known):
+                            self.listener.progress(job.submission)
                 else:
-                    _finish(job)
                     del self.running[fd]
+                    self.end_job(job)
             now = time.monotonic()
             for job in self.running.values():
                 if now > job.deadline:
@@ -293,7 +372,7 @@ def _start(job: _Job, counter: int, options: Options, run_dir: str, graders: str
         "inifile": str(REPO_ROOT / "pyproject.toml"), "work_dir": work_dir,
         "basetemp": os.path.join(job_dir, "shared", "pytest"), "memory_bytes": int(options.memory_gb * 2**30),
         "threads": options.threads, "timeout_factor": options.timeout_factor, "full": options.full,
-        "sandbox_uid": job.uid,
+        "sandbox_uid": job.uid, "time_limits": options.time_limits or {},
     }
     log = os.path.join(job_dir, "lesson.log")
     read_fd, write_fd = os.pipe()
@@ -320,6 +399,7 @@ def _start(job: _Job, counter: int, options: Options, run_dir: str, graders: str
 
             confine.die_with_parent()
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             code = worker.run_lesson(write_fd, spec)
         finally:
             os._exit(code)
@@ -329,37 +409,54 @@ def _start(job: _Job, counter: int, options: Options, run_dir: str, graders: str
     job.log = log
 
 
-def _handle(job: _Job, line: bytes, options: Options, progress):
+def _expect(job: _Job, tests: list):
+    """The lesson's tests, as collected before any student code ran: the maximum score is fixed here."""
+    for result in _expected(job.result, tests):
+        job.tests[result.name] = result
+
+
+def _expected(lesson: LessonResult, tests: list) -> list:
+    """Add the collected `tests` to `lesson` (skips this machine decides already final); returns them."""
+    added = []
+    for test in tests:
+        result = TestResult(name=test["name"], lesson=lesson.lesson, max_score=float(test.get("points", 1.0)),
+                            hidden=bool(test.get("hidden")), skip=test.get("skip"))
+        if result.skip:
+            result.status, result.message, result.reported = "skipped", result.skip, True
+        lesson.tests.append(result)
+        added.append(result)
+    return added
+
+
+def _handle(job: _Job, line: bytes, options: Options, progress, known: dict) -> bool:
+    """Apply one JSON line of a lesson process; True when a test's verdict arrived."""
     try:
         record = json.loads(line)
     except ValueError:
-        return
+        return False
     kind = record.get("type")
     lesson = job.result
-    if kind == "collected":
-        budget = 0.0
-        for test in record["tests"]:
-            name = test["name"]
-            result = TestResult(name=name, lesson=job.lesson, max_score=float(test.get("points", 1.0)),
-                                hidden=bool(test["hidden"]))
-            job.tests[name] = result
-            lesson.tests.append(result)
-            budget += float(test.get("time_limit", 60.0)) + 5
+    if kind == "collected" and not job.tests:
+        known.setdefault(job.lesson, record["tests"])
+        _expect(job, record["tests"])
+        budget = sum(float(test.get("time_limit", 60.0)) + 5 for test in record["tests"] if not test.get("skip"))
         job.deadline = job.started + 120 + budget
         progress.add_total(len(record["tests"]))
     elif kind == "result":
         test = job.tests.get(record["name"])
-        if test is None:
-            return
+        if test is None or test.skip:
+            progress.advance(f"{display_name(job.submission.name)} lesson{job.lesson}")
+            return False
         test.status = record["outcome"] if record["outcome"] in ("passed", "failed", "skipped") else "failed"
         test.score = test.max_score if test.status == "passed" else 0.0
-        test.message = (record.get("message") or "").replace(job.sub_copy, job.submission.path)
+        test.message = (record.get("message") or "").replace(job.sub_copy, display_name(job.submission.path))
         test.tags = [f"pitfall:{slug}" for slug in dict.fromkeys(record.get("pitfalls") or [])]
         test.not_implemented = record.get("not_implemented")
         test.duration = float(record.get("duration") or 0.0)
         test.output = record.get("output") or ""
         test.reported = True
-        progress.advance(f"{job.submission.name} lesson{job.lesson}")
+        progress.advance(f"{display_name(job.submission.name)} lesson{job.lesson}")
+        return True
     elif kind == "walls":
         lesson.walls = record.get("description", "")
         lesson.isolated = bool(record.get("isolated"))
@@ -369,21 +466,29 @@ def _handle(job: _Job, line: bytes, options: Options, progress):
         job.done = True
         if record.get("exit_code") not in (0, 1) and not lesson.error:
             lesson.error = f"pytest ended with exit code {record.get('exit_code')}"
+    return False
 
 
-def _finish(job: _Job):
+def _finish(job: _Job, known: dict):
     os.close(job.fd)
     _, status = os.waitpid(job.pid, 0)
     lesson = job.result
     lesson.duration = time.monotonic() - job.started
     if not job.done and not lesson.error:
         lesson.error = f"the lesson process stopped unexpectedly (wait status {status}); log: {_tail(job.log)}"
-    from autograder.lesson import messages
-
+    if not job.tests and job.lesson in known:  # it ended before collecting: the same tests, none run
+        _expect(job, known[job.lesson])
     for test in lesson.tests:
         if not test.reported:
             test.status, test.score = "failed", 0.0
-            test.message = messages.grader_error(job.lesson, lesson.error or "the test was never run")
+            test.message = _not_run(lesson)
+            test.reported = True
+
+
+def _not_run(lesson: LessonResult) -> str:
+    from autograder.lesson import messages
+
+    return messages.grader_error(lesson.lesson, lesson.error or "the test was never run")
 
 
 def _tail(path: str, size: int = 1500) -> str:
