@@ -75,6 +75,52 @@ def time_limit_of(item) -> float:
     return float(marker.args[0]) if marker and marker.args else DEFAULT_TIME_LIMIT
 
 
+def describe(items, job: dict) -> list:
+    """The tests as the parent needs them, known before any student code runs: names, points, visibility,
+    time limits (calibrated ones set on the items), and the skips this machine and these options decide,
+    so the maximum score is fixed by the graders and the machine."""
+    regions, tests = {}, []
+    limits = job.get("time_limits") or {}
+    for item in items:
+        name = test_name(item.nodeid)
+        limit = time_limit_of(item)
+        if name in limits:  # calibrated on this machine (autograder/parent/calibrate.py): never above the grader's
+            limit = min(limit, float(limits[name]))
+            item.add_marker(pytest.mark.time_limit(limit), append=False)
+        skip = evaluate_skip_marks(item)
+        tests.append({"name": name, "hidden": is_hidden(item, regions), "points": points_of(item),
+                      "time_limit": limit * job["timeout_factor"], "skip": skip.reason if skip else None})
+    return tests
+
+
+class CollectPlugin:
+    """The collection of every lesson at once, before grading starts (the parent's list of expected tests)."""
+
+    def __init__(self, channel: Channel, job: dict):
+        self.channel, self.job = channel, job
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.channel.send({"type": "error", "message": f"collecting {report.nodeid}: {report.longrepr}"})
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, session, config, items):
+        self.channel.send({"type": "collected", "tests": describe(items, self.job)})
+
+
+def collect_lessons(channel_fd: int, job: dict) -> int:
+    """Body of the forked collection process: report the tests of every lesson; runs no test."""
+    channel = Channel(channel_fd)
+    try:
+        os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+        code = pytest.main(pytest_args(job) + ["--collect-only"], plugins=[CollectPlugin(channel, job)])
+        channel.send({"type": "done", "exit_code": int(code)})
+        return 0
+    except BaseException as error:
+        channel.send({"type": "error", "message": f"{type(error).__name__}: {error}"})
+        return 1
+
+
 class LessonPlugin:
     """Registered in the lesson process's pytest run: collection report, one record per test."""
 
@@ -89,20 +135,7 @@ class LessonPlugin:
 
     @pytest.hookimpl(trylast=True)  # after the course plugin has marked the skips the machine decides
     def pytest_collection_modifyitems(self, session, config, items):
-        """Report the tests before any student code runs: names, points, limits, and the skips this machine
-        and these options decide, so the maximum score is fixed by the graders and the machine."""
-        regions, tests = {}, []
-        limits = self.job.get("time_limits") or {}
-        for item in items:
-            name = test_name(item.nodeid)
-            limit = time_limit_of(item)
-            if name in limits:  # calibrated on this machine (autograder/parent/calibrate.py): never above the grader's
-                limit = min(limit, float(limits[name]))
-                item.add_marker(pytest.mark.time_limit(limit), append=False)
-            skip = evaluate_skip_marks(item)
-            tests.append({"name": name, "hidden": is_hidden(item, regions), "points": points_of(item),
-                          "time_limit": limit * self.job["timeout_factor"], "skip": skip.reason if skip else None})
-        self.channel.send({"type": "collected", "tests": tests})
+        self.channel.send({"type": "collected", "tests": describe(items, self.job)})
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(self, item, call):
@@ -146,7 +179,8 @@ class LessonPlugin:
 
 def pytest_args(job: dict) -> list:
     """The pytest command line of a lesson process (only the course plugin; `--full` passed through)."""
-    args = [job["tests"], "-c", job["inifile"], "--rootdir", job["graders_root"], "--confcutdir", job["graders_root"],
+    tests = job["tests"] if isinstance(job["tests"], list) else [job["tests"]]
+    args = [*tests, "-c", job["inifile"], "--rootdir", job["graders_root"], "--confcutdir", job["graders_root"],
             "--import-mode=importlib", "-p", "coursetools.pytest_plugin", "-p", "no:cacheprovider",
             "-p", "no:faulthandler", "-p", "no:unraisableexception", "-p", "no:threadexception",
             "--capture=no", "-q", "-rN", "--basetemp", job["basetemp"], "--submission", job["submission"]]

@@ -62,9 +62,17 @@ class NullProgress:
 
 
 def prepare_environment():
-    """Before torch is imported: one thread (fork-safe), no CUDA initialisation for a device count."""
+    """Before torch is imported: one thread (fork-safe), no CUDA initialisation for a device count, and memory
+    blocks of 1 MiB and more given back to the system when freed (glibc otherwise raises that threshold to 32 MiB
+    after the first big free and keeps a ResNet's freed tensors: a lesson process then grows test after test)."""
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
     os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).mallopt(-3, 2**20)  # M_MMAP_THRESHOLD, fixed (glibc; elsewhere there is no mallopt)
+    except (OSError, AttributeError):
+        pass
     if str(REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT))
 
@@ -218,11 +226,13 @@ def grade_all(submissions, options: Options, progress=None, listener=None) -> li
     try:
         graders = copy_graders(run_dir, options.lessons)
         scheduler = _Scheduler(options, run_dir, graders, progress, listener)
+        scheduler.known = collect_all(options, run_dir, graders)
         for index, (name, path, *folder) in enumerate(submissions):
             result = SubmissionResult(name=name, path=str(path), folder=folder[0] if folder else safe_folder(name))
             results.append(result)
             for lesson in options.lessons:
                 result.lessons[lesson] = LessonResult(lesson)
+                _expected(result.lessons[lesson], scheduler.known.get(lesson, []))
             listener.started(result)
             copy = os.path.join(run_dir, "subs", str(index), "submission")
             uid = confine.sandbox_uid_for(os.getpid(), index) if root else None
@@ -375,11 +385,20 @@ def _start(job: _Job, counter: int, options: Options, run_dir: str, graders: str
         "sandbox_uid": job.uid, "time_limits": options.time_limits or {},
     }
     log = os.path.join(job_dir, "lesson.log")
+    pid, read_fd = _fork("run_lesson", spec, log, job_dir, other_fds)
+    job.pid, job.fd, job.started = pid, read_fd, time.monotonic()
+    job.deadline = job.started + 600 * options.timeout_factor  # until the tests are known
+    job.log = log
+
+
+def _fork(body: str, spec: dict, log: str, cwd: str, other_fds=()) -> tuple:
+    """Fork a process that runs autograder.lesson.worker.<body>(fd, spec), its output in `log`, a clean
+    environment, dying with us; returns (pid, the read end of its JSON-lines pipe)."""
     read_fd, write_fd = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
-    if pid == 0:  # the lesson process
+    if pid == 0:
         code = 1
         try:
             os.close(read_fd)
@@ -390,23 +409,68 @@ def _start(job: _Job, counter: int, options: Options, run_dir: str, graders: str
             os.dup2(null, 0)
             os.dup2(log_fd, 1)
             os.dup2(log_fd, 2)
-            os.chdir(job_dir)
+            os.chdir(cwd)
             kept = {k: v for k, v in os.environ.items() if k in KEPT_ENVIRONMENT}
             os.environ.clear()
             os.environ.update(kept)
-            from autograder.lesson import confine
-            from autograder.lesson import worker
+            from autograder.lesson import confine, worker
 
             confine.die_with_parent()
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            code = worker.run_lesson(write_fd, spec)
+            code = getattr(worker, body)(write_fd, spec)
         finally:
             os._exit(code)
     os.close(write_fd)
-    job.pid, job.fd, job.started = pid, read_fd, time.monotonic()
-    job.deadline = job.started + 600 * options.timeout_factor  # until the tests are known
-    job.log = log
+    return pid, read_fd
+
+
+COLLECT_TIMEOUT = 180.0
+
+
+def collect_all(options: Options, run_dir: str, graders: str) -> dict:
+    """{lesson: its tests} from one collection of every lesson, before any submission is graded (no student
+    code runs in it): the maximum score of every submission is known from the start, also for lessons that
+    a kill or a crash stops before they begin. {} when the collection fails (each lesson then collects alone)."""
+    from autograder.lesson.worker import GRADERS_PACKAGE, test_name
+
+    folder = os.path.join(run_dir, "collect")
+    os.makedirs(os.path.join(folder, "empty"))
+    spec = {"tests": [os.path.join(graders, GRADERS_PACKAGE, f"lesson{n}") for n in options.lessons],
+            "graders_root": graders, "inifile": str(REPO_ROOT / "pyproject.toml"),
+            "basetemp": os.path.join(folder, "pytest"), "submission": os.path.join(folder, "empty"),
+            "full": options.full, "timeout_factor": options.timeout_factor, "time_limits": options.time_limits or {}}
+    pid, fd = _fork("collect_lessons", spec, os.path.join(folder, "collect.log"), folder)
+    data, deadline = b"", time.monotonic() + COLLECT_TIMEOUT * options.timeout_factor
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 1.0)
+            if ready:
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    break
+                data += chunk
+    finally:
+        os.close(fd)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)
+    known, failed = {}, False
+    for line in data.split(b"\n"):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        failed |= record.get("type") == "error"
+        if record.get("type") == "collected":
+            for test in record["tests"]:
+                lesson = int(test_name(test["name"]).split("/", 1)[0][len("lesson"):])
+                known.setdefault(lesson, []).append(test)
+    if failed or set(known) != set(options.lessons):
+        return {}
+    return known
 
 
 def _expect(job: _Job, tests: list):
@@ -438,7 +502,10 @@ def _handle(job: _Job, line: bytes, options: Options, progress, known: dict) -> 
     lesson = job.result
     if kind == "collected" and not job.tests:
         known.setdefault(job.lesson, record["tests"])
-        _expect(job, record["tests"])
+        if lesson.tests:  # known from the collection before grading
+            job.tests = {test.name: test for test in lesson.tests}
+        else:
+            _expect(job, record["tests"])
         budget = sum(float(test.get("time_limit", 60.0)) + 5 for test in record["tests"] if not test.get("skip"))
         job.deadline = job.started + 120 + budget
         progress.add_total(len(record["tests"]))
@@ -476,7 +543,7 @@ def _finish(job: _Job, known: dict):
     lesson.duration = time.monotonic() - job.started
     if not job.done and not lesson.error:
         lesson.error = f"the lesson process stopped unexpectedly (wait status {status}); log: {_tail(job.log)}"
-    if not job.tests and job.lesson in known:  # it ended before collecting: the same tests, none run
+    if not lesson.tests and job.lesson in known:  # it ended before collecting: the same tests, none run
         _expect(job, known[job.lesson])
     for test in lesson.tests:
         if not test.reported:
