@@ -56,8 +56,9 @@ def autograder_root(bundle, tmp_path):
     return root
 
 
-def run_autograder(root: Path, python=sys.executable, lessons="1 2") -> dict:
-    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": str(python), "AUTOGRADER_LESSONS": lessons}
+def run_autograder(root: Path, python=sys.executable, lessons="1 2", **extra) -> dict:
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": str(python), "AUTOGRADER_LESSONS": lessons,
+           **extra}
     env.pop("COURSE_SUBMISSION", None)
     done = subprocess.run(["bash", str(root / "source" / "run_autograder")], cwd=root, env=env,
                           capture_output=True, text=True, timeout=600)
@@ -174,3 +175,25 @@ def test_red_team_uploads_score_no_more_than_honest_code(bundle, tmp_path, case)
     gained = [t["name"] for t in attack["tests"] if t["status"] == "passed" and base.get(t["name"]) != "passed"]
     assert not gained, f"{case} passed tests the honest code fails: {gained}"
     assert attack["score"] <= honest["score"]
+
+
+@pytest.mark.slow
+def test_a_run_past_the_time_budget_still_reports_every_finished_test(autograder_root):
+    """Check AUTOGRADER_TIMEOUT: an upload with an endless loop is stopped with SIGTERM at the budget, and
+    results.json still holds the tests that finished (with their points), says the time ran out, and keeps
+    the maximum score of a complete run."""
+    source = (REPO_ROOT / "solutions" / "lesson2" / "autograd.py").read_text(encoding="utf-8")
+    start = source.index("def sgd_step")
+    body = source.index('    """\n', source.index('"""', start) + 3) + len('    """\n')
+    (autograder_root / "submission" / "autograd.py").write_text(
+        source[:body] + "    while True:\n        pass\n" + source[body:], encoding="utf-8")
+    results = run_autograder(autograder_root, lessons="2", AUTOGRADER_TIMEOUT="25")
+    assert "time ran out" in results["output"] and "时间已用完" in results["output"]
+    passed = [t for t in results["tests"] if t["status"] == "passed"]
+    assert passed and results["score"] == sum(t["score"] for t in passed) > 0
+    full = subprocess.run([sys.executable, "-m", "autograder", "grade", "solutions", "--lessons", "2", "--quiet",
+                           "--out", autograder_root / "reference"], cwd=REPO_ROOT, capture_output=True, text=True)
+    reference = json.loads((autograder_root / "reference" / "results.json").read_text(encoding="utf-8"))
+    assert full.returncode == 0 and results["max_score"] == reference["max_score"] == reference["score"]
+    assert any("not graded yet" in t["output"] or "timed out" in t["output"] or "stopped" in t["output"]
+               for t in results["tests"] if t["status"] == "failed")
