@@ -5,8 +5,10 @@
 A check cell calls `check(1, "scalar_tensor", globals())`: the public tests of
 that function (exercises/lesson1/test_tensors.py) run in-process with pytest
 against the notebook's own namespace, exactly as `pytest exercises/lesson1`
-runs them against a .py file. The instructor's hidden grade cells call
-`autograder.notebook.grade`, which runs the hidden tests the same way.
+runs them against a .py file. This is the student's feedback only: the points
+`nbgrader autograde` records come from the grading engine, run outside the
+kernel on the notebook's code (autograder/parent/notebooks.py), which uses
+`exercise_of` below to give each check cell its exercise's tests.
 
 - A test belongs to the last exercise its name mentions in snake_case
   (`test_flatten_images_...` -> `flatten_images`, `test_simple_mnist_net_...`
@@ -138,9 +140,8 @@ def _text(report) -> str:
     return "\n".join(lines if len(lines) <= 40 else lines[:10] + ["..."] + lines[-29:])
 
 
-def run_tests(lesson: int, name: str, namespace: dict, test_file: Path, module_file: Path, kind: str,
-              only=None) -> None:
-    """Run the tests of exercise `name` in `test_file` against `namespace`.
+def run_tests(lesson: int, name: str, namespace: dict, test_file: Path, module_file: Path) -> None:
+    """Run the public tests of exercise `name` in `test_file` against `namespace`.
 
     Args:
         lesson: the lesson number. / 课号。
@@ -149,8 +150,6 @@ def run_tests(lesson: int, name: str, namespace: dict, test_file: Path, module_f
         test_file: the pytest file holding the tests. / 存放测试的 pytest 文件。
         module_file: the lesson module (solution or stub) that lists the exercises.
             列出练习的课程模块（参考答案或练习文件）。
-        kind: "public" or "hidden", for the messages. / 用于提示信息。
-        only: test function names allowed (None: all). / 允许运行的测试函数名（None 表示全部）。
 
     Raises:
         NotebookCheckFailed: when a test fails, with the diagnosis of every failure.
@@ -166,9 +165,9 @@ def run_tests(lesson: int, name: str, namespace: dict, test_file: Path, module_f
     if name not in exercises:
         raise ValueError(f"lesson {lesson} has no exercise {name!r}; its exercises are {exercises}")
     wanted = {test for test in grader_tests(test_file.read_text(encoding="utf-8"))
-              if exercise_of(test, exercises) == name and (only is None or test in only)}
+              if exercise_of(test, exercises) == name}
     if not wanted:
-        print(f"{name}: no {kind} tests here. / {name}：这里没有{_ZH_KIND[kind]}。")
+        print(f"{name}: no public tests here. / {name}：这里没有公开测试。")
         return
     collector = _Collector(wanted)
     module_name = f"lesson{lesson}.{topic}"
@@ -192,14 +191,11 @@ def run_tests(lesson: int, name: str, namespace: dict, test_file: Path, module_f
     for index, (test, outcome, message, nodeid) in enumerate(collector.results):
         collector.results[index] = (test, outcome, message.replace(f"lesson{lesson}/{topic}.py",
                                                                    f"lesson{lesson}.ipynb"), nodeid)
-    _report(lesson, name, kind, collector, code, output.getvalue())
+    _report(lesson, name, collector, code, output.getvalue())
 
 
-_ZH_KIND = {"public": "公开测试", "hidden": "隐藏测试", "all": "测试"}
-
-
-def _report(lesson, name, kind, collector, code, output) -> None:
-    zh_kind = _ZH_KIND[kind]
+def _report(lesson, name, collector, code, output) -> None:
+    kind, zh_kind = "public", "公开测试"
     failed = [r for r in collector.results if r[1] == "failed"]
     passed = [r for r in collector.results if r[1] == "passed"]
     if collector.errors or (code not in (0, 1) and not failed):
@@ -234,5 +230,4 @@ def check(lesson: int, name: str, namespace: dict) -> None:
         NotebookCheckFailed: with the diagnosis when a test fails. / 测试未通过时抛出，附带诊断信息。
     """
     folder = REPO_ROOT / "exercises" / f"lesson{lesson}"
-    run_tests(lesson, name, namespace, folder / f"test_{LESSONS[lesson]}.py", folder / f"{LESSONS[lesson]}.py",
-              "public")
+    run_tests(lesson, name, namespace, folder / f"test_{LESSONS[lesson]}.py", folder / f"{LESSONS[lesson]}.py")

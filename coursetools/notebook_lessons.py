@@ -6,7 +6,8 @@ A lesson's setup cell calls `import_lesson_notebooks(3, 4)`; afterwards
 `import lesson3.data` runs the setup and exercise cells of the lesson-3
 notebook (found next to this lesson's folder, or, while nbgrader autogrades,
 in the student's submitted/ folder) as the module `lesson3.data`. Its file is
-the notebook, so a traceback names it.
+the notebook, so a traceback names it. nbgrader's points come from the grading
+engine, which reads the same cells (autograder/parent/notebooks.py).
 """
 import re
 import sys
@@ -57,13 +58,14 @@ class _LessonNotebookFinder:
             exec(compile(source, f"{found[0]} [code cell {number}]", "exec"), module.__dict__)
 
 
-def notebook_candidates(lesson: int) -> list:
-    """Where lesson `lesson`'s notebook may be, seen from the notebook running now (its folder is the cwd).
+def notebook_candidates(lesson: int, here: Path | None = None) -> list:
+    """Where lesson `lesson`'s notebook may be, seen from the folder `here` of the notebook that needs it
+    (default: the cwd, the folder of the notebook running now).
 
     Next to this lesson's folder (a student's course folder, nbgrader's source/ or release/), and,
-    while nbgrader autogrades (cwd autograded/<student>/<assignment>), that student's submitted/ folder.
+    while nbgrader autogrades (autograded/<student>/<assignment>), that student's submitted/ folder.
     """
-    here = Path.cwd()
+    here = Path.cwd() if here is None else Path(here)
     name = f"lesson{lesson}"
     candidates = []
     if here.parent.parent.name == "autograded":
@@ -76,12 +78,16 @@ def notebook_code(path: Path) -> list:
     """[(cell number, source)] of the setup and solution cells of a course notebook, in order."""
     import nbformat
 
-    notebook = nbformat.read(str(path), as_version=4)
+    return [(number, source) for number, _, source in code_cells(nbformat.read(str(path), as_version=4))]
+
+
+def code_cells(notebook) -> list:
+    """[(cell number, cell id, source)] of the setup and solution cells of a notebook (nbformat's), in order."""
     cells = []
     for number, cell in enumerate(notebook.cells, start=1):
         role = cell.get("metadata", {}).get("course", {}).get("role")
         if cell.cell_type == "code" and role in ("setup", "exercise"):
-            cells.append((number, cell.source))
+            cells.append((number, cell.get("id") or f"code cell {number}", cell.source))
     return cells
 
 

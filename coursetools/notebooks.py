@@ -9,8 +9,11 @@ A notebook is, in order: the module docstring as title; how to work; the
 module's imports and constants (read-only); then per function or class its
 docstring (Markdown), its code with the solution regions kept (nbgrader's
 ClearSolutions turns them into the course's stub), and a check cell worth one
-point per test function of that exercise: the public tests, then a hidden
-region that runs the hidden graders through `autograder.notebook`. Pictures
+point per test function of that exercise. The check cell runs the public tests
+for the student's own feedback; it holds no hidden region, so it is the same in
+the source and the release. The points `nbgrader autograde` records come from the
+grading engine run outside the kernel on the notebook's code, public and hidden
+tests together (autograder/parent/notebooks.py). Pictures
 (coursetools/notebook_figures.py) follow the exercise they show.
 
 The output is deterministic: fixed cell ids, no outputs, no execution counts, no timestamps.
@@ -33,7 +36,8 @@ HOW_TO = """\
 - Run the cell, then the check cell under it: it runs the public tests on your code, explains a mistake \
 and names a classic one (`Pitfall / 常见错误: ...`).
 - Run the read-only cell with the imports first. Before you hand in: *Kernel → Restart Kernel and Run All \
-Cells*. Your instructor grades with more tests than the check cells run.
+Cells*. Your instructor grades the code of the cells to fill in (not of cells you add), with more tests than \
+the check cells run.
 
 **如何完成**
 
@@ -42,16 +46,13 @@ Cells*. Your instructor grades with more tests than the check cells run.
 - 运行该单元格，再运行它下面的检查单元格：它会用公开测试检查你的代码，解释错误，并指出常见错误的名称\
 （`Pitfall / 常见错误: ...`）。
 - 先运行包含导入语句的只读单元格。提交前：选择 *Kernel → Restart Kernel and Run All Cells*。\
-老师评分时运行的测试比检查单元格更多。"""
+老师评分时只评需要你填写的单元格中的代码（不包括你自己添加的单元格），运行的测试比检查单元格更多。"""
 
+#: The public tests, for the student's feedback only: when nbgrader autogrades, the engine decides the points.
 CHECK_CELL = """\
 # Check your code: run this cell. / 检查你的代码：运行本单元格。
 from coursetools.notebook_check import check
-check({lesson}, "{name}", globals())
-### BEGIN HIDDEN TESTS
-from autograder.notebook import grade
-grade({lesson}, "{name}", globals())
-### END HIDDEN TESTS"""
+check({lesson}, "{name}", globals())"""
 
 EARLIER_LESSONS = """\
 # Your lessons {numbers}, imported from your notebooks {paths} (next to this lesson's folder).

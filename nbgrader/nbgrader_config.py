@@ -5,6 +5,11 @@ solutions/ and autograder/; edit those, never the notebooks.
 """
 import os
 
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
+                                    SaveAutoGrades)
+
+from autograder.parent.notebooks import EngineGrades
 from coursetools import STUB_LINES
 
 c = get_config()  # noqa: F821 (nbgrader defines get_config when it reads this file)
@@ -15,8 +20,31 @@ c.CourseDirectory.course_id = "pytorch-from-zero"
 c.ClearSolutions.code_stub = {"python": "\n".join(STUB_LINES)}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE / 在此作答"
 
-# Seconds a cell may run while grading: the slowest check cell (lesson 5: two epochs on MNIST and a
-# short train_mnist) takes well under a minute on one CPU core.
+# Points come from the grading engine, not from a kernel. `nbgrader autograde` would run each notebook
+# in a Jupyter kernel (nbgrader's Execute) as the instructor, unsandboxed, and score the check cells
+# from what that kernel printed: a line in a student's cell that replaces the check gets full marks,
+# and the student's code may outlive the kernel and rewrite gradebook.db. EngineGrades takes Execute's
+# place: it writes the notebook's setup and exercise cells to a lesson module, grades it with
+# `python -m autograder grade` (student code runs only in the engine's bubblewrap sandbox) and sets
+# each check cell's outputs to the engine's verdict, from which SaveAutoGrades reads the points.
+# No cell is run at autograde (sanitize's ClearOutput has emptied every output; pictures are not
+# drawn). The rest is nbgrader's default list, in its order (tests/test_notebooks.py checks it).
+# 分数来自评分引擎而非 Jupyter 内核：学生代码只在引擎的沙箱中运行。
+c.Autograde.autograde_preprocessors = [
+    EngineGrades,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+# Seconds the engine may take for one notebook (lesson 5 trains on MNIST: about a minute on one busy
+# core); its own per-test limits are stricter. EngineGrades.timeout_factor scales those for a slow machine.
+c.EngineGrades.timeout = 1800
+
+# Seconds a cell may run under `nbgrader validate` (autograde runs no cell): the slowest check cell
+# (lesson 5: two epochs on MNIST and a short train_mnist) takes well under a minute on one CPU core.
 c.Execute.timeout = 300
 
 # One thread per kernel: the course's small models train several times faster on a busy machine

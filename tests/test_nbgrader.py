@@ -1,16 +1,19 @@
 """nbgrader end to end, for real, on a temporary copy of the course directory (nbgrader/), and the
 student version run top to bottom with nbclient.
 
-Instructor side: `generate_assignment` for all six lessons; three submissions are autograded:
-`solved` (the source notebooks: full points), `released` (the release untouched: 0 on every check
-cell) and `pitfall` (lesson 1 only: flatten_images from the view mutant of tests/mutants/, and a
-scalar_tensor that passes while PyTorch warns); `generate_feedback` names the pitfall; `export`
-writes the gradebook CSV. Student side: the released notebooks with the exercises filled in run
-from top to bottom with `jupyter execute` (nbclient), pictures included, with no hidden test.
+Instructor side: `generate_assignment` for all six lessons; four submissions are autograded, the
+points coming from the grading engine (autograder/parent/notebooks.py, no kernel): `solved` (the
+source notebooks: full points), `released` (the release untouched: 0 on every check cell),
+`pitfall` (lesson 1 only: flatten_images from the view mutant of tests/mutants/, and a
+scalar_tensor that passes while PyTorch warns) and `patcher` (lesson 1 only: its first cell makes
+the kernel's checks no-ops, the rest unsolved: no points for what it did not solve); autograde
+writes no "checksum has changed" warning; `generate_feedback` names the pitfall; `export` writes
+the gradebook CSV. Student side: the released notebooks with the exercises filled in run from top
+to bottom with `jupyter execute` (nbclient), pictures included, with no hidden test.
 
-The slowest file of the suite: about 4 minutes on a busy 2-core machine (load 3 to 4), of which
-autograde of the 13 notebooks takes about 2.5 minutes and the three student runs about 40 s. HOME and the Jupyter folders point into a temporary folder, so nothing
-touches the user's configuration.
+The slowest file of the suite: about 3 minutes on a busy 2-core machine (load 2 to 3), of which
+autograde takes about 2.5: the engine grades the 14 notebooks one by one, 6 to 16 s each. HOME and
+the Jupyter folders point into a temporary folder, so nothing touches the user's configuration.
 """
 import copy
 import csv
@@ -38,7 +41,23 @@ def scalar_tensor(value: float) -> torch.Tensor:
     return torch.tensor(torch.tensor(value), dtype=torch.float32)  # PyTorch warns: copy-construct from a tensor
 
 
-scalar_tensor(2.0)  # here, outside the check, the warnings reach stderr: proof that they are real'''
+scalar_tensor(2.0)  # at import, outside every test: the warnings are real'''
+PATCHER_FIRST_CELL = '''\
+import sys
+import types
+
+try:  # make every check of the kernel pass: the check function, its helpers, the hidden grade module
+    import coursetools.notebook_check as checks
+
+    checks.run_tests.__globals__["run_tests"] = lambda *args, **kwargs: None
+    checks.check = lambda *args, **kwargs: print("all public test(s) passed")
+    fake = types.ModuleType("autograder.notebook")
+    fake.grade = lambda *args, **kwargs: None
+    sys.modules["autograder.notebook"] = fake
+except Exception:
+    pass
+
+'''
 TIMES = {}
 
 
@@ -51,8 +70,10 @@ def _run(what, args, cwd, env, timeout=600):
 
 
 def _nbgrader(course, *args):
-    return _run(" ".join(args[:2]), [BIN / "nbgrader", *args, f"--CourseDirectory.root={course.root}"],
-                course.root, course.env)
+    run = _run(" ".join(args[:2]), [BIN / "nbgrader", *args, f"--CourseDirectory.root={course.root}"],
+               course.root, course.env)
+    course.logs[args[0]] = run.stdout + run.stderr
+    return run
 
 
 def _read(path):
@@ -90,6 +111,7 @@ def _region_lines(text: str, inside: bool) -> set:
 class Course:
     def __init__(self, root, env):
         self.root, self.env = root, env
+        self.logs = {}  # nbgrader command -> what it printed
 
     def notebook(self, step, student, lesson):
         return self.root / step / student / f"lesson{lesson}" / f"lesson{lesson}.ipynb"
@@ -117,10 +139,18 @@ def course(tmp_path_factory):
     pitfall = _with_exercises(_read(course.notebook("source", ".", 1).resolve()),
                               {"flatten_images": mutant["flatten_images"], "scalar_tensor": WARNING_SCALAR_TENSOR})
     _write(pitfall, course.notebook("submitted", "pitfall", 1))
+    _write(_patcher(course), course.notebook("submitted", "patcher", 1))
     _nbgrader(course, "autograde", "lesson*")
     _nbgrader(course, "generate_feedback", "lesson1", "--student=pitfall")
     _nbgrader(course, "export")
     return course
+
+
+def _patcher(course):
+    """Lesson 1 as released, but its first exercise cell patches the kernel's checks and solves scalar_tensor."""
+    solved = exercise_code((REPO_ROOT / "solutions" / "lesson1" / "tensors.py").read_text(encoding="utf-8"))
+    return _with_exercises(_read(course.notebook("release", ".", 1).resolve()),
+                           {"scalar_tensor": PATCHER_FIRST_CELL + solved["scalar_tensor"]})
 
 
 def test_release_is_valid_and_holds_no_solution_and_no_hidden_test(course):
@@ -135,8 +165,7 @@ def test_release_is_valid_and_holds_no_solution_and_no_hidden_test(course):
         solution_lines = _region_lines(source, inside=True)
         elsewhere = set()  # lines the source notebook also has outside solution regions (imports, pictures)
         for cell in _read(course.notebook("source", ".", lesson).resolve()).cells:
-            if _role(cell) != "check":  # check cells hold hidden-test regions, not solutions
-                elsewhere |= _region_lines(cell.source, inside=False)
+            elsewhere |= _region_lines(cell.source, inside=False)
         solution_only = {line for line in solution_lines - elsewhere if not line.startswith("#")}
         assert len(solution_only) >= 3, lesson
         released_lines = {line.strip() for cell in _read(released).cells for line in cell.source.splitlines()}
@@ -153,35 +182,60 @@ def test_solved_notebooks_get_full_points(course):
 
 
 def test_released_notebooks_get_zero_on_every_check_cell(course):
-    """Check that the untouched release gets 0 on every code grade cell, and its pictures do not crash."""
+    """Check that the untouched release gets 0 on every code grade cell, each saying what is not implemented."""
     for lesson in LESSONS:
         grades = course.grades("released", lesson)
         assert grades and all(score == 0 for score, _ in grades.values()), (lesson, grades)
         for cell in _read(course.notebook("autograded", "released", lesson)).cells:
-            if _role(cell) == "figure":
-                assert not [o for o in cell.outputs if o.output_type == "error"]
-                assert "No " in "".join(o.get("text", "") for o in cell.outputs)  # "No picture yet ..."
+            if _role(cell) == "check":
+                [error] = cell.outputs
+                assert error.output_type == "error" and "not implemented yet" in "\n".join(error.traceback), cell.id
+
+
+def test_autograde_warns_of_no_changed_cell(course):
+    """Check that autograde of untouched and solved notebooks reports no changed checksum (no hidden regions)."""
+    log = course.logs["autograde"]
+    assert "Autograding" in log and "has changed" not in log, [line for line in log.splitlines() if "changed" in line]
 
 
 def test_a_pitfall_loses_its_exercise_points_and_the_feedback_names_it(course):
-    """Check that the view mutant loses exactly flatten_images' points and the feedback HTML names the pitfall."""
+    """Check that the view mutant loses points on flatten_images only and the feedback HTML names the pitfall.
+
+    The check cell keeps the share of flatten_images' engine tests that pass (contiguous inputs work with view).
+    """
     grades = course.grades("pitfall", 1)
-    assert grades["lesson1_flatten_images_check"][0] == 0 < grades["lesson1_flatten_images_check"][1]
-    assert all(score == top for name, (score, top) in grades.items() if name != "lesson1_flatten_images_check")
+    score, top = grades.pop("lesson1_flatten_images_check")
+    assert 0 <= score < top
+    assert all(points == most for points, most in grades.values())
     html = (course.root / "feedback" / "pitfall" / "lesson1" / "lesson1.html").read_text(encoding="utf-8")
     assert "Pitfall / 常见错误: view-non-contiguous" in html and "[第1课 flatten_images]" in html
     assert "reshape()" in html  # the hint
+    # What the student's code printed names the notebook's cell, not the module the engine graded.
+    assert "lesson1.ipynb [cell lesson1_scalar_tensor]" in html and "tensors.py" not in html
 
 
 def test_a_pytorch_warning_does_not_zero_a_passing_cell(course):
-    """Check that the warning-emitting scalar_tensor gets full points: its warnings stay off the check cell's stderr."""
+    """Check that the warning-emitting scalar_tensor gets full points, its check cell the engine's verdict on stdout."""
     score, top = course.grades("pitfall", 1)["lesson1_scalar_tensor_check"]
     assert score == top > 0
     cells = {c.id: c for c in _read(course.notebook("autograded", "pitfall", 1)).cells}
-    answer_stderr = "".join(o.get("text", "") for o in cells["lesson1_scalar_tensor"].outputs if o.get("name") == "stderr")
-    assert "copy construct" in answer_stderr and "from the student" in answer_stderr  # the warnings are real
-    outputs = cells["lesson1_scalar_tensor_check"].outputs
-    assert outputs and all(o.output_type == "stream" and o.name == "stdout" for o in outputs)
+    [output] = cells["lesson1_scalar_tensor_check"].outputs
+    assert output.output_type == "stream" and output.name == "stdout" and "grading engine" in output.text
+
+
+def test_a_notebook_that_patches_its_kernel_checks_gets_no_points_for_it(course, tmp_path):
+    """Check that making the kernel's checks pass earns nothing: the unsolved exercises get 0, the solved one all.
+
+    In a kernel the patch works (every check cell passes); autograde asks the engine instead.
+    """
+    grades = course.grades("patcher", 1)
+    assert grades.pop("lesson1_scalar_tensor_check")[0] > 0
+    assert grades and all(score == 0 for score, _ in grades.values()), grades
+    path = tmp_path / "lesson1" / "lesson1.ipynb"
+    _write(_patcher(course), path)
+    _run("nbclient patcher", [BIN / "jupyter-execute", "--inplace", "--timeout=300", path], path.parent, course.env)
+    checks = [c for c in _read(path).cells if _role(c) == "check"]
+    assert len(checks) > 3 and not [o for c in checks for o in c.outputs if o.output_type == "error"]
 
 
 def test_export_writes_the_gradebook_csv(course):
@@ -192,6 +246,7 @@ def test_export_writes_the_gradebook_csv(course):
     scores = {(r["student_id"], r["assignment"]): float(r["score"]) for r in rows}
     assert all(scores[("released", f"lesson{n}")] == 0 for n in LESSONS)
     assert 0 < scores[("pitfall", "lesson1")] < scores[("solved", "lesson1")]
+    assert 0 < scores[("patcher", "lesson1")] < scores[("pitfall", "lesson1")]
 
 
 STUDENT_RUNS = (1, 3, 5)  # the simplest lesson, and the two with MNIST, pictures and (5) earlier lessons' notebooks
@@ -200,7 +255,7 @@ STUDENT_RUNS = (1, 3, 5)  # the simplest lesson, and the two with MNIST, picture
 def test_student_version_runs_top_to_bottom(course, tmp_path):
     """Check the released notebooks with the exercises written: nbclient runs every cell, no error, pictures drawn.
 
-    Lessons 1, 3 and 5 here (the solved source notebooks of all six run top to bottom in autograde above).
+    Lessons 1, 3 and 5 here: the simplest, and those with pictures and earlier lessons' notebooks.
     """
     work = tmp_path / "student"
     for lesson in LESSONS:  # a student's course folder: one folder per lesson, side by side

@@ -1,5 +1,6 @@
 """The nbgrader notebooks: generated in sync from the one source, shaped for nbgrader, and their
-check cells grade a notebook's code with the same tests as pytest (in-process, nothing on stderr)."""
+check cells run the public tests on a notebook's code with the same tests as pytest (in-process,
+nothing on stderr). The points of `nbgrader autograde` come from the engine: tests/test_engine_grades.py."""
 import ast
 import copy
 import json
@@ -16,7 +17,7 @@ from coursetools import notebook_lessons
 from coursetools.notebook_check import NotebookCheckFailed, check, exercise_names, exercise_of, grader_tests, snake_case
 from coursetools.notebook_lessons import import_lesson_notebooks, notebook_candidates
 from coursetools.notebook_markdown import docstring_markdown
-from coursetools.notebooks import build_notebook, exercise_code, notebook_files, notebook_path, render
+from coursetools.notebooks import CHECK_CELL, build_notebook, exercise_code, notebook_files, notebook_path, render
 from coursetools.regions import RegionError
 from autograder.overlay import overlay_text
 
@@ -105,9 +106,8 @@ def test_every_exercise_has_its_docstring_code_and_check():
             expected_points = sum(exercise_of(t, exercises) == name for t in grader_tests(tests))
             meta = check_cell.metadata["nbgrader"]
             assert meta["grade"] is True and meta["locked"] is True and meta["points"] == expected_points > 0
-            public, _, hidden = check_cell.source.partition("### BEGIN HIDDEN TESTS")
-            assert f'check({lesson}, "{name}", globals())' in public
-            assert f'grade({lesson}, "{name}", globals())' in hidden and "### END HIDDEN TESTS" in hidden
+            assert check_cell.source == CHECK_CELL.format(lesson=lesson, name=name)  # public tests, no hidden region
+            assert f'check({lesson}, "{name}", globals())' in check_cell.source and "HIDDEN" not in check_cell.source
 
 
 def test_points_count_every_grader_test_once():
@@ -151,6 +151,20 @@ def test_nbgrader_config_uses_the_course_stub_a_timeout_and_one_thread(monkeypat
     assert 60 <= config.Execute.timeout <= 600
     import os
     assert os.environ["OMP_NUM_THREADS"] == "1"
+
+
+def test_autograde_asks_the_engine_and_runs_no_kernel():
+    """Check that autograde's preprocessors are nbgrader's defaults with Execute replaced by EngineGrades."""
+    from nbgrader.converters.autograde import Autograde
+    from nbgrader.preprocessors import Execute
+
+    from autograder.parent.notebooks import EngineGrades
+
+    config = _load_config()
+    defaults = Autograde.class_traits()["autograde_preprocessors"].default()
+    assert Execute in defaults
+    assert config.Autograde.autograde_preprocessors == [EngineGrades if p is Execute else p for p in defaults]
+    assert config.EngineGrades.timeout >= 600
 
 
 def test_lesson5_imports_lessons_3_and_4_from_their_notebooks():
@@ -247,16 +261,12 @@ def _namespace(text):
 
 
 def test_check_passes_the_reference_quietly(reference, capfd):
-    """Check that public and hidden checks pass on the reference and write one line each to stdout only."""
-    from autograder.notebook import grade
-
+    """Check that the public checks pass on the reference and write one line to stdout only."""
     check(1, "flatten_images", reference)
-    grade(1, "flatten_images", reference)
     out, err = capfd.readouterr()
     assert err == ""
-    lines = out.splitlines()
-    assert len(lines) == 2 and "public test(s) passed" in lines[0] and "hidden test(s) passed" in lines[1]
-    assert all(line.startswith("flatten_images: ") for line in lines)
+    [line] = out.splitlines()
+    assert line.startswith("flatten_images: ") and "public test(s) passed" in line
 
 
 def test_check_names_the_pitfall_of_a_view_mutant():
@@ -281,8 +291,6 @@ def test_check_of_a_stub_says_not_implemented():
 
 def test_a_warning_in_a_correct_solution_stays_off_stderr(reference, capfd):
     """Check that PyTorch and Python warnings of a passing exercise reach neither stderr nor the outcome."""
-    from autograder.notebook import grade
-
     noisy = dict(reference)
     noisy.update(_namespace(
         "import warnings\nimport torch\n"
@@ -299,9 +307,8 @@ def test_a_warning_in_a_correct_solution_stays_off_stderr(reference, capfd):
         warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: sys.stderr.write(
             warnings.formatwarning(message, category, filename, lineno, line))
         check(1, "scalar_tensor", noisy)
-        grade(1, "scalar_tensor", noisy)
     out, err = capfd.readouterr()
-    assert err == "" and "hidden test(s) passed" in out
+    assert err == "" and "public test(s) passed" in out
 
 
 def test_a_missing_function_is_named_in_the_notebook(reference):
