@@ -168,24 +168,27 @@ def run_engine(submission: Path, lesson: int, out: Path, timeout: float, timeout
     """
     command = [sys.executable, "-m", "autograder", "grade", str(submission), "--lessons", str(lesson),
                "--out", str(out), "--quiet", "--workers", "1", "--timeout-factor", str(timeout_factor)]
-    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, errors="replace", start_new_session=True)
-    try:
-        printed, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        raise GradingFailed(f"the engine ran past {timeout:g} s", " ".join(command)) from None
+    log = Path(out).parent / "engine.log"  # a file, not a pipe: nothing left behind can keep us waiting
+    with open(log, "wb") as output:
+        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise GradingFailed(f"the engine ran past {timeout:g} s", " ".join(command)) from None
+    printed = log.read_bytes()[-3000:].decode("utf-8", "replace")
     try:
         results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise GradingFailed("the engine wrote no results",
-                            f"exit code {process.returncode}, {error}; it printed:\n{printed[-3000:]}") from None
+                            f"exit code {process.returncode}, {error}; it printed:\n{printed}") from None
     extra = results.get("extra_data") or {}
     error = (extra.get("lessons") or {}).get(str(lesson), {}).get("error")
     if error or process.returncode != 0 or extra.get("complete") is False:
         raise GradingFailed("a grader error", f"exit code {process.returncode}, lesson {lesson}: {error}; "
-                            f"summary:\n{results.get('output', '')}\nprinted:\n{printed[-3000:]}")
+                            f"summary:\n{results.get('output', '')}\nprinted:\n{printed}")
     return results
 
 
