@@ -9,8 +9,8 @@ Items, measured one after another (never two at once), each the best of --runs u
   b  the seed's naive pipeline (torchvision MNIST, ToTensor + Normalize per sample, num_workers=0), same training
      (1 run: it is the slow one).
   c  `python -m autograder grade solutions` (default workers).
-  d  nbgrader autograde of the solved lesson-5 notebook (lessons 3, 4, 5 submitted; 1 run) against
-     `python -m autograder grade solutions --lessons 5`.
+  d  nbgrader autograde of the solved lesson-5 notebook (lessons 3, 4, 5 submitted; 1 run; scored by the
+     engine, autograder/parent/notebooks.py) against `python -m autograder grade solutions --lessons 5`.
   e  `python -m autograder batch` of 8 copies of solutions/ with --workers 1 and --workers 2 (1 run each).
   f  peak memory per worker (see benchmarks/measure.py), sampled in one extra run of c.
   g  student waiting time: `pytest exercises/lessonN --submission solutions` for each lesson.
