@@ -48,21 +48,50 @@ def start_weights(layers: str, seed: int) -> dict:
     return state_of(net(layers, seed=seed))
 
 
+class MnistImages:
+    """MNIST images kept as the file's bytes (uint8 (N, 28, 28): 47 MB for the training split, not 188 MB of
+    float32). `images[rows]` (a slice, an index tensor or list, an int) gives float32 (n, 1, 28, 28) normalized
+    exactly as coursetools.mnist.normalized_mnist does (the same elementwise steps, so the same bits), and
+    `len(images)` the number of images: what the graders and the loops here do with MNIST. The student process's
+    kit keeps its copy the same way (kit.common.MnistImages), so neither side holds MNIST as float32.
+    """
+
+    def __init__(self, raw: torch.Tensor):
+        self.raw = raw
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    @property
+    def shape(self) -> torch.Size:
+        return torch.Size((len(self.raw), 1, 28, 28))
+
+    dtype = torch.float32
+
+    def __getitem__(self, rows) -> torch.Tensor:
+        from coursetools.mnist import MNIST_MEAN, MNIST_STD
+
+        if isinstance(rows, tuple):
+            raise TypeError("index MNIST images by rows only (images[rows]), then index the tensor that gives")
+        return self.raw[rows].float().div_(255).sub_(MNIST_MEAN).div_(MNIST_STD).unsqueeze(-3)
+
+
 _MNIST = {}
 
 
 def mnist(split: str) -> tuple:
-    """MNIST `split` ('train' or 'test') as (float32 (N, 1, 28, 28) normalized like mnist_transform(), int64
-    labels), read once per process; missing data fails the test with course_data's message."""
+    """MNIST `split` ('train' or 'test') as (MnistImages: rows come out float32 (n, 1, 28, 28) normalized like
+    mnist_transform(); int64 labels), read once per process; missing data fails the test with course_data's
+    message."""
     if split not in _MNIST:
         import course_data
         from coursetools.feedback import CheckFailure
-        from coursetools.mnist import normalized_mnist
 
         try:
-            _MNIST[split] = normalized_mnist(train=split == "train")
+            images, labels = course_data.load_mnist_arrays(train=split == "train")
         except course_data.CourseDataError as error:
             raise CheckFailure(str(error)) from None
+        _MNIST[split] = MnistImages(torch.from_numpy(images)), torch.from_numpy(labels)
     return _MNIST[split]
 
 
@@ -75,6 +104,7 @@ def replay_loop(model: nn.Module, images, labels, *, batch_size: int, optimizer=
     zero_grad (z), forward and loss (f), backward (b) and step (s); `softmax` puts a softmax before the
     cross-entropy; `training` is the model's mode throughout. Batches follow the images in order, or, with
     `shuffle_seed`, torch.randperm from one torch.Generator().manual_seed(shuffle_seed) drawn anew each epoch.
+    `images`: a tensor or MnistImages (anything that gives a batch of tensors for images[index]).
     `threads` limits torch's threads meanwhile (1 is fastest for small batches, and graders run in parallel).
     """
     kind, options = optimizer

@@ -106,16 +106,17 @@ def bwrap_argv(plan: Plan, fd: int) -> list:
         argv += ["--setenv", key, value]
     argv += ["--chdir", "/tmp", "--", sys.executable, "-m", "coursetools.sandbox", "--fd", str(fd),
              "--root", plan.root, "--reap"]
-    if plan.preload:
-        argv += ["--preload", *plan.preload]
-    return argv
+    return argv + _sandbox_options(plan)
 
 
 def plain_argv(plan: Plan, fd: int) -> list:
-    argv = [sys.executable, "-m", "coursetools.sandbox", "--fd", str(fd), "--root", plan.root]
-    if plan.preload:
-        argv += ["--preload", *plan.preload]
-    return argv
+    return [sys.executable, "-m", "coursetools.sandbox", "--fd", str(fd), "--root", plan.root] + _sandbox_options(plan)
+
+
+def _sandbox_options(plan: Plan) -> list:
+    """The student process caps a test's data memory itself, once it has preloaded (its own size is then known)."""
+    options = ["--memory-bytes", str(int(plan.memory_bytes))] if plan.memory_bytes else []
+    return options + (["--preload", *plan.preload] if plan.preload else [])
 
 
 def _environment(plan: Plan) -> dict:
@@ -159,13 +160,24 @@ def start(plan: Plan, channel_fd: int, output_fd: int, isolated: bool):
         from autograder.lesson import confine
 
         os.setsid()
-        confine.limit_resources(plan.memory_bytes, plan.max_file_bytes, 512 if plan.uid is not None else 0)
+        _first_to_go()
+        confine.limit_resources(0, plan.max_file_bytes, 512 if plan.uid is not None else 0)  # data: --memory-bytes
         if plan.uid is not None:
             confine.drop_privileges(plan.uid)
 
     return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output_fd, stderr=output_fd,
                             pass_fds=(channel_fd,), preexec_fn=limits, env=env,
                             cwd=plan.work_dir if not isolated else None)
+
+
+def _first_to_go():
+    """Where memory runs out (a container's limit, the machine's), the kernel kills the student process and its
+    children before any grading process (oom_score_adj 1000: a test fails, the grade goes on)."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as adj:
+            adj.write("1000")
+    except OSError:
+        pass
 
 
 def describe(plan: Plan, reason: str) -> str:

@@ -1,7 +1,9 @@
 """`python -m coursetools.sandbox --fd N --root SUBMISSION`: the student process of a grading run.
 
-Started by the grading engine inside bubblewrap. It imports torch (and what
-`--preload` names) once, never the submission, then waits for the trusted side:
+Started by the grading engine inside bubblewrap. It imports torch (with torch._dynamo,
+which every optimizer needs, where it preloads anything) and what `--preload` names once, never the submission,
+freezes those objects for the collector (the children share them without copying),
+caps the data memory a test may add (`--memory-bytes`), then waits for the trusted side:
 each `begin` request forks a child that serves that one test (imports the lesson
 files, runs the calls, answers with data) and exits at `end`. If the child dies
 mid-test, this process says so (`{"died": status}`), kills whatever the test left
@@ -23,7 +25,11 @@ def main(argv=None):
     parser.add_argument("--preload", nargs="*", default=[], help="torchvision, mnist")
     parser.add_argument("--reap", action="store_true", help="kill every other process here after each test "
                         "(only inside a PID namespace of its own)")
+    parser.add_argument("--memory-bytes", type=int, default=0, help="data memory a test may allocate beyond what "
+                        "this process holds once it has preloaded (0: no limit)")
     args = parser.parse_args(argv)
+
+    import gc
 
     import numpy  # noqa: F401
     import torch
@@ -32,6 +38,8 @@ def main(argv=None):
     from coursetools.sandbox.server import Server
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    if args.preload:  # the lessons that preload data or torchvision train models (lessons 1 and 2 build no optimizer)
+        _settle_torch(torch)
     if "torchvision" in args.preload:
         import torchvision  # noqa: F401
         import torchvision.models  # noqa: F401
@@ -43,6 +51,10 @@ def main(argv=None):
             lookup("preload_mnist")()
         except Exception as error:  # the tests that need MNIST say so themselves
             print(f"[sandbox] MNIST not preloaded: {error}", file=sys.stderr)
+    gc.collect()
+    gc.freeze()  # every test's child shares these objects: its collector leaves them alone (no copy-on-write)
+    if args.memory_bytes:
+        _limit_data(args.memory_bytes)
     sys.stdout.flush()
     fd = args.fd
     reader = wire.Reader(fd)
@@ -74,6 +86,25 @@ def main(argv=None):
         if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
             wire.write_frame(fd, wire.dumps({"died": status}))
         os.chdir(home)
+
+
+def _settle_torch(torch):
+    """Make torch's one-time work now, shared by every test's child: the first optimizer imports torch._dynamo
+    (over a second of CPU, and 70 MB that each child would otherwise hold on its own) and wraps its class's step."""
+    parameter = torch.zeros(1, requires_grad=True)
+    for kind in (torch.optim.SGD, torch.optim.Adam):
+        kind([parameter], lr=0.1).step()
+
+
+def _limit_data(memory_bytes: int):
+    """Cap the data memory of this process and of every test child at what it holds now plus `memory_bytes`
+    (RLIMIT_DATA, hard too: a test cannot raise it), so a test's share is the same whatever was preloaded."""
+    import resource
+
+    with open("/proc/self/status") as status:
+        data_now = next((int(line.split()[1]) * 1024 for line in status if line.startswith("VmData:")), 0)
+    limit = data_now + memory_bytes
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
 
 
 def _serve_test(fd: int, first: bytes, root: str, home: str):

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
+from coursetools.mnist import MNIST_MEAN, MNIST_STD
 from coursetools.sandbox.kit import kit
 
 
@@ -82,12 +83,46 @@ def load_state(model, state):
 
 @kit
 def state_of(model):
-    """`model.state_dict()` as plain tensors (what the trusted side checks)."""
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+    """`model.state_dict()` as plain tensors (what the trusted side checks); sent at once, so not copied first
+    (a ResNet-18's is 45 MB)."""
+    return {k: v.detach() for k, v in model.state_dict().items()}
+
+
+class MnistImages:
+    """MNIST images kept as the file's bytes (uint8 (N, 28, 28): 47 MB for the training split, not 188 MB of
+    float32); indexing rows gives float32 (n, 1, 28, 28) normalized exactly as coursetools.mnist.normalized_mnist
+    does (the same elementwise steps, so the same bits, batch by batch). The trusted side's oracles.mnist does the
+    same; the student process holds one copy, shared with every test's child.
+    """
+
+    def __init__(self, raw):
+        self.raw = raw
+
+    def __len__(self):
+        return len(self.raw)
+
+    @property
+    def shape(self):
+        return torch.Size((len(self.raw), 1, 28, 28))
+
+    dtype = torch.float32
+
+    def size(self, dim=None):
+        """Like Tensor.size (TensorDataset asks for size(0))."""
+        return self.shape if dim is None else self.shape[dim]
+
+    def __getitem__(self, rows):
+        if isinstance(rows, tuple):
+            raise TypeError("index MNIST images by rows only (images[rows]), then index the tensor that gives")
+        return self.raw[rows].float().div_(255).sub_(MNIST_MEAN).div_(MNIST_STD).unsqueeze(-3)
+
+    def rows(self, rows):
+        """The images at `rows`, still as bytes (nothing normalized yet)."""
+        return MnistImages(self.raw[rows])
 
 
 class TensorBatches:
-    """(images, labels) batches of tensors in memory; shuffled anew on every pass when `shuffle`.
+    """(images, labels) batches of tensors in memory (or MnistImages); shuffled anew on every pass when `shuffle`.
 
     Like a DataLoader it has `len()` (the number of batches) and `.dataset` (the samples).
     """
@@ -112,11 +147,12 @@ _MNIST = {}
 
 
 def mnist(split):
-    """Normalized MNIST `split` ('train' or 'test') as (images, labels), loaded once per process."""
+    """MNIST `split` ('train' or 'test') as (MnistImages, int64 labels), loaded once per process."""
     if split not in _MNIST:
-        from coursetools.mnist import normalized_mnist
+        import course_data
 
-        _MNIST[split] = normalized_mnist(train=split == "train")
+        images, labels = course_data.load_mnist_arrays(train=split == "train")
+        _MNIST[split] = MnistImages(torch.from_numpy(images)), torch.from_numpy(labels)
     return _MNIST[split]
 
 
@@ -137,10 +173,8 @@ def batches(images, labels, batch_size=64, shuffle=False, seed=0):
 def mnist_batches(split, start=0, stop=None, batch_size=64, shuffle=False, seed=0, index=None):
     """TensorBatches over MNIST[split][start:stop] (or at `index`), read here, not sent."""
     images, labels = mnist(split)
-    if index is not None:
-        images, labels = images[index], labels[index]
-    else:
-        images, labels = images[start:stop], labels[start:stop]
+    rows = index if index is not None else slice(start, stop)
+    images, labels = images.rows(rows), labels[rows]  # normalized batch by batch, as they are taken
     return TensorBatches(images, labels, batch_size=batch_size, shuffle=shuffle, seed=seed)
 
 
