@@ -26,7 +26,7 @@ from coursetools.regions import HIDDEN, find_regions
 GRADERS_PACKAGE = "_course_graders"
 DEFAULT_POINTS = 1.0
 DEFAULT_TIME_LIMIT = 60.0
-PRELOAD = {3: ["torchvision", "mnist"], 4: ["mnist"], 5: ["mnist"], 6: ["torchvision"]}
+PRELOAD = {3: ["torchvision"], 4: ["mnist"], 5: ["mnist"], 6: ["torchvision"]}  # lesson 3 reads MNIST through torchvision
 
 
 class Channel:

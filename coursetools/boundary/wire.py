@@ -59,7 +59,7 @@ def dumps(message, encode_other=None) -> bytes:
     total = sum(len(b) for b in blobs)
     if len(header) > MAX_HEADER or total > MAX_BLOBS:
         raise WireError(f"message too large ({len(header)} bytes of header, {total} bytes of data)")
-    return b"".join([_PREFIX.pack(MAGIC, len(header), total), header, *map(bytes, blobs)])
+    return b"".join([_PREFIX.pack(MAGIC, len(header), total), header, *blobs])  # the one copy of the data
 
 
 def loads(frame: bytes, decode_handle=None, max_blobs: int = MAX_BLOBS):
@@ -125,8 +125,11 @@ class Reader:
             raise WireError("not a frame of the course's wire format (bad magic or sizes)")
         size = _PREFIX.size + header_len + total
         self._fill(size, deadline, extra_fds)
-        frame = bytes(self.buffer[:size])
-        del self.buffer[:size]
+        if len(self.buffer) == size:  # the usual case: hand the buffer over, no copy of a large frame
+            frame, self.buffer = self.buffer, bytearray()
+        else:
+            frame = bytes(memoryview(self.buffer)[:size])
+            del self.buffer[:size]
         return frame
 
 
@@ -209,7 +212,7 @@ class _Encoder:
             else:
                 data = data.contiguous()
                 spec["stride"] = list(data.stride())
-            spec["blob"] = self.blob(data.reshape(-1).view(torch.uint8).numpy().tobytes())
+            spec["blob"] = self.blob(memoryview(data.reshape(-1).view(torch.uint8).numpy()))  # dumps copies it once
         grad = t.grad if t.is_leaf else None
         if grad is not None:
             spec["grad"] = self.tensor(grad, depth + 1)
