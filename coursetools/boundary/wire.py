@@ -168,7 +168,7 @@ class _Encoder:
         if type(value) is dict or _is_ordered_dict(value):
             return {"$dict": [[self.encode(k, depth + 1), self.encode(v, depth + 1)] for k, v in value.items()]}
         if isinstance(value, (bytes, bytearray)):
-            return {"$bytes": self.blob(bytes(value))}
+            return {"$bytes": self.blob(value if type(value) is bytes else bytes(value))}  # bytes: no copy here
         module = type(value).__module__.split(".")[0]
         if module == "torch":
             torch = _torch()
