@@ -61,7 +61,8 @@ def lesson_processes(parent: int) -> list:
     children = []
     for task in os.listdir(f"/proc/{parent}/task"):
         try:
-            children += open(f"/proc/{parent}/task/{task}/children").read().split()
+            with open(f"/proc/{parent}/task/{task}/children") as file:
+                children += file.read().split()
         except OSError:
             pass
     return [int(pid) for pid in children]

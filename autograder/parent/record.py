@@ -31,7 +31,7 @@ NOT_YET = "not graded yet: grading of this submission had not reached this test 
 class Recorder(Listener):
     """Writes results for `grade` (batch=False: OUT/results.json) or `batch` (OUT/<folder>/results.json)."""
 
-    def __init__(self, out: str, lessons: list, options: dict, batch: bool, names=(), version: str = None):
+    def __init__(self, out: str, lessons: list, options: dict, batch: bool, names=(), version: "str | None" = None):
         self.out, self.lessons, self.options, self.batch = out, list(lessons), dict(options), batch
         self.version = version or results_model.grader_version()
         self.names = list(names)  # (display name, folder) of the whole class, for the gradebook
