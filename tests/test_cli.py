@@ -235,8 +235,11 @@ def test_watch_checks_again_when_a_lesson_file_is_saved(half_done):
 
 def test_watch_stops_cleanly_on_ctrl_c(fresh):
     """Check that watch without a lesson checks the first unfinished one and exits 0 on Ctrl-C."""
+    # a shell that starts pytest in the background (`cmd &`) leaves SIGINT ignored, and an ignored signal is
+    # inherited: give the watcher the terminal's default, as a student's shell does
     process = subprocess.Popen([*COMMAND, "watch", "--lang", "en", "--exercises", str(fresh)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8")
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8",
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines = []
     try:
         for line in process.stdout:
