@@ -121,7 +121,6 @@ def _load_mapped(data: bytes):
     with tempfile.NamedTemporaryFile(suffix=".pt") as file:
         file.write(data)
         file.flush()
-        del data
         try:
             return torch.load(file.name, map_location="cpu", weights_only=True, mmap=True)
         except RuntimeError:  # an old (non-zip) serialization cannot be mapped

@@ -8,6 +8,7 @@ Gradescope's format: https://gradescope-autograders.readthedocs.io/en/latest/spe
 结果模型（每个测试一条记录）及导出：Gradescope 的 results.json 和成绩表 CSV。
 """
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -104,6 +105,7 @@ def safe_folder(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in display_name(name))[:80].strip(".") or "submission"
 
 
+@functools.lru_cache(maxsize=None)  # one run asks several times (results, calibration); the files do not change
 def grader_version() -> str:
     """A fingerprint of the graders, the engine, the course tools and the reference (what decides scores)."""
     digest = hashlib.sha256()
