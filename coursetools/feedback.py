@@ -145,20 +145,39 @@ def failing_on(error_type, *positional, en: str = None, zh: str = None, hint_en:
              hint_zh=given["hint_zh"], pitfall=given["pitfall"], lesson=given["lesson"], function=given["function"])
 
 
-def describe(value, max_values: int = 4) -> str:
-    """Describe a value for a message: shape, dtype, device and a few values of a tensor."""
+_WORDS = {  # describe()'s words: (English, 中文)
+    "tensor": ("tensor of shape {shape}, dtype {dtype}", "形状为 {shape}、dtype 为 {dtype} 的张量"),
+    "device": ("device {device}", "设备 {device}"),
+    "grad": ("requires_grad=True", "requires_grad=True"),
+    "values": ("values [{values}]", "值 [{values}]"),
+    "sep": (", ", "，"),
+}
+
+
+def describe(value, max_values: int = 4, lang: str = "en") -> str:
+    """Describe a value for a message: shape, dtype, device and a few values of a tensor.
+
+    `lang="zh"` gives the same facts in Chinese with the values formatted the same way
+    (`describe_zh`); put it in the Chinese line of a message."""
     import torch
 
+    zh = lang == "zh"
+    word = {key: pair[1 if zh else 0] for key, pair in _WORDS.items()}
     if not isinstance(value, torch.Tensor):
         text = repr(value)
         return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
-    parts = [f"tensor of shape {tuple(value.shape)}, dtype {value.dtype}"]
+    parts = [word["tensor"].format(shape=tuple(value.shape), dtype=value.dtype)]
     if value.device.type != "cpu":
-        parts.append(f"device {value.device}")
+        parts.append(word["device"].format(device=value.device))
     if value.requires_grad:
-        parts.append("requires_grad=True")
+        parts.append(word["grad"])
     if value.device.type != "meta" and value.numel() > 0:
         flat = value.detach().reshape(-1)[:max_values].cpu().tolist()
         shown = ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in flat)
-        parts.append(f"values [{shown}{', ...' if value.numel() > max_values else ''}]")
-    return ", ".join(parts)
+        parts.append(word["values"].format(values=f"{shown}{', ...' if value.numel() > max_values else ''}"))
+    return word["sep"].join(parts)
+
+
+def describe_zh(value, max_values: int = 4) -> str:
+    """describe() for the Chinese line of a message: 形状为 (1,)、dtype 为 torch.float32 的张量，值 [2]."""
+    return describe(value, max_values, lang="zh")
