@@ -40,10 +40,13 @@ def overlay_text(overlay_file: Path, reference_file: Path):
     return text
 
 
-def build(overlay: Path, destination: Path, reference: Path = REPO_ROOT / "solutions") -> Path:
-    """Copy `reference` to `destination` and apply the overlay; returns `destination`."""
+def build(overlay: Path, destination: Path, reference: Path = REPO_ROOT / "solutions", lessons=None) -> Path:
+    """Copy `reference` to `destination` and apply the overlay (only its `lessons` folders when given);
+    returns `destination`."""
     shutil.copytree(reference, destination, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for relative in overlay_files(overlay):
+        if lessons is not None and int(relative.parts[0][len("lesson"):]) not in lessons:
+            continue
         target = Path(destination) / relative
         text = overlay_text(Path(overlay) / relative, target)
         if text is None:
@@ -59,6 +62,12 @@ def overlay_names(folder: Path) -> list:
     folder = Path(folder)
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))) \
         if folder.is_dir() else []
+
+
+def lesson_pairs(folder: Path) -> list:
+    """[(overlay name, lesson)] for every lessonN folder of every overlay in `folder`: a mutant folder
+    (tests/mutants/<slug>/) may hold the same mistake made in several lessons, each its own submission."""
+    return [(name, lesson) for name in overlay_names(folder) for lesson in sorted(touched_lessons(Path(folder) / name))]
 
 
 def grade_overlays(folder: Path, names, work: Path, *options: str) -> dict:

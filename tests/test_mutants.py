@@ -2,8 +2,10 @@
 
 A mutant is an overlay on solutions/ (tests/mutants/<slug>/lessonN/<topic>.py, only
 the changed files) that makes the one beginner mistake named by its folder: the slug
-must be a key of coursetools.feedback.PITFALLS. All mutants are graded in one batch
-(`python -m autograder batch ... --workers 2`), then each is checked.
+must be a key of coursetools.feedback.PITFALLS. A slug folder holds one lessonN folder
+for each lesson where a student can make that mistake (WHERE_MADE); each (slug, lesson)
+pair is its own submission. They are graded in a few batches (the pair's lesson, plus
+lesson 5 whose train_mnist runs the student's lessons 3 and 4), then each is checked.
 
 检查每个变异提交都被发现并带有对应的常见错误标签，而它没有改动的课程仍得满分。
 """
@@ -15,6 +17,27 @@ from coursetools.feedback import PITFALLS
 
 MUTANTS = REPO_ROOT / "tests" / "mutants"
 NAMES = overlay.overlay_names(MUTANTS)
+PAIRS = overlay.lesson_pairs(MUTANTS)
+
+#: the lessons where a student can make each pitfall (the course names it in every one of them)
+WHERE_MADE = {
+    "no-zero-grad": (2, 5),  # zero_grads that clears nothing; a loop without zero_grad()
+    "eval-with-grad": (5,),  # evaluate without torch.no_grad()
+    "train-eval-mode": (5, 6),  # train_one_epoch/evaluate without train()/eval(); load_checkpoint left in train mode
+    "device-mismatch": (1, 5, 6),  # to_device, the loops and load_checkpoint with .cuda() or no .to(device)
+    "missing-channel-dim": (1, 3),  # add_channel_dim; a transform or dataset giving (28, 28) samples
+    "view-non-contiguous": (1,),  # flatten_images (a model's view on its contiguous batch is correct code)
+    "tensor-constructor-dtype": (1, 3),  # vector_from_list; a label made with torch.Tensor
+    "numpy-on-grad-or-cuda": (1, 5),  # to_numpy; evaluate calling .numpy() on the outputs
+    "double-backward": (2, 5),  # accumulated_grad; backward twice in train_one_epoch
+    "softmax-before-ce": (4, 5),  # softmax in forward; softmax between the model and the criterion
+    "step-before-backward": (2, 5),  # backward on a non-scalar loss; step before backward in the loop
+    "checkpoint-format": (6,),  # the pickled module saved; torch.load without map_location
+}
+
+
+def submission_name(slug: str, lesson: int) -> str:
+    return f"{slug}.lesson{lesson}"
 
 
 def test_every_mutant_folder_names_a_known_pitfall():
@@ -25,32 +48,50 @@ def test_every_mutant_folder_names_a_known_pitfall():
     assert not empty, f"mutant folders without lessonN/<topic>.py files: {empty}"
 
 
-def test_every_pitfall_has_a_mutant():
-    """Check that each of the pitfalls has a mutant proving some grader can diagnose it."""
-    missing = sorted(set(PITFALLS) - set(NAMES))
-    assert not missing, f"pitfalls without a mutant in tests/mutants/: {missing}"
+def test_every_pitfall_has_a_mutant_in_every_lesson_where_it_can_be_made():
+    """Check that each pitfall has a mutant for each lesson of WHERE_MADE (and WHERE_MADE lists every pitfall)."""
+    assert set(WHERE_MADE) == set(PITFALLS)
+    missing = sorted(f"{slug}/lesson{n}" for slug, lessons in WHERE_MADE.items() for n in lessons
+                     if (slug, n) not in PAIRS)
+    assert not missing, f"pitfalls without a mutant in tests/mutants/ for a lesson where they can be made: {missing}"
+    extra = sorted(f"{slug}/lesson{n}" for slug, n in PAIRS if n not in WHERE_MADE.get(slug, ()))
+    assert not extra, f"mutants for a lesson WHERE_MADE does not list (add it there): {extra}"
+
+
+def graded_lessons(lesson: int) -> tuple:
+    """The lessons a mutant of `lesson` can change: its own, and lesson 5 for lessons 3 and 4 (train_mnist)."""
+    return (lesson, 5) if lesson in (3, 4) else (lesson,)
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """{slug: results.json} for every mutant, graded in one batch."""
-    return overlay.grade_overlays(MUTANTS, NAMES, tmp_path_factory.mktemp("mutants"))
+    """{(slug, lesson): results.json} for every mutant pair, graded in one batch per set of graded lessons."""
+    work = tmp_path_factory.mktemp("mutants")
+    results = {}
+    for lessons in sorted({graded_lessons(n) for _, n in PAIRS}):
+        group = [(slug, n) for slug, n in PAIRS if graded_lessons(n) == lessons]
+        folder = work / "-".join(map(str, lessons))
+        for slug, n in group:
+            overlay.build(MUTANTS / slug, folder / "submissions" / submission_name(slug, n), lessons={n})
+        found = overlay.grade_batch(folder / "submissions", folder / "out", "--workers", "2",
+                                    "--lessons", *map(str, lessons))
+        results.update({(slug, n): found.get(submission_name(slug, n)) for slug, n in group})
+    return results
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("slug", NAMES)
-def test_mutant_is_caught_with_its_tag(graded, slug):
-    """Check that the mutant fails a test tagged pitfall:<slug> in a lesson it changed, and nothing elsewhere."""
-    result = graded[slug]
+@pytest.mark.parametrize("slug, lesson", PAIRS, ids=[submission_name(*pair) for pair in PAIRS])
+def test_mutant_is_caught_with_its_tag(graded, slug, lesson):
+    """Check that the mutant fails a test tagged pitfall:<slug> in the lesson it changed, and nothing elsewhere."""
+    result = graded[(slug, lesson)]
+    assert result is not None, f"{slug} in lesson {lesson}: no results.json"
     assert result["extra_data"]["complete"], result["output"]
-    touched = overlay.touched_lessons(MUTANTS / slug)
     failed = [t for t in result["tests"] if t["status"] == "failed"]
     tagged = [t for t in failed if f"pitfall:{slug}" in t["tags"]]
     listed = "; ".join(f"{t['name']} {t['tags']}" for t in failed) or "none"
-    assert tagged, f"{slug}: no failed test carries the tag pitfall:{slug}; failed: {listed}"
-    assert all(t["extra_data"]["lesson"] in touched for t in tagged), [t["name"] for t in tagged]
-    pipeline = bool(touched & {3, 4})  # train_mnist runs the student's own lessons 3 and 4 (CURRICULUM.md)
+    assert tagged, f"{slug} in lesson {lesson}: no failed test carries the tag pitfall:{slug}; failed: {listed}"
+    assert all(t["extra_data"]["lesson"] == lesson for t in tagged), [t["name"] for t in tagged]
     for test in failed:
-        if test["extra_data"]["lesson"] not in touched:
-            assert pipeline and "train_mnist" in test["name"], \
-                f"{slug} changed lessons {sorted(touched)} but {test['name']} failed:\n{test['output']}"
+        if test["extra_data"]["lesson"] != lesson:
+            assert lesson in (3, 4) and "train_mnist" in test["name"], \
+                f"{slug} changed lesson {lesson} but {test['name']} failed:\n{test['output']}"
