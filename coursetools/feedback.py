@@ -138,11 +138,21 @@ def failing_on(error_type, *positional, en: str = None, zh: str = None, hint_en:
         names = ("lesson", "function", "en", "zh", "hint_en", "hint_zh", "pitfall")
         given = {**dict(lesson=lesson, function=function, en=en, zh=zh, hint_en=hint_en, hint_zh=hint_zh,
                         pitfall=pitfall), **dict(zip(names, positional))}
-        detail = f"{type(error).__name__}: {str(error)[:300]}"
+        from coursetools import diagnosis
+
+        found = diagnosis.of(error)  # what the error usually means (a library's message), when the grader says nothing
+        hint_en, hint_zh, pitfall = given["hint_en"], given["hint_zh"], given["pitfall"]
+        if found and pitfall is None and not hint_en:
+            hint_en, hint_zh, pitfall = found.hint_en, found.hint_zh, found.slug
+        shown = found.shown_en if found and found.shown_en else diagnosis.one_line(str(error), 200)
+        detail = f"{type(error).__name__}: {shown}"
+        detail_zh = (f"{type(error).__name__}：{found.shown_zh}" if found and found.shown_zh
+                     else f"{type(error).__name__}（错误原文见上方英文行）")
         frames = getattr(error, "frames", None) or []
         where = f" (at {frames[-1][0]}, line {frames[-1][1]}: {frames[-1][3]})" if frames else ""
-        fail(en=f"{given['en']}: {detail}{where}", zh=f"{given['zh']}：{detail}{where}", hint_en=given["hint_en"],
-             hint_zh=given["hint_zh"], pitfall=given["pitfall"], lesson=given["lesson"], function=given["function"])
+        where_zh = f"（位置：{frames[-1][0]} 第 {frames[-1][1]} 行：{frames[-1][3]}）" if frames else ""
+        fail(en=f"{given['en']}: {detail}{where}", zh=f"{given['zh']}：{detail_zh}{where_zh}", hint_en=hint_en,
+             hint_zh=hint_zh, pitfall=pitfall, lesson=given["lesson"], function=given["function"])
 
 
 _WORDS = {  # describe()'s words: (English, 中文)

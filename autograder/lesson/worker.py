@@ -147,7 +147,9 @@ class LessonPlugin:
     def _explain(self, report, excinfo) -> str:
         """One student-facing message per failed phase; never the grader's source."""
         error = excinfo.value
-        if isinstance(report.longrepr, str):  # a course message already (stub, student error)
+        if getattr(report, "course_full_message", None):  # the terminal shortened it (an import problem seen above)
+            return report.course_full_message
+        if isinstance(report.longrepr, str):  # a course message already (stub, student error, escaped error)
             return report.longrepr
         if isinstance(error, pytest.fail.Exception) and not error.pytrace:
             return str(error.msg)

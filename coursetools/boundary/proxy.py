@@ -19,6 +19,10 @@ A student error comes back as an exception of the nearest builtin class (a stude
 可信一侧：测试只通过代理调用学生代码，得到的是数据或句柄，从不持有学生对象。
 """
 import itertools
+import re
+import signal
+import threading
+import warnings
 
 from coursetools import LESSONS
 from coursetools.boundary import wire
@@ -59,12 +63,34 @@ class StudentExit(Exception):
 _classes = {}
 
 
+class TimedOut(CheckFailure):
+    """The student code ran past the test's time limit (in-process alarm): the test fails, no check can catch it."""
+
+    def __init__(self, info: dict, function=None, call=None):
+        from coursetools import diagnosis
+
+        self.info, self.function, self.call = info, function, call
+        seconds = info.get("seconds") if isinstance(info.get("seconds"), (int, float)) else 0
+        super().__init__(diagnosis.timeout_message(CallLog.lesson, function, call, seconds,
+                                                   StudentRaised.frames.fget(self)))
+
+
+class ImportProblem(CheckFailure):
+    """A lesson file that cannot be imported (missing, syntax error, error or endless loop at the top level)."""
+
+    def __init__(self, text: str, relpath: str):
+        super().__init__(text)
+        self.relpath = relpath
+
+
 def student_error(info: dict) -> Exception:
     """The exception to raise here for a student-side error description."""
     kind = info.get("kind")
     text = _import_problem(info)
     if text:
-        return CheckFailure(text)
+        return ImportProblem(text, str(info.get("relpath") or "")[:200])
+    if kind == "timeout":
+        return TimedOut(info, CallLog.function)
     if kind in ("protocol", "unsendable"):
         return StudentProtocolError(f"{info.get('message', '')}")
     base = StudentExit if kind == "exit" else next(
@@ -74,7 +100,14 @@ def student_error(info: dict) -> Exception:
     if key not in _classes:
         _classes[key] = type(name if name.isidentifier() else base.__name__, (base, StudentRaised),
                              {"__module__": "submission"})
-    error = _classes[key](str(info.get("message", ""))[:2000])
+    message = str(info.get("message", ""))[:2000]
+    from coursetools import diagnosis
+
+    found = diagnosis.diagnose(name, message)
+    if found and found.slug == "device-mismatch" and found.shown_en:
+        # CUDA asked for where there is none: never the raw text (in the grader it names the grader's own fork)
+        message = f"{found.shown_en}."
+    error = _classes[key](message)
     error.info = info
     return error
 
@@ -89,8 +122,22 @@ def _import_problem(info: dict):
         return (f"{relpath} is missing from the submission: create it (or restore the stub).\n"
                 f"提交中缺少 {relpath}：请创建它（或恢复原来的练习文件）。")
     if kind == "syntax":
+        source = str(info.get("text") or "").strip()[:120]
+        shown = f"\n  line {info.get('line')}: {source}" if source else ""
         return (f"{relpath} has a syntax error at line {info.get('line')}: {info.get('message')}. Fix it and run "
-                f"the tests again.\n{relpath} 第 {info.get('line')} 行有语法错误：{info.get('message')}。改正后重新运行测试。")
+                f"the tests again.{shown}\n{relpath} 第 {info.get('line')} 行有语法错误（{info.get('message')}）。"
+                "改正后重新运行测试。")
+    if kind == "import_timeout":
+        seconds = info.get("seconds")
+        seconds = f"{seconds:g}" if isinstance(seconds, (int, float)) else "?"
+        frames = info.get("frames") if isinstance(info.get("frames"), list) else []
+        at = ""
+        if frames and isinstance(frames[-1], list) and len(frames[-1]) == 4:
+            at = f"\n  stopped at {frames[-1][0]}, line {frames[-1][1]}: {str(frames[-1][3])[:100]}"
+        return (f"importing {relpath} ran longer than {seconds} s and was stopped: code at the top level "
+                f"of the file (an endless loop, training) runs on import. Move it into a function.{at}\n"
+                f"导入 {relpath} 运行超过 {seconds} 秒，已被停止：文件顶层的代码（死循环、训练）会在导入时运行。"
+                "请把它移进函数里。")
     if kind == "import":
         detail = f"{info.get('type')}: {info.get('message')}"[:500]
         return (f"importing {relpath} raised {detail}. Code at the top level of the file runs on import: move it "
@@ -124,6 +171,8 @@ class Transport:
         reply = self.roundtrip({**message, "seq": self.seq})
         if not isinstance(reply, dict):
             raise StudentProtocolError("the student side answered with something that is not a reply")
+        if reply.get("warnings"):
+            _reemit(reply["warnings"], getattr(self, "root", None))
         if "error" in reply:
             raise student_error(reply["error"] if isinstance(reply["error"], dict) else {"kind": "protocol"})
         return reply
@@ -132,16 +181,140 @@ class Transport:
         return Remote(self, {"obj": handle}, handle)
 
 
+def _reemit(records, root):
+    """Show the warnings the student code raised during a request at the submission's line that led to them."""
+    import os
+
+    for record in records[:5] if isinstance(records, list) else []:
+        if not isinstance(record, dict):
+            continue
+        name = str(record.get("category", ""))
+        category = _WARNINGS.get(name, UserWarning)
+        path = str(record.get("path", ""))[:200]
+        if not re.fullmatch(r"lesson\d+/[A-Za-z_][A-Za-z0-9_]*\.py", path):  # student data: never a path elsewhere
+            path = "submission.py"
+        line = record.get("line") if isinstance(record.get("line"), int) else 0
+        filename = os.path.join(str(root), path) if root else path
+        warnings.warn_explicit(f"{name}: {str(record.get('message', ''))[:500]} (in {path}, line {line})"
+                               if category is UserWarning and name != "UserWarning" else
+                               str(record.get("message", ""))[:500], category, filename, line,
+                               module=path.removesuffix(".py").replace("/", "."), registry={})
+
+
+_WARNINGS = {cls.__name__: cls for cls in (UserWarning, DeprecationWarning, FutureWarning, RuntimeWarning,
+                                           PendingDeprecationWarning, SyntaxWarning, ImportWarning,
+                                           UnicodeWarning, BytesWarning, ResourceWarning)}
+
+
+REPEAT_LIMIT = 10.0  # seconds for a function that already ran past a limit in this session
+SWALLOWED_ALARMS = 10  # seconds the student code may go on catching the time limit's exception before it ends
+
+
+def _give_up(seconds, frame, root):
+    """The last resort against code that swallows every exception in an endless loop: say so and end the process."""
+    import os
+
+    from coursetools import diagnosis
+
+    frames = []
+    root = os.path.realpath(root) + os.sep
+    while frame is not None:
+        path = os.path.realpath(frame.f_code.co_filename)
+        if path.startswith(root):
+            import linecache
+
+            frames.insert(0, (path[len(root):], frame.f_lineno, frame.f_code.co_name,
+                              linecache.getline(path, frame.f_lineno).strip()))
+        frame = frame.f_back
+    text = diagnosis.timeout_message(CallLog.lesson, CallLog.function, None, seconds, frames)
+    extra = ("It also caught the exception that stops it (a bare `except:` or `except BaseException`), so the test "
+             "run ends here. / 它还捕获了用来停止它的异常（裸 `except:` 或 `except BaseException`），测试运行到此结束。")
+    try:  # pytest captures fd 2 during a test: give the terminal back first
+        from coursetools import pytest_plugin
+
+        pytest_plugin.CONFIG["config"].pluginmanager.getplugin("capturemanager").suspend_global_capture(in_=False)
+    except Exception:
+        pass
+    os.write(2, f"\n{text}\n{extra}\n".encode("utf-8", "replace"))
+    os._exit(124)
+
+
 class InProcess(Transport):
-    """The student's code in this very process (public tests on the student's own machine)."""
+    """The student's code in this very process (public tests on the student's own machine).
+
+    `begin(seed, time_limit)` arms an alarm (SIGALRM, main thread only): when the test's time is
+    up it raises `TimeLimitExceeded` wherever the code is (inside the student's code, which the
+    server turns into a `timeout` reply; again every second if the student code swallows it); the
+    rest of the test's requests then fail at once with the same message (`TimedOut`). A function
+    that ran out of time once in this session gets REPEAT_LIMIT seconds in later tests, so one
+    endless loop does not cost a full limit per test that calls it."""
 
     def __init__(self, root):
         from coursetools.sandbox.server import Server
 
+        self.root = str(root)
         self.server = Server(str(root), in_process=True)
+        self.timed_out = None  # the TimedOut of this test, once its time is up
+        self._previous = None
+        self.looped = set()  # functions that ran past a limit in an earlier test of this session
+        self._limit = None  # the armed limit of this test, in seconds
 
     def roundtrip(self, message: dict) -> dict:
-        return wire.loads(self.server.serve(wire.dumps(message)), decode_handle=self._remote)
+        from coursetools.sandbox import server
+
+        ending = message.get("op") == "end"
+        if self.timed_out is None and server.STATE["timed_out"] is not None and not ending:
+            self.timed_out = TimedOut({"kind": "timeout", "seconds": server.STATE["timed_out"]}, CallLog.function)
+        if self.timed_out is not None and not ending:
+            raise self.timed_out
+        if self._limit and CallLog.function in self.looped and self._limit > REPEAT_LIMIT:
+            self._limit = REPEAT_LIMIT  # it looped before: a short leash (the alarm's message says so)
+            signal.setitimer(signal.ITIMER_REAL, REPEAT_LIMIT, 1.0)
+        reply = wire.loads(self.server.serve(wire.dumps(message)), decode_handle=self._remote)
+        error = reply.get("error") if isinstance(reply, dict) else None
+        if isinstance(error, dict) and error.get("kind") == "timeout":
+            self.timed_out = TimedOut(error, CallLog.function)
+            self.looped.add(CallLog.function)
+            raise self.timed_out
+        return reply
+
+    def begin(self, seed: int, time_limit: float = None):
+        self._disarm()
+        self.timed_out = None
+        super().begin(seed, time_limit)
+        if time_limit and time_limit > 0 and hasattr(signal, "setitimer") \
+                and threading.current_thread() is threading.main_thread():
+            from coursetools.sandbox import server
+
+            fired = []
+
+            def alarm(signum, frame):  # raises only inside a request (student code); elsewhere the next one fails
+                server.STATE["timed_out"] = self._limit
+                if not server.STATE["serving"]:
+                    return
+                fired.append(1)
+                if len(fired) > SWALLOWED_ALARMS:  # the student code catches everything (a bare except in a loop)
+                    _give_up(self._limit, frame, self.root)
+                raise server.TimeLimitExceeded(self._limit)
+
+            self._limit = time_limit
+            self._previous = signal.signal(signal.SIGALRM, alarm)
+            signal.setitimer(signal.ITIMER_REAL, time_limit, 1.0)
+
+    def _disarm(self):
+        from coursetools.sandbox import server
+
+        self._limit = None
+        if self._previous is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._previous)
+            self._previous = None
+        server.STATE["timed_out"] = None
+
+    def end(self):
+        self._disarm()
+        self.timed_out = None
+        super().end()
 
 
 def _encode_arg(value):
@@ -265,7 +438,14 @@ class Remote:
         if not isinstance(iterator, Remote):
             raise TypeError(f"iter() of {self!r} did not give an iterator")
         for _ in itertools.count():
-            reply = self._transport.request({"op": "next", "target": iterator._target})
+            try:
+                reply = self._transport.request({"op": "next", "target": iterator._target})
+            except BaseException as error:  # name what was iterated (StudentRaised is a mix-in)
+                if isinstance(error, StudentRaised) and getattr(error, "call", None) is None:
+                    from coursetools import diagnosis
+
+                    error.call, error.function = f"iterating over {diagnosis.describe_value(self)}", CallLog.function
+                raise
             if reply.get("stop"):
                 return
             yield reply.get("ok")
@@ -280,8 +460,13 @@ def _call(transport, target, args, kwargs, label):
         if named:
             CallLog.function = named[0]
     writeback = _has_mutable(args) or _has_mutable(list(kwargs.values()))
-    reply = transport.request({"op": "call", "target": target, "args": [_encode_arg(a) for a in args],
-                               "kwargs": {k: _encode_arg(v) for k, v in kwargs.items()}, "writeback": writeback})
+    try:
+        reply = transport.request({"op": "call", "target": target, "args": [_encode_arg(a) for a in args],
+                                   "kwargs": {k: _encode_arg(v) for k, v in kwargs.items()}, "writeback": writeback})
+    except BaseException as error:  # StudentRaised is a mix-in, not an exception class of its own
+        if isinstance(error, (StudentRaised, TimedOut)):
+            _name_the_call(error, transport, target, args, kwargs, label)
+        raise
     if writeback:
         after = reply.get("args_after")
         if isinstance(after, list) and len(after) == len(args):
@@ -292,6 +477,35 @@ def _call(transport, target, args, kwargs, label):
             for key, value in kwargs.items():
                 _write_back(value, kwargs_after.get(key))
     return reply.get("ok")
+
+
+def _name_the_call(error, transport, target, args, kwargs, label):
+    """Say on the error what was called, on what (the message's first line): `evaluate(<Net>, <DataLoader>, 'cpu')`."""
+    from coursetools import diagnosis
+
+    function = CallLog.function
+    if label and "module" in target:
+        call = diagnosis.describe_call(label, args, kwargs)
+    elif label:  # a method of a student object: <MNIST>[0], <SimpleMNISTNet>.forward(<tensor (2, 1, 28, 28)>)
+        handle = target.get("obj")
+        owner = diagnosis.describe_value(handle) if isinstance(handle, wire.Handle) else "<object>"
+        if label == "__getitem__" and len(args) == 1 and not kwargs:
+            call = f"{owner}[{diagnosis.describe_value(args[0])}]"
+        elif label == "__len__":
+            call = f"len({owner})"
+        else:
+            call = diagnosis.describe_call(f"{owner}.{label}", args, kwargs)
+    else:
+        call = f"{function}(...)" if function else None
+    if isinstance(error, TimedOut):
+        if getattr(error, "call", None) is None:
+            fresh = TimedOut(error.info, function, call)
+            if isinstance(transport, InProcess) and transport.timed_out is error:
+                transport.timed_out = fresh
+            raise fresh from None
+        return
+    if getattr(error, "call", None) is None:
+        error.call, error.function = call, function
 
 
 class StudentModule:

@@ -20,6 +20,7 @@ import shutil
 import sys
 import tempfile
 import traceback
+import warnings
 
 from coursetools.boundary import wire
 
@@ -28,6 +29,23 @@ _MODULE = re.compile(r"^lesson\d+\.[A-Za-z_][A-Za-z0-9_]*$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: the folder the current test's student code may write in (kit.work_dir)
 SCRATCH = {"dir": None}
+
+
+class TimeLimitExceeded(BaseException):
+    """Raised inside student code when the test's time is up (the in-process transport's alarm).
+
+    A BaseException, so a student's `except Exception` does not swallow it; the alarm fires
+    again every second while the student code still runs."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"ran longer than {seconds:g} s")
+        self.seconds = seconds
+
+
+#: timed_out: the seconds of the limit once the running test is over time (set by the in-process alarm)
+#: serving: a request is being answered (the alarm raises only then)
+STATE = {"timed_out": None, "serving": False}
+MAX_WARNINGS = 5
 
 
 class _ImportProblem(Exception):
@@ -58,11 +76,17 @@ class Server:
             if not isinstance(request, dict):
                 raise wire.WireError("a request must be a dict")
             seq = request.get("seq")
-            reply = self.dispatch(request)
+            STATE["serving"] = True
+            try:
+                reply = self.dispatch(request)
+            finally:
+                STATE["serving"] = False
         except KeyboardInterrupt:
             if self.in_process:
                 raise
             reply = {"error": self._describe(KeyboardInterrupt("interrupted"))}
+        except TimeLimitExceeded as error:
+            reply = {"error": {**self._describe(error), "kind": "timeout", "seconds": error.seconds}}
         except _ImportProblem as problem:
             reply = {"error": problem.info}
         except wire.WireError as error:
@@ -99,20 +123,67 @@ class Server:
             args, kwargs = list(request.get("args") or []), dict(request.get("kwargs") or {})
             if not callable(target):
                 raise TypeError(f"{type(target).__name__} object is not callable")
-            value = target(*args, **kwargs)
+            caught = []
+            value = self._student(caught, target, *args, **kwargs)
             reply = {"ok": value}
+            if caught:
+                reply["warnings"] = caught
             if request.get("writeback"):
                 reply["args_after"] = [_mutable_part(a) for a in args]
                 reply["kwargs_after"] = {k: _mutable_part(v) for k, v in kwargs.items()}
             return reply
         if op == "iter":
-            return {"ok": iter(target)}
+            caught = []
+            reply = {"ok": self._student(caught, iter, target)}
+            return {**reply, "warnings": caught} if caught else reply
         if op == "next":
+            caught = []
             try:
-                return {"ok": next(target)}
+                reply = {"ok": self._student(caught, next, target)}
             except StopIteration:
-                return {"stop": True}
+                reply = {"stop": True}
+            return {**reply, "warnings": caught} if caught else reply
         raise wire.WireError(f"unknown request {str(op)[:40]!r}")
+
+    def _student(self, caught: list, function, *args, **kwargs):
+        """Run student code: warnings it raises are collected (with the submission's line that led to them) into
+        `caught` for the trusted side to show; the time limit may stop it (TimeLimitExceeded)."""
+        root = self.root + os.sep
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if len(caught) >= MAX_WARNINGS:
+                return
+            where = None
+            if os.path.realpath(filename).startswith(root):
+                where = (os.path.realpath(filename)[len(root):], lineno)
+            else:  # raised inside a library: the innermost line of the submission that led there
+                frame = sys._getframe(1)
+                while frame is not None:
+                    path = os.path.realpath(frame.f_code.co_filename)
+                    if path.startswith(root):
+                        where = (path[len(root):], frame.f_lineno)
+                        break
+                    frame = frame.f_back
+            if where is None:  # not from the submission's files: shown as it was, after the call
+                if len(others) < MAX_WARNINGS:
+                    others.append((message, category, filename, lineno))
+                return
+            record = {"category": category.__name__, "message": str(message)[:500], "path": where[0],
+                      "line": where[1]}
+            if record not in caught:
+                caught.append(record)
+
+        others = []
+        try:
+            with warnings.catch_warnings():  # the filters in force decide which warnings show (as pytest's do)
+                warnings.showwarning = show
+                value = function(*args, **kwargs)
+        finally:
+            for message, category, filename, lineno in others:
+                warnings.warn_explicit(message, category, filename, lineno)
+        if STATE["timed_out"] is not None:  # the student code swallowed the alarm: still over time
+            raise TimeLimitExceeded(STATE["timed_out"])
+        return value
 
     def begin(self, seed: int):
         """A new test: no objects from the last one, fixed seeds, one thread."""
@@ -211,10 +282,13 @@ class Server:
             module = importlib.import_module(name)
         except SyntaxError as error:
             raise _ImportProblem({"kind": "syntax", "relpath": relpath, "line": error.lineno,
-                                  "message": str(error.msg)[:300]}) from None
+                                  "message": str(error.msg)[:300], "text": str(error.text or "")[:200]}) from None
         except BaseException as error:
             if isinstance(error, KeyboardInterrupt) and self.in_process:
                 raise
+            if isinstance(error, TimeLimitExceeded):  # top-level code that never ends: every test needing it stops
+                raise _ImportProblem({**self._describe(error), "kind": "import_timeout", "relpath": relpath,
+                                      "seconds": error.seconds}) from None
             raise _ImportProblem({**self._describe(error), "kind": "import", "relpath": relpath}) from None
         if os.path.realpath(getattr(module, "__file__", "") or "") != os.path.realpath(path):
             raise _ImportProblem({"kind": "shadowed", "relpath": relpath, "found": str(module.__file__)[:300]})
