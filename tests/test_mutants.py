@@ -28,7 +28,7 @@ WHERE_MADE = {
     "missing-channel-dim": (1, 3),  # add_channel_dim; a transform or dataset giving (28, 28) samples
     "view-non-contiguous": (1,),  # flatten_images (a model's view on its contiguous batch is correct code)
     "tensor-constructor-dtype": (1, 3),  # vector_from_list; a label made with torch.Tensor
-    "numpy-on-grad-or-cuda": (1, 5),  # to_numpy; evaluate calling .numpy() on the outputs
+    "numpy-on-grad-or-cuda": (1, 2, 5),  # to_numpy; a loss turned to numpy; evaluate calling .numpy() on outputs
     "double-backward": (2, 5),  # accumulated_grad; backward twice in train_one_epoch
     "softmax-before-ce": (4, 5),  # softmax in forward; softmax between the model and the criterion
     "step-before-backward": (2, 5),  # backward on a non-scalar loss; step before backward in the loop

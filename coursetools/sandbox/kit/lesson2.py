@@ -69,3 +69,40 @@ def step_outcome(sgd_step, values, grads, lr):
         p.grad = g.detach().clone()
     sgd_step(params, lr)
     return [[bool(p.is_leaf), type(p.grad_fn).__name__ if p.grad_fn is not None else None] for p in params]
+
+
+class _WatchedGrad(torch.Tensor):
+    """A `.grad` that notes which in-place clearing methods were looked up on it (called or not)."""
+
+    named = []
+    _CLEARING = ("zero_", "fill_", "mul_", "sub_", "copy_", "detach_")
+
+    def __getattribute__(self, name):
+        if name in _WatchedGrad._CLEARING:
+            _WatchedGrad.named.append(name)
+        return super().__getattribute__(name)
+
+
+@kit
+def zero_grads_probe(zero_grads, grads):
+    """Call `zero_grads` on fresh leaves whose `.grad` are `grads` (watched); report what it did to them.
+
+    Returns {"named": the clearing methods (zero_, fill_, ...) looked up on a .grad, "unchanged": every
+    .grad is still the same tensor holding the same values}. A method looked up but nothing changed is a
+    method named without its parentheses (`p.grad.zero_`). What this reports can only explain a failure.
+    """
+    params = []
+    for g in grads:
+        p = torch.zeros_like(g).requires_grad_(True)
+        p.grad = g.detach().clone().as_subclass(_WatchedGrad)
+        params.append(p)
+    before = [(p.grad, p.grad.detach().clone()) for p in params]
+    _WatchedGrad.named = []
+    try:
+        zero_grads(params)
+    finally:
+        named = sorted(set(_WatchedGrad.named))
+        _WatchedGrad.named = []
+    unchanged = all(p.grad is same and torch.equal(p.grad.as_subclass(torch.Tensor), values.as_subclass(torch.Tensor))
+                    for p, (same, values) in zip(params, before))
+    return {"named": named, "unchanged": bool(unchanged)}

@@ -154,3 +154,13 @@ class DownloadBlocker:
 def download_blocker():
     """Block MNIST downloads and network connections here until .restore()."""
     return DownloadBlocker()
+
+
+@kit
+def transform_steps(transform):
+    """The class names of a composed transform's steps, in the order they run (None when it is not a Compose-like
+    object with a `.transforms` list): data for a message about the order, never for a pass."""
+    steps = getattr(transform, "transforms", None)
+    if not isinstance(steps, (list, tuple)):
+        return None
+    return [type(step).__name__[:60] for step in steps[:20]]
