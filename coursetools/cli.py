@@ -11,7 +11,15 @@
 Options (before or after the command): `--lang en|zh|both` (default both, or
 $COURSE_LANG; see coursetools/i18n.py) and `--exercises DIR` (default
 exercises/ of the course repository, or $COURSE_EXERCISES).
-Exit status: 0 fine (check: every public test passes), 1 something to fix, 2 a wrong command line.
+A public test that runs too long is stopped and reported as a probable endless loop, and the
+tests after it still run: pytest's own limit (coursetools/pytest_plugin.py; $COURSE_TIME_FACTOR
+scales it) stops it first; `course` stops pytest 20 s later if that did not work, or after
+$COURSE_TEST_TIME_LIMIT seconds when set (coursetools/testrun.py).
+运行太久的公开测试会被停止并报告为可能的死循环，后面的测试照常运行：先由 pytest 自己的时间限制
+停止（$COURSE_TIME_FACTOR 可以缩放）；若无效，`course` 在 20 秒后停止 pytest，设置了
+$COURSE_TEST_TIME_LIMIT 时则在该秒数后停止。
+Exit status: 0 fine (check: every public test passes), 1 something to fix, 2 a wrong command line;
+141 when the output was closed early (`course status | head -3`), without a traceback.
 """
 import argparse
 import importlib.util
@@ -26,8 +34,9 @@ from coursetools.lessons import (StudentFileError, UsageError, closest, function
                                  public_test_docstrings)
 from coursetools.overview import DATA_MISSING, evaluate
 from coursetools.progress import Progress
-from coursetools.report import MARKS, Printer, bar, failure_text, lesson_title, pitfall
-from coursetools.watch import snapshot, wait_for_change
+from coursetools.report import MARKS, Printer, bar, failure_text, lesson_title, message_hint, pitfall
+from coursetools.testrun import Cancelled
+from coursetools.watch import changed, snapshot, wait_for_change
 
 EXERCISES_ENV = "COURSE_EXERCISES"
 SETUP = "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/python -m course_data"
@@ -69,6 +78,8 @@ def _tests_label(out: Printer, state) -> str:
     en, zh = f"public tests {passed}/{total} passing", f"公开测试通过 {passed}/{total}"
     if skipped:
         en, zh = f"{en} ({skipped} skipped)", f"{zh}（跳过 {skipped} 个）"
+    if state.not_run:
+        en, zh = f"{en}, {state.not_run} not run", f"{zh}，{state.not_run} 个未运行"
     return out.label(en, zh)
 
 
@@ -88,7 +99,7 @@ def cmd_status(args, out: Printer) -> int:
         elif view.needs_data:
             detail = out.label("needs the MNIST data: run `course data`", "需要 MNIST 数据：运行 `course data`")
             if view.not_started:
-                detail = f"{out.label('not started', '尚未开始')}; {detail}"
+                detail = f"{out.label('not started', '尚未开始')}{'；' if out.lang == 'zh' else '; '}{detail}"
         elif view.not_started:
             detail = out.label("not started", "尚未开始")
         else:
@@ -120,9 +131,13 @@ def _say_next(views: list, exercises: Path, out: Printer) -> None:
         if unfinished is not None:
             name, line = unfinished.function.name, unfinished.function.line
             where = f"{exercises.name}/lesson{n}/{lesson_file(exercises, n).name}"
-            out.say(f"Next: lesson{n} {name} ({where}, line {line}): edit it, then run `course check lesson{n}` "
+            if unfinished.status == "todo":
+                en, zh = "write it, then run", "编写它，然后运行"
+            else:  # failing, or its tests did not run
+                en, zh = "it does not pass its tests yet; see why with", "它还没有通过测试；查看原因请运行"
+            out.say(f"Next: lesson{n} {name} ({where}, line {line}): {en} `course check lesson{n}` "
                     f"(or `course watch lesson{n}`).",
-                    f"下一步：第 {n} 课 {name}（{where} 第 {line} 行）：编写它，然后运行 `course check lesson{n}`"
+                    f"下一步：第 {n} 课 {name}（{where} 第 {line} 行）：{zh} `course check lesson{n}`"
                     f"（或 `course watch lesson{n}`）。")
             return
         if not view.state.complete:
@@ -133,9 +148,11 @@ def _say_next(views: list, exercises: Path, out: Printer) -> None:
             "全部完成：所有公开测试都通过了。干得好！")
 
 
-def check_lesson(exercises: Path, n: int, out: Printer) -> int:
-    """Run lesson n's public tests and explain the first thing to fix; 0 when every test passes."""
-    [view] = evaluate(exercises, [n], Progress(exercises), out, force=True)
+def check_lesson(exercises: Path, n: int, out: Printer, cancel=None) -> int:
+    """Run lesson n's public tests and explain the first thing to fix; 0 when every test passes.
+
+    `cancel`: see testrun.run_public_tests (raises testrun.Cancelled)."""
+    [view] = evaluate(exercises, [n], Progress(exercises), out, force=True, cancel=cancel)
     if view.error:
         out.message(view.error)
         return 1
@@ -144,7 +161,7 @@ def check_lesson(exercises: Path, n: int, out: Printer) -> int:
         return 1
     state = view.state
     out.line(f"{out.paint(lesson_title(out, n), 'title')}  {bar(state.done, len(state.functions))} "
-             f"{out.label('functions done', '个函数已完成')}, {_tests_label(out, state)}")
+             f"{out.label('functions done', '个函数已完成')}{'，' if out.lang == 'zh' else ', '}{_tests_label(out, state)}")
     if state.complete:
         following = f"`course check lesson{n + 1}`" if n + 1 in LESSONS else "`course status`"
         out.say(f"All public tests of lesson{n} pass. Next: {following}.",
@@ -155,23 +172,31 @@ def check_lesson(exercises: Path, n: int, out: Printer) -> int:
     if target is None:
         record = state.unassigned_failures[0]
         out.say(f"{record['test']} fails:", f"{record['test']} 未通过：")
-        out.message(failure_text(record, lesson_name), "    ")
-        pitfall(out, record["pitfalls"], "    ")
+        out.message(failure_text(record), "    ")
+        pitfall(out, record["pitfalls"], "    ", message_hint(record))
         return 1
     name, record = target.function.name, target.first_failure
     if target.status == "todo":
         where = f"{exercises.name}/lesson{n}/{lesson_name}"
         out.say(f"Next: write {name} ({where}, line {target.function.line}); it still raises NotImplementedError.",
                 f"下一步：编写 {name}（{where} 第 {target.function.line} 行）；它仍在抛出 NotImplementedError。")
+        function = target.function
+        if function.summary_en and function.summary_zh:  # what to write, from its bilingual docstring
+            out.say(f"{name}: {function.summary_en}", f"{name}：{function.summary_zh}", "    ")
         if target.tests:
             test = target.tests[0]["test"]
             doc = public_test_docstrings(exercises, n).get(test, "")
             out.say(f"Its first test, {test}: {doc}" if doc else f"Its first test: {test}.",
                     f"它的第一个测试：{test}。", "    ")
+    elif target.status == "unknown":  # its tests did not run: an earlier test had to be stopped
+        out.say(f"Some tests of {name} did not run: an earlier test ran too long and was stopped. "
+                f"Fix that one, then run `course check lesson{n}` again.",
+                f"{name} 的部分测试没有运行：前面的一个测试运行太久，已被停止。请先修复它，"
+                f"再运行 `course check lesson{n}`。")
     else:
         out.say(f"{name} does not pass {record['test']}:", f"{name} 没有通过 {record['test']}：")
-        out.message(failure_text(record, lesson_name), "    ")
-        pitfall(out, record["pitfalls"], "    ")
+        out.message(failure_text(record), "    ")
+        pitfall(out, record["pitfalls"], "    ", message_hint(record))
     out.say(f"Stuck? `course hint lesson{n} {name}` shows a hint, one level more each time.",
             f"卡住了？运行 `course hint lesson{n} {name}`，每次多显示一级提示。")
     return 1
@@ -253,19 +278,25 @@ def cmd_watch(args, out: Printer) -> int:
     runs = 0
     try:
         while True:
-            status = check_lesson(exercises, current, out)
-            runs += 1
-            if max_runs and runs >= max_runs:
-                return status
-            before = snapshot(exercises, lessons)  # before saying so: a save right after the line is seen
-            out.say(f"Watching {where} for saved changes (Ctrl-C to stop) ...",
-                    f"正在监视 {where} 中保存的改动（按 Ctrl-C 停止）...")
-            current, path = wait_for_change(exercises, lessons, args.interval, before)
-            if out.color:
-                out.stream.write("\033[2J\033[H")
+            before = snapshot(exercises, lessons)  # a save during the check stops it, or is seen right after it
+            try:
+                status = check_lesson(exercises, current, out,
+                                      cancel=lambda before=before: changed(exercises, lessons, before))
+            except Cancelled:
+                current, path = changed(exercises, lessons, before) or (current, None)
+            else:
+                runs += 1
+                if max_runs and runs >= max_runs:
+                    return status
+                out.say(f"Watching {where} for saved changes (Ctrl-C to stop) ...",
+                        f"正在监视 {where} 中保存的改动（按 Ctrl-C 停止）...")
+                current, path = wait_for_change(exercises, lessons, args.interval, before)
+                if out.color:
+                    out.stream.write("\033[2J\033[H")
             out.line()
-            out.say(f"{path.parent.name}/{path.name} changed: checking lesson{current} again.",
-                    f"{path.parent.name}/{path.name} 已改动：重新检查第 {current} 课。")
+            shown = f"{path.parent.name}/{path.name}" if path else out.label("a lesson file", "课程文件")
+            out.say(f"{shown} changed: checking lesson{current} again.",
+                    f"{shown} 已改动：重新检查第 {current} 课。")
     except KeyboardInterrupt:
         out.line()
         out.say("Stopped watching.", "已停止监视。")
@@ -315,7 +346,27 @@ COMMANDS = {"status": cmd_status, "check": cmd_check, "hint": cmd_hint, "watch":
 
 
 def main(argv=None) -> int:
-    """Run `course`; return the exit status."""
+    """Run `course`; return the exit status. A reader that stops reading (`| head`) ends it quietly."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        return _closed_output()
+
+
+def _closed_output() -> int:
+    """The reader of our output went away: point stdout and stderr at /dev/null so that Python's
+    final flush cannot fail again, and end like a command killed by SIGPIPE (128 + 13)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError):  # a stream without a file descriptor (a test's StringIO)
+            pass
+    os.close(devnull)
+    return 128 + 13
+
+
+def _main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     args.exercises = getattr(args, "exercises", None)
     try:

@@ -6,10 +6,11 @@ import ast
 import difflib
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from coursetools import LESSONS, STUB_LINES
+from coursetools.i18n import has_chinese
 
 _LESSON_ARG = re.compile(r"(?i)(?:lesson)?0*(\d+)")
 
@@ -29,6 +30,8 @@ class Function:
     name: str
     line: int
     untouched: bool  # the stub lines are still there, so it is certainly not written yet
+    summary_en: str = field(default="", compare=False)  # the first paragraph of its docstring, English lines
+    summary_zh: str = field(default="", compare=False)  # ... and its Chinese lines
 
     @property
     def test_prefix(self) -> str:
@@ -85,7 +88,8 @@ def _shown(path: Path, exercises: Path) -> str:
 
 
 def functions(exercises: Path, lesson: int) -> list:
-    """The public functions and classes of the lesson file, in file order.
+    """The public functions and classes of the lesson file, in file order (a name defined twice
+    once, where its first definition was, with its last definition: the one Python uses).
 
     Raises:
         StudentFileError: the file is missing, unreadable, or has a syntax error.
@@ -107,8 +111,16 @@ def functions(exercises: Path, lesson: int) -> list:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
             body = [line.strip() for line in lines[node.lineno - 1: node.end_lineno]]
             untouched = any(body[i:i + 2] == list(STUB_LINES) for i in range(len(body) - 1))
-            found.append(Function(node.name, node.lineno, untouched))
-    return found
+            found.append(Function(node.name, node.lineno, untouched, *summary(ast.get_docstring(node) or "")))
+    last = {function.name: function for function in found}  # a name defined twice: Python keeps the last
+    return [last[name] for name in dict.fromkeys(function.name for function in found)]
+
+
+def summary(docstring: str) -> tuple:
+    """(English, Chinese) of a bilingual docstring's first paragraph: its English lines, its Chinese lines."""
+    lines = [line.strip() for line in docstring.strip().split("\n\n")[0].splitlines() if line.strip()]
+    return (" ".join(line for line in lines if not has_chinese(line)),
+            "".join(line for line in lines if has_chinese(line)))
 
 
 def closest(name: str, names: list) -> str:

@@ -53,11 +53,13 @@ def _names_from_hints(exercises: Path, lesson: int) -> list:
         return []
 
 
-def evaluate(exercises: Path, lessons: list, progress: Progress, out: Printer, force: bool = False) -> list:
+def evaluate(exercises: Path, lessons: list, progress: Progress, out: Printer, force: bool = False,
+             cancel=None) -> list:
     """A LessonView per lesson; runs the public tests of lessons whose files changed since the last run.
 
     With `force`, every lesson's tests run (`course check`); otherwise a lesson still
-    entirely made of stubs is "not started" and saved results are reused.
+    entirely made of stubs is "not started" and saved results are reused. `cancel`: see
+    testrun.run_public_tests (raises testrun.Cancelled).
     """
     from coursetools.testrun import PublicTestsError, not_started, run_public_tests, summarize
 
@@ -84,7 +86,7 @@ def evaluate(exercises: Path, lessons: list, progress: Progress, out: Printer, f
         names = ", ".join(f"lesson{n}" for n, _, _ in to_run)
         out.say(f"Running the public tests of {names} ...", f"正在运行 {names} 的公开测试 ...")
         try:
-            records = run_public_tests(exercises, [n for n, _, _ in to_run])
+            records = run_public_tests(exercises, [n for n, _, _ in to_run], cancel)
         except PublicTestsError as error:
             records = None
             for n, fns, _ in to_run:

@@ -7,6 +7,7 @@ colour on a terminal.
 输出不是终端（或设置了 NO_COLOR）时为纯文本；在终端上带一点颜色。
 """
 import os
+import re
 import sys
 
 from coursetools import LESSONS
@@ -66,28 +67,83 @@ def lesson_title(out: Printer, lesson: int) -> str:
     return f"lesson{lesson} {out.label(en, zh)}"
 
 
-def failure_text(record: dict, lesson_file_name: str) -> str:
-    """The useful part of a failing test's message: the course message, or the error lines of a traceback."""
-    lines = [line for line in record["message"].splitlines() if not line.startswith(_PITFALL_LINE)]
-    for slug in record.get("pitfalls", []):
-        from coursetools.feedback import PITFALLS  # imports pytest; only needed once a test ran
+_HINT_EN, _HINT_ZH = "Hint: ", "提示："
+_FRAME = re.compile(r"^(?P<path>\S+\.py):(?P<line>\d+): in (?P<function>\S+)$")
+_STUDENT_FILE = re.compile(r"(^|/)lesson\d+/(?!test_|conftest)[^/]+\.py$")
+_ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Warning|Exit|Interrupt|Failed)\b:?")
+#: The most lines a failure message gets in `course check` (a course message has five).
+MAX_LINES = 12
+#: Longer lines are cut (an error that prints a whole tensor).
+MAX_LINE = 800
 
-        hint_en, hint_zh = PITFALLS.get(slug, ("", ""))
-        lines = [line for line in lines if line not in (f"Hint: {hint_en}", f"提示：{hint_zh}")]
-    if not any(line.startswith("E   ") for line in lines):
-        return "\n".join(lines[:20])
-    kept = []  # a traceback: where the student's file raised, then the error itself
+
+def failure_text(record: dict) -> str:
+    """The failing test's message, compact: no pytest traceback, no repeated line, no hint that the
+    pitfall block shows (see message_hint), at most MAX_LINES lines (half of them Chinese when it
+    is bilingual).
+
+    A course message (`[lessonN fn] ...`, `Hint: ...`, `[第N课 fn] ...`, `提示：...`) is kept as it
+    is; a pytest traceback (`--tb=short`, lines `E   ...`) becomes its error line and the
+    student's own line that led to it.
+    """
+    lines = record.get("message", "").splitlines()
+    if any(line.startswith("E   ") for line in lines):
+        lines = _from_traceback(lines)
+    kept = []
+    for line in lines:
+        if line.startswith(_PITFALL_LINE) or not line.strip():
+            continue
+        if record.get("pitfalls") and line.startswith((_HINT_EN, _HINT_ZH)):
+            continue  # shown once, in the pitfall block
+        line = line if len(line) <= MAX_LINE else line[:MAX_LINE - 1] + "…"
+        if line not in kept:
+            kept.append(line)
+    if len(kept) <= MAX_LINES:
+        return "\n".join(kept)
+    text = "\n".join(kept)
+    en, zh = filter_lines("en", text).splitlines(), filter_lines("zh", text).splitlines()
+    if en == zh:  # not bilingual
+        return "\n".join(kept[:MAX_LINES])
+    return "\n".join(en[:MAX_LINES // 2] + zh[:MAX_LINES // 2])
+
+
+def _from_traceback(lines: list) -> list:
+    """A pytest traceback reduced to its error line and the deepest frame in a lesson file (not a test)."""
+    blocks, block = [], []
+    for line in lines:
+        if line.startswith("E   "):
+            block.append(line[4:].strip())
+        elif block:
+            blocks.append(block)
+            block = []
+    if block:
+        blocks.append(block)
+    last = [line for line in (blocks[-1] if blocks else []) if line]
+    error = next((line for line in last if _ERROR_LINE.match(line)), last[0] if last else "")
+    where = ""
     for number, line in enumerate(lines):
-        if f"/{lesson_file_name}:" in line and ": in " in line:
-            kept = [line] + ([lines[number + 1]] if number + 1 < len(lines) else [])
-    kept += [line[4:] for line in lines if line.startswith("E   ")][:8]
-    return "\n".join(kept)
+        frame = _FRAME.match(line.strip())
+        if frame and _STUDENT_FILE.search(frame["path"]):
+            source = lines[number + 1].strip() if number + 1 < len(lines) else ""
+            where = f"  at {frame['path']}, line {frame['line']}, in {frame['function']}: {source}".rstrip(": ")
+    return [error, where] if where else [error]
 
 
-def pitfall(out: Printer, slugs: list, indent: str = "") -> None:
-    """The pitfall block: the slug and its hint."""
+def message_hint(record: dict) -> tuple:
+    """(English, Chinese) of the message's own `Hint:` and `提示：` lines ("" when it has none)."""
+    lines = record.get("message", "").splitlines()
+    en = next((line[len(_HINT_EN):] for line in lines if line.startswith(_HINT_EN)), "")
+    zh = next((line[len(_HINT_ZH):] for line in lines if line.startswith(_HINT_ZH)), "")
+    return en, zh
+
+
+def pitfall(out: Printer, slugs: list, indent: str = "", hint: tuple = ("", "")) -> None:
+    """The pitfall block: each slug and one hint. The first slug gets `hint`, the message's own
+    (more precise) hint when it has one; otherwise the pitfall's general hint."""
     from coursetools.feedback import PITFALLS
 
-    for slug in slugs:
+    for number, slug in enumerate(slugs):
         hint_en, hint_zh = PITFALLS.get(slug, ("", ""))
+        if number == 0 and hint[0] and hint[1]:
+            hint_en, hint_zh = hint
         out.say(f"Common pitfall ({slug}): {hint_en}", f"常见错误（{slug}）：{hint_zh}", indent)

