@@ -25,7 +25,7 @@ WHERE_MADE = {
     "eval-with-grad": (5,),  # evaluate without torch.no_grad()
     "train-eval-mode": (5, 6),  # train_one_epoch/evaluate without train()/eval(); load_checkpoint left in train mode
     "device-mismatch": (1, 5, 6),  # to_device, the loops and load_checkpoint with .cuda() or no .to(device)
-    "missing-channel-dim": (1, 3),  # add_channel_dim; a transform or dataset giving (28, 28) samples
+    "missing-channel-dim": (1, 3, 4),  # add_channel_dim; (28, 28) samples; a forward that counts on (N, 28, 28)
     "view-non-contiguous": (1,),  # flatten_images (a model's view on its contiguous batch is correct code)
     "tensor-constructor-dtype": (1, 3),  # vector_from_list; a label made with torch.Tensor
     "numpy-on-grad-or-cuda": (1, 2, 5),  # to_numpy; a loss turned to numpy; evaluate calling .numpy() on outputs

@@ -186,9 +186,53 @@ def optimizer(kind, model, **options):
     return getattr(torch.optim, kind)(model.parameters(), **options)
 
 
+def _tensor_facts(value):
+    """[shape, dtype, requires_grad, device type] of a tensor; [type name] of anything else."""
+    if isinstance(value, torch.Tensor):
+        return [list(value.shape), str(value.dtype).replace("torch.", ""), bool(value.requires_grad),
+                value.device.type]
+    return [type(value).__name__]
+
+
+def _rows_kind(outputs):
+    """'probabilities' (rows in [0, 1] summing to 1), 'log-probabilities' (rows whose logsumexp is 0), 'logits'
+    (anything else with values), or None (not a 2-D float tensor with values here)."""
+    if not (isinstance(outputs, torch.Tensor) and outputs.dim() == 2 and outputs.is_floating_point()
+            and outputs.device.type != "meta" and outputs.numel() and outputs.shape[1] > 1):
+        return None
+    with torch.no_grad():
+        rows = outputs.detach().double()
+        if bool(((rows >= 0) & (rows <= 1)).all()) and bool(((rows.sum(dim=1) - 1).abs() < 1e-4).all()):
+            return "probabilities"
+        if bool((torch.logsumexp(rows, dim=1).abs() < 1e-4).all()):
+            return "log-probabilities"
+    return "logits"
+
+
+class CrossEntropySpy(nn.CrossEntropyLoss):
+    """nn.CrossEntropyLoss that records what its inputs look like at every call (probabilities,
+    log-probabilities, logits: see _rows_kind) and the facts of the last call's input and target (_tensor_facts).
+    It computes exactly what nn.CrossEntropyLoss computes; what it reports may only name a pitfall or fail a test."""
+
+    def __init__(self):
+        super().__init__()
+        self.kinds, self.last = {}, None
+
+    def forward(self, input, target):
+        kind = _rows_kind(input)
+        self.kinds[str(kind)] = self.kinds.get(str(kind), 0) + 1
+        self.last = {"kind": kind, "input": _tensor_facts(input), "target": _tensor_facts(target)}
+        return super().forward(input, target)
+
+    def report(self):
+        """{"kinds": {kind: number of calls}, "last": what the last call was given (None before any)}."""
+        return {"kinds": dict(self.kinds), "last": None if self.last is None else dict(self.last)}
+
+
 @kit
 def cross_entropy():
-    return nn.CrossEntropyLoss()
+    """nn.CrossEntropyLoss, watched: `.report()` says what each call was given (CrossEntropySpy)."""
+    return CrossEntropySpy()
 
 
 @kit
