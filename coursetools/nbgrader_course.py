@@ -31,6 +31,92 @@ def isolated_env(home: Path) -> dict:
 
 
 def copy_course(destination: Path) -> Path:
-    """Copy the course directory nbgrader/ to `destination` without nbgrader's outputs; returns it."""
-    shutil.copytree(REPO_ROOT / "nbgrader", destination, ignore=shutil.ignore_patterns(*NBGRADER_OUTPUTS))
+    """Copy the course directory nbgrader/ to `destination` without nbgrader's outputs; returns it.
+
+    The outputs are left out at the top level only: templates/feedback/ is the course's feedback template."""
+    source = REPO_ROOT / "nbgrader"
+
+    def outputs(folder, names):
+        top = Path(folder).resolve() == source.resolve()
+        return [name for name in names if name == ".ipynb_checkpoints" or top and name in NBGRADER_OUTPUTS]
+
+    shutil.copytree(source, destination, ignore=outputs)
     return Path(destination)
+
+
+def feedback_exporter(config=None):
+    """The HTMLExporter `nbgrader generate_feedback` uses with the course's nbgrader_config.py (or `config`)."""
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.converters import GenerateFeedback
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    if config is None:
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(REPO_ROOT / "nbgrader")).load_config()
+    converter = GenerateFeedback(coursedir=CourseDirectory(root=str(REPO_ROOT / "nbgrader")), config=config)
+    return HTMLExporter(config=converter.config)
+
+
+_INHERITED = {"white-space", "overflow-wrap", "word-wrap", "word-break"}
+
+
+def _specificity(selector: str) -> tuple:
+    """CSS specificity (ids, classes/attributes/pseudo-classes, types) of one complex selector."""
+    import re
+
+    ids = len(re.findall(r"#[\w-]+", selector))
+    classes = len(re.findall(r"\.[\w-]+|\[[^\]]*\]|(?<!:):(?!not\()[\w-]+", selector))
+    types = len(re.findall(r"(?:^|[\s>+~(])([a-zA-Z][\w-]*)", selector))
+    return ids, classes, types
+
+
+def computed_style(soup, element, prop: str):
+    """The value the page's own <style> sheets give `prop` on `element` (a BeautifulSoup tag), as a browser would
+    compute it for the screen: the cascade (!important, specificity, order), inline styles, inheritance for the
+    text properties. None when nothing sets it. Rules in @media blocks are left out (bootstrap's print rules)."""
+    import soupsieve
+    import tinycss2
+
+    rules = []
+    for style in soup.find_all("style"):
+        for rule in tinycss2.parse_stylesheet(style.get_text(), skip_whitespace=True, skip_comments=True):
+            if rule.type == "qualified-rule":
+                rules.append(rule)
+
+    def declared(node):
+        found = []
+        for order, rule in enumerate(rules):
+            declarations = [d for d in tinycss2.parse_declaration_list(rule.content, skip_whitespace=True,
+                                                                       skip_comments=True)
+                            if d.type == "declaration" and d.lower_name == prop]
+            if not declarations:
+                continue
+            for selector in tinycss2.serialize(rule.prelude).split(","):
+                selector = selector.strip()
+                if not selector or "::" in selector or ":hover" in selector or ":focus" in selector:
+                    continue
+                try:
+                    matched = soupsieve.match(selector, node)
+                except Exception:  # noqa: BLE001 (a selector soupsieve does not know: not ours)
+                    continue
+                if matched:
+                    for declaration in declarations:
+                        value = tinycss2.serialize(declaration.value).strip()
+                        found.append((declaration.important, _specificity(selector), order, value))
+        inline = node.get("style") if hasattr(node, "get") else None
+        if inline:
+            for declaration in tinycss2.parse_declaration_list(inline, skip_whitespace=True):
+                if declaration.type == "declaration" and declaration.lower_name == prop:
+                    found.append((declaration.important, (9, 0, 0), len(rules),
+                                  tinycss2.serialize(declaration.value).strip()))
+        return max(found)[3] if found else None
+
+    node = element
+    while node is not None and getattr(node, "name", None) not in (None, "[document]"):
+        value = declared(node)
+        if value is not None and value != "inherit":
+            return value
+        if prop not in _INHERITED:
+            return None
+        node = node.parent
+    return None

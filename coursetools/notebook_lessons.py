@@ -9,6 +9,7 @@ in the student's submitted/ folder) as the module `lesson3.data`. Its file is
 the notebook, so a traceback names it. nbgrader's points come from the grading
 engine, which reads the same cells (autograder/parent/notebooks.py).
 """
+import linecache
 import re
 import sys
 from pathlib import Path
@@ -55,7 +56,10 @@ class _LessonNotebookFinder:
                 f"请把各课文件夹放在一起（lesson{lesson}/ 与本课文件夹并列）。", name=module.__name__)
         module.__file__ = str(found[0])
         for number, source in notebook_code(found[0]):
-            exec(compile(source, f"{found[0]} [code cell {number}]", "exec"), module.__dict__)
+            filename = f"{found[0]} [code cell {number}]"
+            # its lines for tracebacks and the checks' diagnoses (there is no such file to read them from)
+            linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+            exec(compile(source, filename, "exec"), module.__dict__)
 
 
 def notebook_candidates(lesson: int, here: Path | None = None) -> list:

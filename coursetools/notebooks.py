@@ -9,7 +9,8 @@ A notebook is, in order: the module docstring as title; how to work; the
 module's imports and constants (read-only); then per function or class its
 docstring (Markdown), its code with the solution regions kept (nbgrader's
 ClearSolutions turns them into the course's stub), and a check cell worth one
-point per test function of that exercise. The check cell runs the public tests
+point per test function of that exercise (its metadata `course.exercise` names the
+exercise for the feedback page's table of contents). The check cell runs the public tests
 for the student's own feedback; it holds no hidden region, so it is the same in
 the source and the release. The points `nbgrader autograde` records come from the
 grading engine run outside the kernel on the notebook's code, public and hidden
@@ -23,7 +24,7 @@ import re
 from pathlib import Path
 
 from coursetools import LESSONS, REPO_ROOT
-from coursetools.notebook_check import exercise_names, exercise_of, grader_tests
+from coursetools.notebook_check import exercise_names, owners
 from coursetools.notebook_figures import FIGURES
 from coursetools.notebook_markdown import docstring_markdown, title_markdown
 from coursetools.regions import SOLUTION, RegionError, find_regions
@@ -50,7 +51,7 @@ the check cells run.
 
 #: The public tests, for the student's feedback only: when nbgrader autogrades, the engine decides the points.
 CHECK_CELL = """\
-# Check your code: run this cell. / 检查你的代码：运行本单元格。
+# Check {name}: run this cell. / 检查 {name}：运行本单元格。
 from coursetools.notebook_check import check
 check({lesson}, "{name}", globals())"""
 
@@ -163,8 +164,7 @@ def build_notebook(lesson: int, solution_text: str, solution_rel: str, tests_tex
     if not exercises:
         raise RegionError(solution_rel, 1, "no function or class: a lesson module needs at least one exercise")
     points = {}
-    for test in grader_tests(tests_text):
-        owner = exercise_of(test, exercises)
+    for owner in owners(tests_text, exercises).values():
         points[owner] = points.get(owner, 0) + 1
     figures = FIGURES.get(lesson, [])
     for exercise, _, _ in figures:
@@ -175,8 +175,8 @@ def build_notebook(lesson: int, solution_text: str, solution_rel: str, tests_tex
     def markdown(cell_id, text):
         return v4.new_markdown_cell(text, id=f"lesson{lesson}-{cell_id}")
 
-    def code(cell_id, text, role, nbgrader=None):
-        metadata = {"course": {"role": role}}
+    def code(cell_id, text, role, nbgrader=None, exercise=None):
+        metadata = {"course": {"role": role, **({"exercise": exercise} if exercise else {})}}
         if nbgrader is not None:
             metadata["nbgrader"] = nbgrader
         return v4.new_code_cell(text, id=cell_id, metadata=metadata)
@@ -215,7 +215,8 @@ def build_notebook(lesson: int, solution_text: str, solution_rel: str, tests_tex
         if points.get(node.name):
             check_id = f"{grade_id}_check"
             cells.append(code(check_id, CHECK_CELL.format(lesson=lesson, name=node.name), "check",
-                              _nbgrader(check_id, grade=True, locked=True, points=points[node.name])))
+                              _nbgrader(check_id, grade=True, locked=True, points=points[node.name]),
+                              exercise=node.name))  # the feedback page's table of contents names it
         for index, (exercise, text, source) in enumerate(f for f in figures if f[0] == node.name):
             if text:
                 cells.append(markdown(f"{node.name}-picture-{index + 1}-text", text))

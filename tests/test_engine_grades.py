@@ -94,6 +94,24 @@ def test_tests_go_to_their_exercise_with_their_points():
         notebooks.verdicts({"tests": []}, 1)
 
 
+def test_a_test_that_names_no_exercise_goes_to_the_one_it_calls():
+    """Check the engine sums a test whose name names no exercise with the exercise its body calls, as the check
+    cells' points were set (lesson 6: the optimizer-step test calls build_finetune_model, not load_checkpoint)."""
+    results = {"tests": [{"name": "lesson6/test_advanced.py::test_one_optimizer_step_changes_only_the_trainable_layers[True]",
+                          "score": 0.0, "max_score": 1.0, "status": "failed", "output": "frozen"},
+                         {"name": "lesson6/test_advanced.py::test_checkpoint_round_trip_keeps_every_weight_and_buffer",
+                          "score": 1.0, "max_score": 1.0, "status": "passed", "output": ""}]}
+    found = notebooks.verdicts(results, 6)
+    assert found["build_finetune_model"][:2] == (0.0, 1.0) and found["load_checkpoint"][:2] == (1.0, 1.0)
+    notebook = _notebook(6)
+    points = {c.metadata["course"].get("exercise"): c.metadata["nbgrader"]["points"] for c in notebook.cells
+              if c.metadata.get("course", {}).get("role") == "check"}
+    owners = notebooks.owners((REPO_ROOT / "autograder" / "lesson6" / "test_advanced.py").read_text(encoding="utf-8"),
+                              list(points))
+    assert owners["test_one_optimizer_step_changes_only_the_trainable_layers"] == "build_finetune_model"
+    assert points == {name: list(owners.values()).count(name) for name in points}
+
+
 def _grade(monkeypatch, tmp_path, results=None, failure=None):
     """Lesson 1's source notebook after EngineGrades, the engine answering `results` (or raising `failure`)."""
     def engine(*args):

@@ -214,6 +214,25 @@ def test_a_pitfall_loses_its_exercise_points_and_the_feedback_names_it(course):
     assert "lesson1.ipynb [cell lesson1_scalar_tensor]" in html and "tensors.py" not in html
 
 
+def test_the_feedback_page_wraps_long_lines_and_names_each_check(course):
+    """Check the real feedback page: every output <pre> wraps (computed from the page's style sheets) and the
+    table of contents names each check cell's function (not "Test cell" nine times)."""
+    from bs4 import BeautifulSoup
+
+    from coursetools.nbgrader_course import computed_style
+
+    html = (course.root / "feedback" / "pitfall" / "lesson1" / "lesson1.html").read_text(encoding="utf-8")
+    soup = BeautifulSoup(html, "html.parser")
+    outputs = soup.select("div.output_subarea pre")
+    assert len(outputs) >= 9  # one per check cell, two where partial credit adds the points
+    for pre in outputs:
+        assert computed_style(soup, pre, "white-space") == "pre-wrap"
+        assert computed_style(soup, pre, "overflow-wrap") == "anywhere"
+    entries = [li.get_text(" ", strip=True) for li in soup.select("#toc li")]
+    assert len(entries) == 9 and "Test cell" not in " ".join(entries)
+    assert any(entry.startswith("Check of flatten_images / flatten_images 的检查 (Score: ") for entry in entries)
+
+
 def test_a_pytorch_warning_does_not_zero_a_passing_cell(course):
     """Check that the warning-emitting scalar_tensor gets full points, its check cell the engine's verdict on stdout."""
     score, top = course.grades("pitfall", 1)["lesson1_scalar_tensor_check"]

@@ -14,7 +14,8 @@ from traitlets.config import Config
 
 from coursetools import LESSONS, REPO_ROOT, STUB_LINES
 from coursetools import notebook_lessons
-from coursetools.notebook_check import NotebookCheckFailed, check, exercise_names, exercise_of, grader_tests, snake_case
+from coursetools.notebook_check import (NotebookCheckFailed, check, exercise_names, exercise_of, grader_tests, owners,
+                                       snake_case)
 from coursetools.notebook_lessons import import_lesson_notebooks, notebook_candidates
 from coursetools.notebook_markdown import docstring_markdown
 from coursetools.notebooks import CHECK_CELL, build_notebook, exercise_code, notebook_files, notebook_path, render
@@ -103,7 +104,7 @@ def test_every_exercise_has_its_docstring_code_and_check():
             assert meta == {"grade": False, "grade_id": f"lesson{lesson}_{name}", "locked": False,
                             "schema_version": 3, "solution": True, "task": False}
             assert code.source.count("### BEGIN SOLUTION") == code.source.count("### END SOLUTION") >= 1
-            expected_points = sum(exercise_of(t, exercises) == name for t in grader_tests(tests))
+            expected_points = sum(owner == name for owner in owners(tests, exercises).values())
             meta = check_cell.metadata["nbgrader"]
             assert meta["grade"] is True and meta["locked"] is True and meta["points"] == expected_points > 0
             assert check_cell.source == CHECK_CELL.format(lesson=lesson, name=name)  # public tests, no hidden region

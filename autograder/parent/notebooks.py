@@ -34,7 +34,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Float, Integer
 
 from coursetools import LESSONS, REPO_ROOT
-from coursetools.notebook_check import exercise_names, exercise_of
+from coursetools.notebook_check import exercise_names, exercise_of, owners
 from coursetools.notebook_lessons import code_cells, notebook_candidates
 
 #: The lines coursetools.notebooks.EARLIER_LESSONS adds to a setup cell: they import earlier lessons in a kernel.
@@ -196,11 +196,16 @@ def verdicts(results: dict, lesson: int) -> dict:
     """{exercise: (score, max score, [failed tests], skipped count)} of lesson `lesson` from results.json."""
     exercises = exercise_names((REPO_ROOT / "solutions" / f"lesson{lesson}" / f"{LESSONS[lesson]}.py")
                                .read_text(encoding="utf-8"))
+    tests = owners((REPO_ROOT / "autograder" / f"lesson{lesson}" / f"test_{LESSONS[lesson]}.py")
+                   .read_text(encoding="utf-8"), exercises)  # as the check cells' points were set
     found = {name: [0.0, 0.0, [], 0] for name in exercises}
 
     def owner(test_name):
         path, _, function = test_name.partition("::")
-        return exercise_of(function.split("[")[0], exercises) if path.startswith(f"lesson{lesson}/") else None
+        function = function.split("[")[0]
+        if not path.startswith(f"lesson{lesson}/"):
+            return None
+        return tests.get(function) or exercise_of(function, exercises)
 
     for test in results.get("tests", []):
         entry = found.get(owner(str(test.get("name", ""))))

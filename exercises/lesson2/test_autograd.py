@@ -8,11 +8,13 @@ update was recorded) is watched there by the course kit; what it reports can onl
 期望的梯度来自 torch 本身（作为标准答案），而不是手工抄写。计算图不会传到学生一侧，需要计算图的观察
 （统计 backward 次数、更新是否被记录）由课程工具在那一侧完成，其报告只能判为不通过。
 """
+import numbers
+
 import pytest
 import torch
 
 from coursetools.boundary.proxy import StudentExit
-from coursetools.feedback import describe, fail
+from coursetools.feedback import describe, describe_zh, fail
 
 pytestmark = pytest.mark.lesson2
 
@@ -32,7 +34,35 @@ def _diagnosis(passes, error=None):
         return "double-backward"
     if any(non_scalar for non_scalar, _, _ in passes) or "only for scalar outputs" in str(error or ""):
         return "step-before-backward"
+    if error is not None and "numpy() on Tensor that requires grad" in str(error):
+        return "numpy-on-grad-or-cuda"
     return None
+
+
+#: pitfall -> (hint, 提示) in the words of this lesson (no optimizer, no training loop yet)
+_PITFALL_HINTS = {
+    "step-before-backward": (
+        "backward() starts from a single number: make the loss a scalar by summing the products first, "
+        "loss = (torch.sum(w * x) + b - y_true) ** 2.",
+        "backward() 要从一个数开始：先把乘积求和，让 loss 成为标量：loss = (torch.sum(w * x) + b - y_true) ** 2。"),
+    "numpy-on-grad-or-cuda": (
+        ".numpy() refuses a tensor that requires grad: return loss.item() (a Python float) or loss.detach().",
+        ".numpy() 不接受需要梯度的张量：返回 loss.item()（Python 浮点数）或 loss.detach()。"),
+    "no-zero-grad": (
+        "gradients add up in .grad across backward() calls: make fresh copies in every call "
+        "(w.detach().clone().requires_grad_(True)) and call backward() once on them.",
+        "梯度会在多次 backward() 之间累加到 .grad 中：每次调用都重新复制"
+        "（w.detach().clone().requires_grad_(True)），并只对副本调用一次 backward()。"),
+}
+
+
+def _where(error, zh=False) -> str:
+    """' (at <file>, line <n>: <code>)': the student's line an error was raised from, or ''."""
+    frames = getattr(error, "frames", None) or []
+    if not frames:
+        return ""
+    path, line, _, code = frames[-1]
+    return f"（{path} 第 {line} 行：{code}）" if zh else f" (at {path}, line {line}: {code})"
 
 
 def _passes(spy):
@@ -59,8 +89,9 @@ def _run(submission, autograd, name, call, call_zh, *args, hint=("", "")):
     except Exception as error:
         detail = f"{type(error).__name__}: {str(error).split('. ')[0][:300]}"
         pitfall = _diagnosis(_passes(spy), error)
-        fail(en=f"{call} raised {detail}", zh=f"{call_zh} 抛出 {detail}", hint_en="" if pitfall else hint[0],
-             hint_zh="" if pitfall else hint[1], pitfall=pitfall, function=name)
+        hint_en, hint_zh = _PITFALL_HINTS.get(pitfall, ("", "")) if pitfall else hint
+        fail(en=f"{call} raised {detail}{_where(error)}", zh=f"{call_zh} 抛出 {type(error).__name__}{_where(error, True)}",
+             hint_en=hint_en, hint_zh=hint_zh, pitfall=pitfall, function=name)
 
 
 def _oracle_linear(w, b, x, y_true):
@@ -92,15 +123,16 @@ def _check_linear(submission, autograd, w, b, x, y_true):
     exp_loss, exp_w, exp_b = _oracle_linear(w, b, x, y_true)
     if not (isinstance(result, tuple) and len(result) == 3):
         fail(en=f"{call} returned {describe(result)}; expected a tuple (loss, w_grad, b_grad).",
-             zh=f"{call_zh} 返回了 {describe(result)}；应为元组 (loss, w_grad, b_grad)。", function="linear_loss_grads")
+             zh=f"{call_zh} 返回了 {describe_zh(result)}；应为元组 (loss, w_grad, b_grad)。", function="linear_loss_grads")
     loss, w_grad, b_grad = result
     if not isinstance(w_grad, torch.Tensor) or not isinstance(b_grad, torch.Tensor):
         fail(en=f"{call} returned gradients {describe(w_grad)} and {describe(b_grad)}; expected tensors.",
-             zh=f"{call_zh} 返回的梯度为 {describe(w_grad)} 和 {describe(b_grad)}；应为张量。",
+             zh=f"{call_zh} 返回的梯度为 {describe_zh(w_grad)} 和 {describe_zh(b_grad)}；应为张量。",
              hint_en="after loss.backward() the gradients are w.grad and b.grad (of your copies).",
              hint_zh="loss.backward() 之后梯度在（副本的）w.grad 和 b.grad 中。", function="linear_loss_grads")
     loss_ok = (isinstance(loss, (float, int)) or isinstance(loss, torch.Tensor) and loss.dim() == 0) \
-        and abs(float(loss) - exp_loss) <= 1e-4 * max(1.0, abs(exp_loss))
+        and abs(float(loss.detach() if isinstance(loss, torch.Tensor) else loss) - exp_loss) \
+        <= 1e-4 * max(1.0, abs(exp_loss))  # a loss with its graph is fine (CURRICULUM.md): read it detached
     shapes_ok = w_grad.shape == w.shape and b_grad.shape == ()
     got_w, got_b = w_grad.detach().cpu().float(), b_grad.detach().cpu().float()
     values_ok = shapes_ok and torch.allclose(got_w, exp_w, rtol=1e-4, atol=1e-5) \
@@ -114,12 +146,12 @@ def _check_linear(submission, autograd, w, b, x, y_true):
              "expected the loss as a float (or 0-dim tensor), w_grad shaped like w and b_grad 0-dim, equal to "
              "torch's autograd on the same inputs" + (f" (w_grad is {added} times it: gradients added up)."
                                                       if pitfall == "no-zero-grad" else "."),
-             zh=f"{call_zh} 得到 loss {describe(loss)}、w_grad {describe(w_grad)}、b_grad {describe(b_grad)}；"
+             zh=f"{call_zh} 得到 loss {describe_zh(loss)}、w_grad {describe_zh(w_grad)}、b_grad {describe_zh(b_grad)}；"
              "loss 应为浮点数（或 0 维张量），w_grad 与 w 同形，b_grad 为 0 维，并与 torch 自动求导在相同输入上的结果一致"
              + (f"（w_grad 是它的 {added} 倍：梯度被累加了）。" if pitfall == "no-zero-grad" else "。"),
-             hint_en="" if pitfall == "no-zero-grad" else
+             hint_en=_PITFALL_HINTS[pitfall][0] if pitfall else
              "loss = (torch.sum(w * x) + b - y_true) ** 2 is one number; loss.backward(), then read w.grad, b.grad.",
-             hint_zh="" if pitfall == "no-zero-grad" else
+             hint_zh=_PITFALL_HINTS[pitfall][1] if pitfall else
              "loss = (torch.sum(w * x) + b - y_true) ** 2 是一个数；调用 loss.backward()，再读取 w.grad 和 b.grad。",
              pitfall=pitfall, function="linear_loss_grads")
     return result, passes
@@ -132,11 +164,17 @@ def _check_square(submission, autograd, x):
     t = torch.tensor(x, requires_grad=True)
     (2 * t**2).backward()
     expected = t.grad.item()
-    ok = isinstance(result, (float, int)) and not isinstance(result, bool) \
-        or isinstance(result, torch.Tensor) and result.numel() == 1 and result.is_floating_point()
-    if not ok or abs(float(result) - expected) > 1e-5 * max(1.0, abs(expected)):
-        fail(en=f"square_grad({x}) returned {describe(result)}; expected a number equal to the derivative of 2x² "
-             "at x that torch's autograd gives.", zh=f"square_grad({x}) 返回 {describe(result)}；应为一个数，等于 "
+    close = lambda number: abs(number - expected) <= 1e-5 * max(1.0, abs(expected))  # noqa: E731
+    if isinstance(result, torch.Tensor) and result.numel() == 1 and result.is_floating_point() \
+            and close(result.detach().cpu().item()):
+        fail(en=f"square_grad({x}) returned a tensor ({describe(result)}); the contract says a Python float: use "
+             ".item().", zh=f"square_grad({x}) 返回了张量（{describe_zh(result)}）；约定要求返回 Python 浮点数："
+             "请用 .item()。", hint_en="return x.grad.item(): .item() turns a one-element tensor into a Python float.",
+             hint_zh="返回 x.grad.item()：.item() 把只有一个元素的张量变成 Python 浮点数。", function="square_grad")
+    number = isinstance(result, numbers.Real) and not isinstance(result, bool)  # float, int, NumPy float scalars
+    if not number or not close(float(result)):
+        fail(en=f"square_grad({x}) returned {describe(result)}; expected a Python float equal to the derivative of "
+             "2x² at x that torch's autograd gives.", zh=f"square_grad({x}) 返回 {describe_zh(result)}；应为 Python 浮点数，等于 "
              "torch 自动求导给出的 2x² 在 x 处的导数。", hint_en=_SQUARE_HINT[0], hint_zh=_SQUARE_HINT[1],
              function="square_grad")
     return passes
@@ -176,15 +214,42 @@ def test_linear_loss_grads_leaves_inputs_untouched(submission, autograd):
              hint_zh="在副本上计算：w = w.detach().clone().requires_grad_(True)。", function="linear_loss_grads")
 
 
-def test_zero_grads_clears_every_grad(autograd):
+_ZERO_HINT = ("zero_grads must clear every p.grad in place: p.grad.zero_() or p.grad = None (skip a .grad that is "
+              "None); giving a loop variable a new tensor changes nothing.",
+              "zero_grads 必须原地清除每个 p.grad：p.grad.zero_() 或 p.grad = None（.grad 为 None 时跳过）；"
+              "给循环变量赋一个新张量不会改变任何东西。")
+
+
+def _expect_cleared(submission, autograd, params, call, call_zh):
+    """Fail, naming no-zero-grad, when zero_grads left a non-zero .grad in `params`.
+
+    The kit then replays zero_grads on watched copies of those gradients: `zero_` looked up but nothing
+    changed is the method named without its parentheses, which the hint then says (it only explains)."""
+    left = [p.grad for p in params if p.grad is not None and bool(p.grad.any())]
+    if not left:
+        return
+    hint = _ZERO_HINT
+    try:
+        seen = submission.kit.zero_grads_probe(autograd.zero_grads, [g.detach().clone() for g in left])
+    except Exception:  # the replay could not tell: the plain hint
+        seen = None
+    if isinstance(seen, dict) and seen.get("unchanged") is True and "zero_" in (seen.get("named") or []):
+        hint = ("zero_grads looks up p.grad.zero_ but never calls it: a method without parentheses does nothing. "
+                "Write p.grad.zero_() (or set p.grad = None).",
+                "zero_grads 取到了 p.grad.zero_ 却没有调用它：不加括号的方法什么也不做。请写 p.grad.zero_()"
+                "（或设置 p.grad = None）。")
+    fail(en=f"{call} left {len(left)} of {len(params)} gradients not cleared, e.g. {describe(left[0])}; expected every "
+         ".grad None or all zeros.", zh=f"{call_zh} 之后 {len(params)} 个梯度中有 {len(left)} 个没有清零，例如 "
+         f"{describe_zh(left[0])}；每个 .grad 都应为 None 或全零。", hint_en=hint[0], hint_zh=hint[1],
+         pitfall="no-zero-grad", function="zero_grads")
+
+
+def test_zero_grads_clears_every_grad(submission, autograd):
     """Check that every .grad is None or all zeros afterwards."""
     params = [torch.ones(2, requires_grad=True), torch.ones(3, requires_grad=True)]
     (params[0].sum() * 2 + params[1].sum() * 3).backward()
     autograd.zero_grads(params)
-    left = [describe(p.grad) for p in params if p.grad is not None and bool(p.grad.any())]
-    if left:
-        fail(en=f"after zero_grads the gradients are still {left}; expected None or zeros.",
-             zh=f"zero_grads 之后梯度仍为 {left}；应为 None 或全零。", pitfall="no-zero-grad")
+    _expect_cleared(submission, autograd, params, "zero_grads(params)", "zero_grads(params)")
 
 
 _SGD_HINT = ("update in place inside `with torch.no_grad():` so the step is not part of the graph.",
@@ -198,8 +263,8 @@ def _sgd_step(autograd, params, lr, call, call_zh):
     except (NotImplementedError, StudentExit):
         raise
     except Exception as error:
-        fail(en=f"{call} raised {type(error).__name__}: {str(error).split('. ')[0][:200]}",
-             zh=f"{call_zh} 抛出 {type(error).__name__}", hint_en=_SGD_HINT[0], hint_zh=_SGD_HINT[1])
+        fail(en=f"{call} raised {type(error).__name__}: {str(error).split('. ')[0][:200]}{_where(error)}",
+             zh=f"{call_zh} 抛出 {type(error).__name__}{_where(error, True)}", hint_en=_SGD_HINT[0], hint_zh=_SGD_HINT[1])
 
 
 def _check_step_not_recorded(submission, autograd, values, grads, lr, call, call_zh):
@@ -224,7 +289,7 @@ def test_sgd_step_updates_without_recording(submission, autograd):
     if not torch.allclose(p.detach(), expected) or not p.requires_grad:
         shown = ", ".join(f"{v:.4g}" for v in expected.tolist())
         fail(en=f"sgd_step([p], 0.1) left p = {describe(p)} (requires_grad {p.requires_grad}); expected values "
-             f"[{shown}], still requiring grad.", zh=f"sgd_step([p], 0.1) 之后 p = {describe(p)}（requires_grad 为 "
+             f"[{shown}], still requiring grad.", zh=f"sgd_step([p], 0.1) 之后 p = {describe_zh(p)}（requires_grad 为 "
              f"{p.requires_grad}）；应为 [{shown}]，并且仍需要梯度。",
              hint_en=_SGD_HINT[0], hint_zh=_SGD_HINT[1])
     _check_step_not_recorded(submission, autograd, [start], [grad], 0.1, "sgd_step([p], 0.1)",
@@ -245,7 +310,7 @@ def _check_accumulated(submission, autograd, x, times):
     if not isinstance(result, torch.Tensor) or result.dim() != 0 or not result.is_floating_point() \
             or abs(result.item() - t.grad.item()) > 1e-5 * max(1.0, abs(t.grad.item())):
         fail(en=f"{call} returned {describe(result)}; expected a 0-dim tensor equal to {times} backward passes' worth "
-             "of d(2x²)/dx, accumulated in x.grad.", zh=f"{call} 返回 {describe(result)}；应为 0 维张量，等于 {times} "
+             "of d(2x²)/dx, accumulated in x.grad.", zh=f"{call} 返回 {describe_zh(result)}；应为 0 维张量，等于 {times} "
              "次 backward 在 x.grad 中累加的 d(2x²)/dx。", hint_en="one graph y = 2 * x**2, then "
              "y.backward(retain_graph=True) `times` times, then return x.grad.", hint_zh="只建一个计算图 y = 2 * x**2，"
              "调用 `times` 次 y.backward(retain_graph=True)，返回 x.grad。", pitfall=_diagnosis(passes),

@@ -17,7 +17,7 @@ from PIL import Image
 from torchvision import transforms
 
 import course_data
-from coursetools.feedback import describe, fail
+from coursetools.feedback import describe, describe_zh, fail
 from coursetools.mnist import MNIST_MEAN as MEAN, MNIST_STD as STD
 
 pytestmark = [pytest.mark.lesson3, pytest.mark.mnist]
@@ -73,16 +73,135 @@ def show(value) -> str:
     return describe(value)
 
 
+def show_zh(value) -> str:
+    """show() for the Chinese line of a message."""
+    if isinstance(value, dict) and "pil_mode" in value:
+        return f"模式为 {value['pil_mode']}、尺寸为 {value.get('size')} 的 PIL 图像"
+    return describe_zh(value)
+
+
+_TO_TENSOR = ("ToTensor", "PILToTensor")
+_ORDER_HINT = ("transforms.Compose([transforms.ToTensor(), transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))]): "
+               "ToTensor turns the PIL image into a tensor, and Normalize works on tensors only.",
+               "transforms.Compose([transforms.ToTensor(), transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))])："
+               "ToTensor 把 PIL 图像变成张量，Normalize 只能处理张量。")
+_CHANNEL_HINT = ("keep the channel dimension: ToTensor() gives (1, 28, 28); a transform written by hand needs "
+                 "x.unsqueeze(0), because models take batches of shape (N, 1, 28, 28).",
+                 "保留通道维度：ToTensor() 得到 (1, 28, 28)；手写的变换需要 x.unsqueeze(0)，因为模型接收形状为 "
+                 "(N, 1, 28, 28) 的批次。")
+
+
+def transform_raised(kit, transform, error, what, what_zh):
+    """Fail for mnist_transform() raising on a PIL digit (`what` is where that showed), naming the order of its
+    steps when a tensor-only step (Normalize) runs before ToTensor has made a tensor of the PIL image."""
+    steps = None
+    try:
+        steps = kit.transform_steps(transform)
+    except Exception:  # the steps could not be read: the message without them
+        pass
+    steps = [str(step) for step in steps] if isinstance(steps, list) else None
+    detail = f"{type(error).__name__}: {str(error)[:160]}"
+    if steps and "Normalize" in steps and not any(name in steps[:steps.index("Normalize")] for name in _TO_TENSOR):
+        order = " -> ".join(steps)
+        fail(function="mnist_transform", en=f"{what}: mnist_transform() runs its steps in the order {order}, so "
+             f"Normalize gets the PIL image before any tensor exists and raises {detail}. Expected ToTensor first, "
+             "then Normalize.", zh=f"{what_zh}：mnist_transform() 的步骤顺序是 {order}，Normalize 在张量产生之前就拿到了 "
+             f"PIL 图像，于是抛出 {type(error).__name__}。应先 ToTensor，再 Normalize。",
+             hint_en=_ORDER_HINT[0], hint_zh=_ORDER_HINT[1])
+    fail(function="mnist_transform", en=f"{what}: mnist_transform() on a PIL image of an MNIST digit raised {detail}"
+         + (f" (its steps: {' -> '.join(steps)})." if steps else "."),
+         zh=f"{what_zh}：mnist_transform() 作用于 MNIST 数字的 PIL 图像时抛出 {type(error).__name__}"
+         + (f"（步骤：{' -> '.join(steps)}）。" if steps else "。"), hint_en=_ORDER_HINT[0], hint_zh=_ORDER_HINT[1])
+
+
+def transformed(kit, transform, pixels, what, what_zh):
+    """kit.transform_pixels(transform, pixels); an error it raises fails through transform_raised."""
+    try:
+        return kit.transform_pixels(transform, pixels)
+    except NotImplementedError:
+        raise
+    except Exception as error:
+        transform_raised(kit, transform, error, what, what_zh)
+
+
+def default_transform_blame(data, kit, pixels, error, what, what_zh):
+    """`what` (an item of load_mnist with the default transform) raised `error`: when the submission's own
+    mnist_transform() raises on that digit too, the message names it (and the order of its steps)."""
+    try:
+        transform = data.mnist_transform()
+    except NotImplementedError:
+        raise
+    except Exception:  # mnist_transform() itself raising: its own test says so
+        transform = None
+    if transform is not None:
+        try:
+            kit.transform_pixels(transform, pixels)
+        except NotImplementedError:
+            raise
+        except Exception as own:
+            transform_raised(kit, transform, own, what, what_zh)
+    fail(function="load_mnist", en=f"{what} raised {type(error).__name__}: {str(error)[:200]}",
+         zh=f"{what_zh} 抛出 {type(error).__name__}", hint_en="datasets.MNIST(root, train=train, "
+         "transform=transform or mnist_transform(), download=False).",
+         hint_zh="datasets.MNIST(root, train=train, transform=transform or mnist_transform(), download=False)。")
+
+
+def squeezed(result, expected) -> bool:
+    """`result` holds the expected (1, H, W) image without its channel dimension: the missing-channel pitfall."""
+    return isinstance(result, torch.Tensor) and tuple(result.shape) == tuple(expected.shape[1:]) \
+        and torch.allclose(result.detach().cpu().float(), expected[0], atol=1e-5)
+
+
+def label_fault(label, expected):
+    """pitfall, (why, 原因) for a label that is not the int `expected`."""
+    if isinstance(label, torch.Tensor) and label.is_floating_point() and label.numel() == 1 \
+            and float(label.reshape(-1)[0]) == expected:
+        return "tensor-constructor-dtype", (
+            f"a float tensor ({describe(label)}); the contract says an int label, and a float label cannot be a "
+            "class index for CrossEntropyLoss",
+            f"浮点张量（{describe_zh(label)}）；约定要求 int 标签，浮点标签不能作为 CrossEntropyLoss 的类别索引")
+    if isinstance(label, torch.Tensor):
+        return None, (f"a tensor ({describe(label)}); the contract says a Python int",
+                      f"张量（{describe_zh(label)}）；约定要求 Python int")
+    return None, (show(label), show_zh(label))
+
+
+_LABEL_HINT = ("return the label as a Python int: int(label); torch.Tensor([label]) always makes a float32 tensor.",
+               "以 Python int 返回标签：int(label)；torch.Tensor([label]) 总是得到 float32 张量。")
+
+
 def pair(item) -> tuple:
     """(image, label) of a dataset item; (item, None) when it is not a pair."""
     return tuple(item) if isinstance(item, (tuple, list)) and len(item) == 2 else (item, None)
+
+
+def blame_blank_lines(data, kit, folder, tmp_path, name, line):
+    """A test's label file `name` had a blank line `line` before its real problem: when the dataset also fails on
+    a file whose only difference from a good one is a blank line, that blank line is the cause, and the message
+    says so (the contract: blank lines are skipped)."""
+    probe = tmp_path / "blank_line_probe" / name
+    probe.parent.mkdir(exist_ok=True)
+    probe.write_text("digit_001.png 2\n" * (line - 1) + "\n" + "digit_002.png 1\n")
+    try:
+        dataset = data.ImageLabelDataset(student_path(kit, folder), student_path(kit, probe))
+        kit.dataset_items(dataset, list(range(len(dataset))))
+    except NotImplementedError:
+        raise
+    except Exception as error:
+        fail(function="ImageLabelDataset", en=f"line {line} of {name} is blank, and it raised {type(error).__name__}"
+             f"({str(error)[:160]!r}); expected blank lines skipped, so that only a malformed line raises.",
+             zh=f"{name} 的第 {line} 行是空行，却抛出了 {type(error).__name__}；空行应被跳过，只有格式错误的行才应报错。",
+             hint_en="fields = line.split(); skip the line when fields is empty (if not fields: "
+             "continue); only then check for exactly two fields with an integer label.",
+             hint_zh="fields = line.split()；fields 为空时跳过该行（if not fields: continue）；之后再检查是否恰好两个字段、"
+             "标签是否为整数。")
 
 
 def two_loaders(result) -> tuple:
     if isinstance(result, (tuple, list)) and len(result) == 2:
         return tuple(result)
     fail(en=f"make_loaders(train_set, test_set, ...) returned {show(result)}; expected (train_loader, test_loader).",
-         zh=f"make_loaders(train_set, test_set, ...) 返回了 {show(result)}；应返回 (train_loader, test_loader)。")
+         zh=f"make_loaders(train_set, test_set, ...) 返回了 {show_zh(result)}；应返回 (train_loader, test_loader)。")
 
 
 def test_mnist_transform_normalizes_a_real_digit(data, kit, mnist_root):
@@ -93,15 +212,20 @@ def test_mnist_transform_normalizes_a_real_digit(data, kit, mnist_root):
     if values != (MEAN, STD):
         fail(function="MNIST_MEAN, MNIST_STD", en=f"found {values}; expected ({MEAN}, {STD}).",
              zh=f"得到 {values}；应为 ({MEAN}, {STD})。")
-    result = kit.transform_pixels(transform, images[0])
+    result = transformed(kit, transform, images[0], "on the first MNIST test digit", "对第一张 MNIST 测试图像")
     expected = NORMALIZE(Image.fromarray(images[0]))
     if not isinstance(result, torch.Tensor) or result.shape != expected.shape \
             or not torch.allclose(result, expected, atol=1e-5):
+        channel = squeezed(result, expected)
         fail(en=f"on the first MNIST test digit gave {show(result)}; expected shape (1, 28, 28) with values "
-                f"(pixel / 255 - {MEAN}) / {STD}, from {expected.min():.4f} to {expected.max():.4f}.",
-             zh=f"对第一张 MNIST 测试图像得到 {show(result)}；应为 (1, 28, 28)，值为 (像素 / 255 - {MEAN}) / {STD}。",
-             hint_en="transforms.Compose([transforms.ToTensor(), transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))]).",
-             hint_zh="先 ToTensor，再 Normalize((MNIST_MEAN,), (MNIST_STD,))。")
+                f"(pixel / 255 - {MEAN}) / {STD}, from {expected.min():.4f} to {expected.max():.4f}"
+                + (": the right values without the channel dimension." if channel else "."),
+             zh=f"对第一张 MNIST 测试图像得到 {show_zh(result)}；应为 (1, 28, 28)，值为 (像素 / 255 - {MEAN}) / {STD}"
+                + ("：数值对了，但缺少通道维度。" if channel else "。"),
+             hint_en=_CHANNEL_HINT[0] if channel else
+             "transforms.Compose([transforms.ToTensor(), transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))]).",
+             hint_zh=_CHANNEL_HINT[1] if channel else "先 ToTensor，再 Normalize((MNIST_MEAN,), (MNIST_STD,))。",
+             pitfall="missing-channel-dim" if channel else None)
 
 
 @pytest.mark.parametrize("train, size", [(True, 60_000), (False, 10_000)])
@@ -110,16 +234,27 @@ def test_load_mnist_reads_the_split(data, kit, mnist_root, train, size):
     dataset = data.load_mnist(student_path(kit, mnist_root), train=train)
     images, labels = mnist_arrays(mnist_root, train)
     length = len(dataset)
-    image, label = pair(dataset[0])
+    try:
+        image, label = pair(dataset[0])
+    except NotImplementedError:
+        raise
+    except Exception as error:
+        default_transform_blame(data, kit, images[0], error, f"load_mnist(root, train={train})[0]",
+                                f"load_mnist(root, train={train})[0]")
     expected = NORMALIZE(Image.fromarray(images[0]))
     if length != size or not isinstance(label, int) or label != int(labels[0]) \
             or not isinstance(image, torch.Tensor) or image.shape != expected.shape \
             or not torch.allclose(image, expected, atol=1e-5):
+        channel = length == size and squeezed(image, expected)
         fail(en=f"load_mnist(root, train={train}) has {length} items, item 0 = ({show(image)}, {label!r}); "
-                f"expected {size} items, item 0 normalized by mnist_transform() with label {labels[0]}.",
-             zh=f"load_mnist(root, train={train}) 有 {length} 项；应为 {size} 项，并且默认使用 mnist_transform()。",
-             hint_en="datasets.MNIST(root, train=train, transform=transform or mnist_transform(), download=False).",
-             hint_zh="transform 为 None 时使用 mnist_transform()，并且 download=False。")
+                f"expected {size} items, item 0 normalized by mnist_transform() with label {labels[0]}"
+                + (" (the image lacks its channel dimension)." if channel else "."),
+             zh=f"load_mnist(root, train={train}) 有 {length} 项，第 0 项为 ({show_zh(image)}, {label!r})；应为 {size} "
+                "项，并且默认使用 mnist_transform()" + ("（图像缺少通道维度）。" if channel else "。"),
+             hint_en=_CHANNEL_HINT[0] if channel else
+             "datasets.MNIST(root, train=train, transform=transform or mnist_transform(), download=False).",
+             hint_zh=_CHANNEL_HINT[1] if channel else "transform 为 None 时使用 mnist_transform()，并且 download=False。",
+             pitfall="missing-channel-dim" if channel else None)
 
 
 def test_load_mnist_uses_the_given_transform(data, kit, mnist_root):
@@ -130,7 +265,7 @@ def test_load_mnist_uses_the_given_transform(data, kit, mnist_root):
     if not isinstance(image, torch.Tensor) or image.dtype != torch.uint8 or not torch.equal(image, raw):
         fail(en=f"with transform=PILToTensor() item 0 is {show(image)}; expected the uint8 pixels (1, 28, 28) "
                 "of the first test digit.",
-             zh=f"使用 transform=PILToTensor() 时第 0 项为 {show(image)}；应为第一张测试图像的 uint8 像素 (1, 28, 28)。",
+             zh=f"使用 transform=PILToTensor() 时第 0 项为 {show_zh(image)}；应为第一张测试图像的 uint8 像素 (1, 28, 28)。",
              hint_en="pass the given transform on to datasets.MNIST; use mnist_transform() only when it is None.",
              hint_zh="把给定的 transform 传给 datasets.MNIST；只有它为 None 时才用 mnist_transform()。")
 
@@ -163,11 +298,18 @@ def test_image_label_dataset_reads_the_digit_folder(data, kit, digits):
     length = len(dataset)
     image, label = pair(dataset[3])
     expected = transforms.ToTensor()(Image.fromarray(pixels[3]).convert("RGB"))
+    if length == len(pairs) and isinstance(image, torch.Tensor) and torch.equal(image, expected) \
+            and type(label) is not int:
+        pitfall, why = label_fault(label, pairs[3][1])
+        fail(en=f"item 3 has the right image, but its label is {why[0]}; expected the int {pairs[3][1]}.",
+             zh=f"第 3 项的图像正确，但标签是{why[1]}；应为整数 {pairs[3][1]}。",
+             hint_en=_LABEL_HINT[0], hint_zh=_LABEL_HINT[1], pitfall=pitfall)
     if length != len(pairs) or type(label) is not int or label != pairs[3][1] \
             or not isinstance(image, torch.Tensor) or not torch.equal(image, expected):
         fail(en=f"on {folder} gave {length} items, item 3 = ({show(image)}, {label!r}); expected {len(pairs)} "
                 f"items, item 3 = (RGB image of shape {tuple(expected.shape)}, {pairs[3][1]}).",
-             zh=f"在 {folder} 上得到 {length} 项；应为 {len(pairs)} 项，第 3 项为 RGB 图像和整数标签 {pairs[3][1]}。",
+             zh=f"在 {folder} 上得到 {length} 项，第 3 项为 ({show_zh(image)}, {label!r})；应为 {len(pairs)} 项，"
+                f"第 3 项为 RGB 图像和整数标签 {pairs[3][1]}。",
              hint_en="read labels.txt in __init__; in __getitem__ open the image with .convert('RGB') and return int(label).",
              hint_zh="在 __init__ 中读取 labels.txt；在 __getitem__ 中用 .convert('RGB') 打开图像并返回 int 标签。")
 
@@ -177,17 +319,24 @@ def test_image_label_dataset_rejects_a_malformed_line(data, kit, digits, tmp_pat
     """Check that a malformed line raises ValueError naming the file and the line number."""
     folder = digits[0]
     label_file = tmp_path / "labels.txt"
-    label_file.write_text(f"digit_001.png 2\n\n{bad_line}\n")
+    label_file.write_text(f"digit_001.png 2\n\n{bad_line}\n")  # line 2 is blank: skipped, not an error
     try:
         dataset = data.ImageLabelDataset(student_path(kit, folder), student_path(kit, label_file))
         kit.dataset_items(dataset, list(range(len(dataset))))
-    except ValueError as error:
+    except NotImplementedError:
+        raise
+    except Exception as error:
         text = str(error)
-        if "labels.txt" in text and re.search(r"\b3\b", text.replace(str(label_file), "")):
+        if isinstance(error, ValueError) and "labels.txt" in text \
+                and re.search(r"\b3\b", text.replace(str(label_file), "")):
             return
-        fail(en=f"line 3 {bad_line!r} raised ValueError({str(error)[:200]!r}); expected the message to name the "
-                "file and line 3.",
-             zh=f"第 3 行 {bad_line!r} 的 ValueError 信息应包含文件名和行号 3。")
+        blame_blank_lines(data, kit, folder, tmp_path, "labels.txt", 2)
+        fail(function="ImageLabelDataset", en=f"line 3 {bad_line!r} raised {type(error).__name__}"
+             f"({str(error)[:200]!r}); expected a ValueError whose message names the file and line 3.",
+             zh=f"第 3 行 {bad_line!r} 抛出了 {type(error).__name__}；应抛出 ValueError，且信息包含文件名和行号 3。",
+             hint_en="raise ValueError(f\"{label_file}, line {line_number}: ...\") with enumerate(f, start=1).",
+             hint_zh="用 enumerate(f, start=1) 计行号，并 raise ValueError(f\"{label_file}, line {line_number}: ...\")。")
+    blame_blank_lines(data, kit, folder, tmp_path, "labels.txt", 2)
     fail(function="ImageLabelDataset", en=f"a label file whose line 3 is {bad_line!r} raised no ValueError.",
          zh=f"标签文件第 3 行为 {bad_line!r} 时没有抛出 ValueError。",
          hint_en="split each non-blank line; anything but exactly two fields with an integer label is an error.",

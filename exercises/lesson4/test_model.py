@@ -8,13 +8,14 @@ other attribute names pass) or from weights the grader loaded into it.
 每项检查都把学生网络的输出与在可信一侧用网络自己的权重（或评分程序载入的权重）算出的结果比较。
 """
 import itertools
+import numbers
 
 import pytest
 import torch
 from torch import nn
 
 from coursetools.boundary.proxy import Remote
-from coursetools.feedback import describe, fail, failing_on
+from coursetools.feedback import describe, describe_zh, fail, failing_on
 
 pytestmark = pytest.mark.lesson4
 
@@ -57,7 +58,7 @@ def make_net(model_module):
         net = model_module.SimpleMNISTNet()
     if not (isinstance(net, Remote) and net.is_a("torch.nn.modules.module.Module")):
         fail(en=f"SimpleMNISTNet() gave {describe(net)}; expected an nn.Module.",
-             zh=f"SimpleMNISTNet() 得到 {describe(net)}；应为 nn.Module。",
+             zh=f"SimpleMNISTNet() 得到 {describe_zh(net)}；应为 nn.Module。",
              hint_en="class SimpleMNISTNet(nn.Module) with super().__init__() first in __init__.",
              hint_zh="class SimpleMNISTNet(nn.Module)，并在 __init__ 中先调用 super().__init__()。")
     return net
@@ -88,7 +89,7 @@ def forward(net, images):
     if error is None and isinstance(out, torch.Tensor) and tuple(out.shape) == (n, 10):
         return out.detach()
     got = f"raised {type(error).__name__}: {str(error)[:200]}" if error is not None else f"gave {describe(out)}"
-    got_zh = f"抛出 {type(error).__name__}: {str(error)[:200]}" if error is not None else f"得到 {describe(out)}"
+    got_zh = f"抛出了 {type(error).__name__}" if error is not None else f"得到 {describe_zh(out)}"
     missing = _works_without_channel(net, images)
     fail(en=f"forward on images of shape {tuple(images.shape)} {got}; expected shape ({n}, 10)"
             f"{' (images of shape (N, 28, 28) do work: the net ignores the channel dimension)' if missing else ''}.",
@@ -149,7 +150,7 @@ def own_weights(kit, net) -> tuple:
         params = kit.parameters_of(net)
     if not isinstance(params, dict):
         fail(en=f"named_parameters() of the net gave {describe(params)}; expected its parameters.",
-             zh=f"网络的 named_parameters() 得到 {describe(params)}；应为它的参数。", function="SimpleMNISTNet")
+             zh=f"网络的 named_parameters() 得到 {describe_zh(params)}；应为它的参数。", function="SimpleMNISTNet")
     return params, [tuple(params[name] for name in names) for names in layer_names(params)]
 
 
@@ -172,14 +173,14 @@ def expect_logits(net, images, candidates, *, how_en="the net's own weights", ho
         fail(en=f"{in_mode_en}forward on {len(images)} image(s) gave {describe(out)}: rows that are probabilities "
                 f"(each sums to 1){', the softmax of the logits computed here with ' + how_en if softmax else ''}; "
                 "expected the raw logits.",
-             zh=f"{in_mode_zh}对 {len(images)} 张图像前向传播得到 {describe(out)}：每行之和为 1，是概率"
+             zh=f"{in_mode_zh}对 {len(images)} 张图像前向传播得到 {describe_zh(out)}：每行之和为 1，是概率"
                 f"{'，正是用' + how_zh + '算出的 logits 的 softmax' if softmax else ''}；应返回原始 logits。",
              pitfall="softmax-before-ce", function="SimpleMNISTNet")
     gap = (out - expected[0]).abs().max().item()
     fail(en=f"{in_mode_en}forward on {len(images)} image(s) gave {describe(out)}, which differs from "
             f"linear2(relu(linear1(flatten(x)))) computed here with {how_en} by up to {gap:.3g}; expected exactly "
             "that: raw logits.",
-         zh=f"{in_mode_zh}对 {len(images)} 张图像前向传播得到 {describe(out)}，与用{how_zh}在此计算的 "
+         zh=f"{in_mode_zh}对 {len(images)} 张图像前向传播得到 {describe_zh(out)}，与用{how_zh}在此计算的 "
             f"linear2(relu(linear1(flatten(x)))) 最多相差 {gap:.3g}；应正好等于它：原始 logits。",
          **_LOGITS_HINT, function="SimpleMNISTNet")
 
@@ -198,7 +199,7 @@ def load_weights(kit, net, seed: int) -> tuple:
     with failing_on(Exception, en="net.state_dict() raised", zh="net.state_dict() 抛出", function="SimpleMNISTNet"):
         state = kit.state_of(net)
     if not isinstance(state, dict):
-        fail(en=f"net.state_dict() gave {describe(state)}.", zh=f"net.state_dict() 得到 {describe(state)}。",
+        fail(en=f"net.state_dict() gave {describe(state)}.", zh=f"net.state_dict() 得到 {describe_zh(state)}。",
              function="SimpleMNISTNet")
     layer_names(state)  # each of the four shapes is there
     loaded = {name: chosen[tuple(value.shape)].clone() if isinstance(value, torch.Tensor) and
@@ -255,10 +256,20 @@ def test_simple_mnist_net_returns_logits_not_probabilities(kit, model_module):
 
 
 def count(model_module, model, what, what_zh):
-    """count_parameters(model) on the student side; an error fails the test."""
+    """count_parameters(model) on the student side; an error, or anything but an int (the contract), fails the
+    test."""
     with failing_on(Exception, en=f"count_parameters({what}) raised", zh=f"count_parameters({what_zh}) 抛出",
                     **_COUNT_HINT, function="count_parameters"):
-        return model_module.count_parameters(model)
+        result = model_module.count_parameters(model)
+    if isinstance(result, bool) or not isinstance(result, numbers.Integral):
+        tensor = isinstance(result, torch.Tensor)
+        fail(en=f"count_parameters({what}) returned {describe(result)}; the contract says an int.",
+             zh=f"count_parameters({what_zh}) 返回了 {describe_zh(result)}；按约定应返回 int。",
+             hint_en="sum(p.numel() for p in model.parameters() if p.requires_grad) is already an int"
+                     f"{'; a tensor count becomes one with .item()' if tensor else ''}.",
+             hint_zh="sum(p.numel() for p in model.parameters() if p.requires_grad) 本身就是 int"
+                     f"{'；张量形式的计数可用 .item() 转成 int' if tensor else ''}。", function="count_parameters")
+    return result
 
 
 def build(kit, specs, frozen=(), single=False):
@@ -278,7 +289,7 @@ def test_count_parameters_of_simple_mnist_net(kit, model_module):
     result = count(model_module, model, "SimpleMNISTNet()", "SimpleMNISTNet()")
     if result != expected:
         fail(en=f"count_parameters(SimpleMNISTNet()) returned {describe(result)}; expected {expected}.",
-             zh=f"count_parameters(SimpleMNISTNet()) 返回 {describe(result)}；应为 {expected}。", **_COUNT_HINT)
+             zh=f"count_parameters(SimpleMNISTNet()) 返回 {describe_zh(result)}；应为 {expected}。", **_COUNT_HINT)
 
 
 def test_count_parameters_skips_frozen_parameters(kit, model_module):
@@ -288,7 +299,7 @@ def test_count_parameters_skips_frozen_parameters(kit, model_module):
     if result != expected:
         fail(en=f"a model with a frozen Linear(4, 3) and a trainable Linear(3, 2) gave {describe(result)}; expected "
                 f"{expected} (trainable only).",
-             zh=f"冻结 Linear(4, 3)、可训练 Linear(3, 2) 的模型得到 {describe(result)}；应为 {expected}（只数可训练参数）。",
+             zh=f"冻结 Linear(4, 3)、可训练 Linear(3, 2) 的模型得到 {describe_zh(result)}；应为 {expected}（只数可训练参数）。",
              hint_en="filter with `if p.requires_grad`.", hint_zh="用 `if p.requires_grad` 过滤。")
 
 

@@ -17,7 +17,7 @@ import torch
 import course_data
 from coursetools.oracles import accuracy_of, mnist, net, predictions_of, replay_loop, start_weights, state_of
 from coursetools.boundary.proxy import Remote
-from coursetools.feedback import describe, fail
+from coursetools.feedback import describe, describe_zh, fail
 
 pytestmark = [pytest.mark.lesson5, pytest.mark.mnist, pytest.mark.time_limit(300)]
 
@@ -92,9 +92,16 @@ def _spy_pitfall(events):
 
 def _named_by_replay(weights, replay, atol=1e-5):
     """(pitfall, (what in English, in Chinese)) of the first pitfall loop whose replay gives `weights`, else None.
-    `replay(order, softmax, training)` returns the weights after that loop."""
-    return next(((pitfall, what) for pitfall, order, softmax, mode, what in _PITFALL_LOOPS
-                 if _same(weights, replay(order, softmax, mode), atol)), None)
+    `replay(order, softmax, training)` returns the weights after that loop; a replay that cannot run (a step
+    between forward and backward changes the weights the graph still needs) is simply not that loop."""
+    for pitfall, order, softmax, mode, what in _PITFALL_LOOPS:
+        try:
+            replayed = replay(order, softmax, mode)
+        except RuntimeError:
+            continue
+        if _same(weights, replayed, atol):
+            return pitfall, what
+    return None
 
 
 def _as_number(value):
@@ -108,29 +115,148 @@ def _as_number(value):
     return number if number is not None and math.isfinite(number) else None
 
 
-_NO_CUDA = ("no nvidia driver", "not compiled with cuda", "no cuda gpus", "cuda driver", "cuda is not available")
+_NO_CUDA = ("no nvidia driver", "not compiled with cuda", "no cuda gpus", "cuda driver", "cuda is not available",
+            "forked subprocess")
 _MISMATCH = ("same device", "expected device", "two devices", "input type (torch.cuda")
+_TRAIN_HINT = ("per batch: images.to(device), labels.to(device); optimizer.zero_grad(); "
+               "loss = criterion(model(images), labels); loss.backward(); optimizer.step().",
+               "每个批次：images.to(device)、labels.to(device)；optimizer.zero_grad()；"
+               "loss = criterion(model(images), labels)；loss.backward()；optimizer.step()。")
+
+#: (words in the error, pitfall, what happened (EN, 中文), hint (EN, 中文), show the error's own text): the first
+#: whose words the error holds names it
+_DIAGNOSES = (
+    (_NO_CUDA, "device-mismatch", ("your code used CUDA although another device was given (.cuda() or 'cuda' "
+                                   "hard-coded)", "给定了其他设备，你的代码却使用了 CUDA（写死了 .cuda() 或 'cuda'）"),
+     ("use the `device` argument you were given: images.to(device), labels.to(device); never .cuda().",
+      "使用传入的参数 `device`：images.to(device)、labels.to(device)；不要写 .cuda()。"), False),
+    (_MISMATCH, "device-mismatch", ("the model and a batch were on different devices",
+                                    "模型和批次不在同一个设备上"),
+     ("move every batch to the model's device: images.to(device), labels.to(device).",
+      "把每个批次移到模型所在的设备：images.to(device)、labels.to(device)。"), True),
+    (("only for scalar outputs",), "step-before-backward",
+     ("backward() was called on a tensor that is not a scalar", "对非标量张量调用了 backward()"),
+     ("call backward() on the loss that criterion(outputs, labels) returns: one number per batch.",
+      "对 criterion(outputs, labels) 返回的损失（每个批次一个数）调用 backward()。"), False),
+    (("backward through the graph a second time",), "double-backward",
+     ("backward() ran a second time through the graph of one batch (it is freed after the first)",
+      "对同一批次的计算图调用了第二次 backward()（第一次之后计算图已被释放）"),
+     ("call loss.backward() exactly once per batch, right after computing that batch's loss.",
+      "每个批次只调用一次 loss.backward()，紧跟在计算该批次的损失之后。"), False),
+    (("modified by an inplace operation",), "step-before-backward",
+     ("the weights were changed in place (optimizer.step()) between the forward pass and loss.backward()",
+      "在前向传播与 loss.backward() 之间，权重被原地修改了（optimizer.step()）"), _TRAIN_HINT, False),
+    (("numpy() on tensor that requires grad", "to numpy"), "numpy-on-grad-or-cuda",
+     (".numpy() was called on a tensor that requires grad or is not on the CPU",
+      "对需要梯度或不在 CPU 上的张量调用了 .numpy()"),
+     ("count with tensors: correct += (model(images).argmax(dim=1) == labels).sum().item(); where you need NumPy, "
+      "use .detach().cpu().numpy().",
+      "直接用张量计数：correct += (model(images).argmax(dim=1) == labels).sum().item()；确实需要 NumPy 时用 "
+      ".detach().cpu().numpy()。"), False),
+)
+
+
+def _raised_at(error) -> tuple:
+    """(' (RuntimeError at PATH, line N: SOURCE)', '（RuntimeError，位于 PATH 第 N 行：SOURCE）'): the error's type and
+    the submission's line that raised it."""
+    frames = getattr(error, "frames", None) or []
+    kind = type(error).__name__
+    if not frames:
+        return f" ({kind})", f"（{kind}）"
+    path, line, _, source = frames[-1]
+    return f" ({kind} at {path}, line {line}: {source})", f"（{kind}，位于 {path} 第 {line} 行：{source}）"
+
+
+def _facts(facts, zh=False) -> str:
+    """A CrossEntropySpy's facts of one tensor ([shape, dtype, requires_grad, device]) in words."""
+    if not (isinstance(facts, list) and len(facts) == 4):
+        return str(facts[0] if isinstance(facts, list) and facts else facts)[:40]
+    shape = tuple(facts[0]) if isinstance(facts[0], list) else facts[0]
+    if zh:
+        return f"形状为 {shape}、dtype 为 {facts[1]}{'、requires_grad=True' if facts[2] else ''} 的张量"
+    return f"a tensor of shape {shape}, dtype {facts[1]}{', requires_grad=True' if facts[2] else ''}"
+
+
+def _loss_input_problem(report):
+    """(en, zh) on what the last loss call was given when that is not the model's (N, C) float outputs with their
+    graph and (N,) int64 labels; None when it looks right (or nothing was recorded)."""
+    last = report.get("last") if isinstance(report, dict) else None
+    if not isinstance(last, dict):
+        return None
+    given, target = last.get("input"), last.get("target")
+    right = (isinstance(given, list) and len(given) == 4 and isinstance(given[0], list) and len(given[0]) == 2
+             and str(given[1]).startswith("float") and given[2] is True
+             and isinstance(target, list) and len(target) == 4 and target[0] == given[0][:1] and target[1] == "int64")
+    if right:
+        return None
+    return (f"the loss was called with {_facts(given)} as input and {_facts(target)} as target; expected the model's "
+            "outputs (N, 10), float, with their graph (requires_grad=True), and the batch's labels (N,), int64",
+            f"损失函数的输入为{_facts(given, True)}，目标为{_facts(target, True)}；输入应为模型的输出 (N, 10)"
+            "（浮点数，带计算图，requires_grad=True），目标应为该批次的标签 (N,)（int64）")
 
 
 @contextmanager
-def diagnosed():
-    """Name the pitfall behind a device error or a backward on a non-scalar raised by the student's code."""
+def diagnosed(criterion=None):
+    """Name the pitfall behind an error the student's code raised (a device error, a backward on a non-scalar or a
+    second time, a step between forward and backward, .numpy() on a graph); with `criterion` (a kit
+    cross_entropy), say what the loss was given when that was wrong. Other errors pass on unchanged."""
     try:
         yield
-    except NotImplementedError:
-        raise
-    except (RuntimeError, AssertionError) as error:
+    except Exception as error:
+        if getattr(error, "stub", None):
+            raise
         text = f"{type(error).__name__}: {str(error)[:200]}"
-        if any(part in text.lower() for part in _NO_CUDA):
-            fail(en=f"CUDA was used although another device was given: {text}",
-                 zh=f"给定了其他设备，却使用了 CUDA：{text}", pitfall="device-mismatch")
-        if any(part in text.lower() for part in _MISMATCH):
-            fail(en=f"the model and a batch were on different devices: {text}",
-                 zh=f"模型和批次不在同一个设备上：{text}", pitfall="device-mismatch")
-        if "only for scalar outputs" in text:
-            fail(en=f"backward() was called on a tensor that is not a scalar: {text}",
-                 zh=f"对非标量张量调用了 backward()：{text}", pitfall="step-before-backward")
+        at_en, at_zh = _raised_at(error)
+        for words, pitfall, (en, zh), (hint_en, hint_zh), show in _DIAGNOSES:
+            if any(part in text.lower() for part in words):
+                fail(en=f"{en}{at_en}{': ' + str(error)[:200] if show else ''}.", zh=f"{zh}{at_zh}。",
+                     hint_en=hint_en, hint_zh=hint_zh, pitfall=pitfall)
+        try:
+            problem = _loss_input_problem(criterion.call("report")) if criterion is not None else None
+        except Exception:  # the student side cannot answer (any more): the error speaks for itself
+            problem = None
+        if problem:
+            fail(en=f"{problem[0]}{at_en}: {str(error)[:200]}.",
+                 zh=f"{problem[1]}{at_zh}。",
+                 hint_en="loss = criterion(model(images), labels): the raw outputs of the model first, the labels "
+                         "second, nothing detached.",
+                 hint_zh="loss = criterion(model(images), labels)：先传模型的原始输出，再传标签，不要 detach。",
+                 function="train_one_epoch")
         raise
+
+
+def _check_loss_inputs(criterion):
+    """Fail naming softmax-before-ce when the kit's CrossEntropyLoss was given probabilities or log-probabilities
+    (what its spy reports: it may only fail the test)."""
+    report = criterion.call("report")
+    kinds = report.get("kinds", {}) if isinstance(report, dict) else {}
+    if kinds.get("probabilities"):
+        fail(en=f"the loss was given rows of probabilities (each in [0, 1], summing to 1) in {kinds['probabilities']} "
+                "call(s): a softmax was applied to the model's outputs before CrossEntropyLoss, which applies "
+                "log-softmax itself.",
+             zh=f"损失函数有 {kinds['probabilities']} 次收到的每一行都是概率（取值在 [0, 1]，和为 1）：在 "
+                "CrossEntropyLoss 之前对模型输出做了 softmax，而 CrossEntropyLoss 自己会做 log-softmax。",
+             hint_en="pass the raw outputs: loss = criterion(model(images), labels), no softmax in between.",
+             hint_zh="直接传入原始输出：loss = criterion(model(images), labels)，中间不要加 softmax。",
+             pitfall="softmax-before-ce", function="train_one_epoch")
+    if kinds.get("log-probabilities"):
+        fail(en=f"the loss was given rows of log-probabilities (each row's logsumexp is 0) in "
+                f"{kinds['log-probabilities']} call(s): a log_softmax was applied to the model's outputs before "
+                "CrossEntropyLoss, which applies log-softmax itself (nn.NLLLoss is the loss for log-probabilities).",
+             zh=f"损失函数有 {kinds['log-probabilities']} 次收到的每一行都是对数概率（每行的 logsumexp 为 0）：在 "
+                "CrossEntropyLoss 之前对模型输出做了 log_softmax，而 CrossEntropyLoss 自己会做 log-softmax"
+                "（接收对数概率的是 nn.NLLLoss）。",
+             hint_en="pass the raw outputs: loss = criterion(model(images), labels), no log_softmax in between.",
+             hint_zh="直接传入原始输出：loss = criterion(model(images), labels)，中间不要加 log_softmax。",
+             pitfall="softmax-before-ce", function="train_one_epoch")
+
+
+def _check_number(result, function, what_en, what_zh, hint_en, hint_zh):
+    """The contract's float: a Python number (int or float, not bool), not a tensor or anything else."""
+    if isinstance(result, bool) or not isinstance(result, (int, float)):
+        fail(en=f"{what_en} returned {describe(result)}; the contract says a Python float.",
+             zh=f"{what_zh}返回了 {describe_zh(result)}；按约定应返回 Python 的 float。", hint_en=hint_en,
+             hint_zh=hint_zh, function=function)
 
 
 def _one_epoch(submission, train, mnist_tensors, *, layers, seed, rows, batch_size, optimizer, training=True,
@@ -147,9 +273,11 @@ def _one_epoch(submission, train, mnist_tensors, *, layers, seed, rows, batch_si
         kit.to_device(model, device)
     opt = kit.optimizer(optimizer[0], model, **optimizer[1])
     spy = kit.loop_spy(model, opt)
-    with diagnosed():
+    criterion = kit.cross_entropy()
+    with diagnosed(criterion):
         result = train.train_one_epoch(model, kit.mnist_batches("train", rows.start, rows.stop, batch_size=batch_size),
-                                       kit.cross_entropy(), opt, device)
+                                       criterion, opt, device)
+    _check_loss_inputs(criterion)
     weights = kit.state_of(model)
     images, labels = (t[rows] for t in mnist_tensors["train"])
     expected, losses = _replay(layers, state, images, labels, batch_size, optimizer)
@@ -165,10 +293,8 @@ def _one_epoch(submission, train, mnist_tensors, *, layers, seed, rows, batch_si
                 f"{'; they match a loop where ' + en if en else ''}.",
              zh=f"训练一轮后（{len(labels)} 张图像，批大小 {batch_size}，{optimizer[0]}），权重与参考循环（训练模式下"
                 f"梯度清零、前向、损失、反向、更新）从相同起点、相同批次得到的结果不同{'；它们与这样的循环一致：' + zh if zh else ''}。",
-             hint_en="" if pitfall else "per batch: images.to(device), labels.to(device); optimizer.zero_grad(); "
-                     "loss = criterion(model(images), labels); loss.backward(); optimizer.step().",
-             hint_zh="" if pitfall else "每个批次：移到 device；optimizer.zero_grad()；计算损失；loss.backward()；"
-                     "optimizer.step()。", pitfall=pitfall, function="train_one_epoch")
+             hint_en="" if pitfall else _TRAIN_HINT[0], hint_zh="" if pitfall else _TRAIN_HINT[1], pitfall=pitfall,
+             function="train_one_epoch")
     return result, losses
 
 
@@ -177,12 +303,21 @@ def _check_mean_loss(result, losses, where_en, where_zh):
     per_batch = sum(loss for loss, _ in losses) / len(losses)
     per_sample = sum(loss * n for loss, n in losses) / sum(n for _, n in losses)
     value = _as_number(result)
+    hint = dict(hint_en="total += loss.item() for every batch, then return total / number_of_batches.",
+                hint_zh="每个批次 total += loss.item()，最后返回 total / 批次数。")
     if value is None or min(abs(value - per_batch), abs(value - per_sample)) > 1e-4:
         fail(en=f"{where_en} returned {describe(result)}; expected the mean batch loss, about {per_batch:.2f} "
                 "(the mean over samples is accepted too).",
-             zh=f"{where_zh}返回了 {describe(result)}；应为各批次损失的平均值，约 {per_batch:.2f}。",
-             hint_en="total += loss.item() for every batch, then return total / number_of_batches.",
-             hint_zh="每个批次 total += loss.item()，最后返回 total / 批次数。", function="train_one_epoch")
+             zh=f"{where_zh}返回了 {describe_zh(result)}；应为各批次损失的平均值，约 {per_batch:.2f}。",
+             function="train_one_epoch", **hint)
+    if isinstance(result, torch.Tensor) and result.requires_grad:  # a detached 0-dim tensor is accepted (a variant)
+        fail(en=f"{where_en} returned {describe(result)}: a sum of loss tensors that still holds the graph of every "
+                "batch; expected the mean loss as a number.",
+             zh=f"{where_zh}返回了 {describe_zh(result)}：这是仍带着每个批次计算图的损失张量之和；应返回平均损失（一个数）。",
+             hint_en="add loss.item() (a Python float) per batch, not the loss tensor: a tensor sum keeps every "
+                     "batch's graph alive.",
+             hint_zh="每个批次累加 loss.item()（Python 的 float），不要累加损失张量：张量求和会让每个批次的计算图一直留在内存里。",
+             function="train_one_epoch")
 
 
 def _fits(weights, layers):
@@ -234,7 +369,7 @@ def test_evaluate_gives_accuracy_without_grad_in_eval_mode(submission, train, mn
         fail(en=f"on 1,000 test images (batches of 100) with a batch-norm network left in training mode, returned "
                 f"{describe(result)}; expected its eval-mode accuracy {expected:.4f} (a number in [0, 1])"
                 f"{', not the training-mode one' if mode else ''}.",
-             zh=f"在 1000 张测试图像（批大小 100）上，对处于训练模式的 batch-norm 网络返回 {describe(result)}；"
+             zh=f"在 1000 张测试图像（批大小 100）上，对处于训练模式的 batch-norm 网络返回 {describe_zh(result)}；"
                 f"应为 eval 模式下的准确率 {expected:.4f}。",
              hint_en="" if mode else "model.eval(); count (model(images).argmax(dim=1) == labels) over all batches "
                      "and divide by the number of images.",
@@ -246,6 +381,9 @@ def test_evaluate_gives_accuracy_without_grad_in_eval_mode(submission, train, mn
     if any(call[1] for call in calls):
         fail(en="evaluate ran the model with gradient tracking on.", zh="evaluate 时开启了梯度跟踪。",
              pitfall="eval-with-grad")
+    _check_number(result, "evaluate", "on 1,000 test images", "在 1000 张测试图像上",
+                  hint_en="return correct / total with Python numbers: correct += (...).sum().item().",
+                  hint_zh="用 Python 数返回 correct / total：correct += (...).sum().item()。")
 
 
 @pytest.mark.points(5)
@@ -257,9 +395,13 @@ def test_train_one_epoch_and_evaluate_reach_95_percent(submission, train, mnist_
     model = kit.make_net(seed=0)
     optimizer = kit.optimizer("Adam", model, lr=1e-3)
     train_batches = kit.mnist_batches("train", batch_size=64, shuffle=True)
-    with diagnosed():
+    criterion = kit.cross_entropy()
+    spy = kit.loop_spy(model, optimizer)
+    with diagnosed(criterion):
         for _ in range(2):
-            train.train_one_epoch(model, train_batches, kit.cross_entropy(), optimizer, "cpu")
+            train.train_one_epoch(model, train_batches, criterion, optimizer, "cpu")
+    _check_loss_inputs(criterion)
+    with diagnosed():
         accuracy = train.evaluate(model, kit.mnist_batches("test", batch_size=1000), "cpu")
     weights = kit.state_of(model)
     if not _fits(weights, "mlp"):
@@ -267,14 +409,16 @@ def test_train_one_epoch_and_evaluate_reach_95_percent(submission, train, mnist_
              zh="训练后无法读回网络各层的权重。", function="train_one_epoch")
     measured = accuracy_of(net("mlp", weights), *mnist_tensors["test"])
     if measured < 0.95:
+        pitfall = _spy_pitfall(spy.call("report"))  # the spy only names the failure
         fail(en=f"2 epochs with Adam(lr=1e-3), batch 64, gave weights with test accuracy {measured:.4f} (measured "
                 "by the grader); expected at least 0.95.",
              zh=f"Adam(lr=1e-3)、批大小 64、训练 2 轮后，评分程序测得的测试准确率为 {measured:.4f}；应至少为 0.95。",
+             hint_en="" if pitfall else _TRAIN_HINT[0], hint_zh="" if pitfall else _TRAIN_HINT[1], pitfall=pitfall,
              function="train_one_epoch")
     if _as_number(accuracy) is None or abs(_as_number(accuracy) - measured) > 1.5e-4:
         fail(en=f"on the 10,000 test images returned {describe(accuracy)}; the trained network scores {measured:.4f} "
                 "there, as measured by the grader.",
-             zh=f"在 10000 张测试图像上返回 {describe(accuracy)}；评分程序测得训练后的网络为 {measured:.4f}。",
+             zh=f"在 10000 张测试图像上返回 {describe_zh(accuracy)}；评分程序测得训练后的网络为 {measured:.4f}。",
              hint_en="count the correct predictions of every batch and divide by the number of images.",
              hint_zh="累加每个批次预测正确的个数，再除以图像总数。", function="evaluate")
 
@@ -302,7 +446,7 @@ def _check_train_mnist(submission, result, images, labels, bar, where_en, where_
     weights, checks that the model's own outputs agree, then compares with the returned accuracy and the bar."""
     if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], Remote)
             and result[0].is_a("torch.nn.modules.module.Module")):
-        fail(en=f"returned {describe(result)}; expected (model, accuracy).", zh=f"返回了 {describe(result)}；应为 (模型, 准确率)。")
+        fail(en=f"returned {describe(result)}; expected (model, accuracy).", zh=f"返回了 {describe_zh(result)}；应为 (模型, 准确率)。")
     model, accuracy = result
     weights = _contract_weights(submission.kit.state_of(model))
     if weights is None:
@@ -319,7 +463,7 @@ def _check_train_mnist(submission, result, images, labels, bar, where_en, where_
     if value is None or not bar <= value <= 1 or measured < bar:
         fail(en=f"{where_en} with its own defaults gave accuracy {describe(accuracy)} (the grader measures "
                 f"{measured:.4f}); expected at least {bar} there.",
-             zh=f"{where_zh}使用默认参数得到准确率 {describe(accuracy)}（评分程序测得 {measured:.4f}）；应至少为 {bar}。",
+             zh=f"{where_zh}使用默认参数得到准确率 {describe_zh(accuracy)}（评分程序测得 {measured:.4f}）；应至少为 {bar}。",
              hint_en="load both splits with load_mnist, make_loaders, SimpleMNISTNet, Adam(lr=1e-3), train_one_epoch "
                      "per epoch, then evaluate on the test loader.",
              hint_zh="用 load_mnist 加载两个划分，make_loaders，SimpleMNISTNet，Adam(lr=1e-3)，每轮 train_one_epoch，"
@@ -342,5 +486,77 @@ def test_train_mnist_runs_the_whole_pipeline(submission, train, mnist_root, mnis
     images, labels = mnist_tensors["test"]
     _check_train_mnist(submission, result, images[:1000], labels[:1000], 0.85,
                        "on 3,000 training images (0.95 on all of MNIST)", "在 3000 张训练图像上（完整 MNIST 上为 0.95）")
+
+
+_META_DATA = ("meta tensor", "on meta tensors", "meta device")
+
+
+def _run_on(device, call):
+    """Run `call()`; on meta tolerate only the error of reading numbers out of meta tensors (the spies then tell
+    whether the model really ran there)."""
+    try:
+        with diagnosed():
+            return call()
+    except (NotImplementedError, RuntimeError) as error:
+        if device.type == "meta" and not getattr(error, "stub", None) and any(p in str(error) for p in _META_DATA):
+            return None
+        raise
+
+
+def _device_or_skip(kind):
+    if kind == "cuda" and not torch.cuda.is_available():
+        pytest.skip("no CUDA on this machine; the meta case checks the same moves on the CPU")
+    return torch.device(kind)
+
+
+@pytest.mark.parametrize("kind", ["meta", pytest.param("cuda", marks=pytest.mark.cuda)])
+def test_train_one_epoch_moves_batches_to_the_device(submission, train, mnist_tensors, kind):
+    """Check the weights after an epoch on the CPU (on CUDA too, where there is one), then that images and labels
+    reach the model on the given device (meta stands in for CUDA on CPU machines)."""
+    device = _device_or_skip(kind)
+    _one_epoch(submission, train, mnist_tensors, layers="mlp", seed=4, rows=slice(0, 128), batch_size=64,
+               optimizer=("SGD", {"lr": 0.01}), device=kind if kind == "cuda" else "cpu", atol=1e-4)
+    kit = submission.kit
+    model = kit.to_device(kit.make_net(seed=4), kind)
+    spy = kit.mode_spy(model)
+    criterion = kit.device_probe_loss() if kind == "meta" else kit.cross_entropy()
+    batches = kit.mnist_batches("train", 0, 128)
+    _run_on(device, lambda: train.train_one_epoch(model, batches, criterion, kit.optimizer("SGD", model, lr=0.01),
+                                                  device))
+    seen = [call[2] for call in spy.call("report")]
+    label_devices = [labels for _, labels in criterion.call("report")] if kind == "meta" else []
+    if not seen or set(seen) != {kind} or set(label_devices) - {kind}:
+        fail(en=f"with the model on {kind} and device={kind!r}, the model got images on "
+                f"{sorted(set(map(str, seen))) or 'no device (never called)'} and the loss got labels on "
+                f"{sorted(set(label_devices)) or 'the device expected'}; expected both on {kind}.",
+             zh=f"模型在 {kind} 上且 device={kind!r} 时，图像在 {sorted(set(map(str, seen)))}，标签在 "
+                f"{sorted(set(label_devices))}；两者都应在 {kind} 上。", pitfall="device-mismatch")
+
+
+@pytest.mark.parametrize("kind", ["meta", pytest.param("cuda", marks=pytest.mark.cuda)])
+def test_evaluate_moves_batches_to_the_device(submission, train, mnist_tensors, kind):
+    """Check evaluate's accuracy on the CPU (on CUDA too, where there is one), then that it feeds the model on the
+    given device (meta stands in for CUDA on CPU machines)."""
+    device = _device_or_skip(kind)
+    kit = submission.kit
+    images, labels = (t[:500] for t in mnist_tensors["test"])
+    state = start_weights("linear", 5)
+    expected = accuracy_of(net("linear", state), images, labels)
+    for where in ("cpu", kind):
+        model = kit.to_device(_student_net(kit, "linear", state), where)
+        spy = kit.mode_spy(model)
+        batches = kit.mnist_batches("test", 0, 500, batch_size=100)
+        result = _run_on(torch.device(where), lambda: train.evaluate(model, batches, torch.device(where)))
+        if where != "meta" and (_as_number(result) is None or abs(_as_number(result) - expected) > 2.5 / 500):
+            fail(en=f"on {where} returned {describe(result)} for 500 test images; expected the accuracy {expected:.4f} "
+                    "as a number.", zh=f"在 {where} 上对 500 张测试图像返回 {describe_zh(result)}；应为准确率 {expected:.4f}。",
+                 hint_en="use .item() (or float()) to turn a count on the GPU into a Python number.",
+                 hint_zh="用 .item()（或 float()）把 GPU 上的计数变成 Python 数。")
+    seen = [call[2] for call in spy.call("report")]
+    if not seen or set(seen) != {kind}:
+        fail(en=f"with the model on {kind} and device={kind!r}, the model got images on "
+                f"{sorted(set(map(str, seen))) or 'no device (never called)'}; expected {kind}.",
+             zh=f"模型在 {kind} 上且 device={kind!r} 时，图像在 {sorted(set(map(str, seen)))}；应在 {kind} 上。",
+             pitfall="device-mismatch")
 
 

@@ -12,6 +12,7 @@ import copy
 import io
 import os
 import re
+import zipfile
 from collections.abc import Mapping
 from contextlib import contextmanager
 
@@ -22,18 +23,44 @@ from torch.nn import functional
 from torchvision import models
 
 from coursetools.boundary.proxy import Remote
-from coursetools.feedback import describe, fail, failing_on
+from coursetools.feedback import describe, describe_zh, fail, failing_on
 
 pytestmark = [pytest.mark.lesson6, pytest.mark.time_limit(120)]
 
 _NO_CUDA = ("no nvidia driver", "not compiled with cuda", "no cuda gpus", "cuda driver", "cuda is not available",
-            "deserialize object on a cuda device", "deserialize object on cuda device")
+            "deserialize object on a cuda device", "deserialize object on cuda device", "forked subprocess")
 _MISMATCH = ("same device", "expected device", "two devices", "input type (torch.cuda")
 
 
 def _error_text(error) -> str:
     """`Type: message`, shortened, without terminal colour codes."""
     return re.sub(r"\x1b\[[0-9;]*m", "", f"{type(error).__name__}: {str(error)[:200]}")
+
+
+def _raised_at(error) -> tuple:
+    """(' (RuntimeError at PATH, line N: SOURCE)', '（RuntimeError，位于 PATH 第 N 行：SOURCE）'): the error's type and
+    the submission's line that raised it."""
+    frames = getattr(error, "frames", None) or []
+    kind = type(error).__name__
+    if not frames:
+        return f" ({kind})", f"（{kind}）"
+    path, line, _, source = frames[-1]
+    return f" ({kind} at {path}, line {line}: {source})", f"（{kind}，位于 {path} 第 {line} 行：{source}）"
+
+
+def _fail_on_device_error(error):
+    """Fail naming device-mismatch when `error` is CUDA used where it is not there, or tensors on two devices."""
+    text = _error_text(error)
+    at_en, at_zh = _raised_at(error)
+    if any(part in text.lower() for part in _NO_CUDA):
+        fail(en=f"your code used CUDA although another device was given (.cuda() or 'cuda' hard-coded){at_en}.",
+             zh=f"给定了其他设备，你的代码却使用了 CUDA（写死了 .cuda() 或 'cuda'）{at_zh}。",
+             hint_en="use the `device` argument: torch.load(path, map_location=device) and model.to(device).",
+             hint_zh="使用参数 `device`：torch.load(path, map_location=device) 和 model.to(device)。",
+             pitfall="device-mismatch")
+    if any(part in text.lower() for part in _MISMATCH):
+        fail(en=f"a tensor went to a device other than the one asked for{at_en}: {str(error)[:200]}.",
+             zh=f"张量被放到了非指定的设备上{at_zh}。", pitfall="device-mismatch")
 
 
 @contextmanager
@@ -43,16 +70,17 @@ def diagnosed(devices=True):
         yield
     except NotImplementedError:
         raise
-    except (RuntimeError, AssertionError) as error:
+    except (RuntimeError, AssertionError, TypeError) as error:
         text = _error_text(error)
-        if devices and any(part in text.lower() for part in _NO_CUDA + _MISMATCH):
-            fail(en=f"a tensor went to a device other than the one asked for: {text}",
-                 zh=f"张量被放到了非指定的设备上：{text}", pitfall="device-mismatch")
+        if devices:
+            _fail_on_device_error(error)
         raise
     except AttributeError as error:
         if "dict' object has no attribute" in str(error).lower():
             text = _error_text(error)
-            fail(en=f"a loaded checkpoint was used as a model: {text}", zh=f"把加载的检查点当成了模型：{text}",
+            at_en, at_zh = _raised_at(error)
+            fail(en=f"a loaded checkpoint was used as a model{at_en}: {str(error)[:200]}.",
+                 zh=f"把加载的检查点（字典）当成了模型{at_zh}。",
                  hint_en="torch.load gives the state_dict (a dict of tensors): pass it to model.load_state_dict(...).",
                  hint_zh="torch.load 得到的是 state_dict（张量字典）：把它传给 model.load_state_dict(...)。",
                  pitfall="checkpoint-format")
@@ -69,7 +97,7 @@ def returned_model(result, loaded=True):
              hint_en="model.load_state_dict(state_dict), then return model.",
              hint_zh="先 model.load_state_dict(state_dict)，再返回 model。", pitfall="checkpoint-format")
     fail(en=f"returned {describe(result)}; expected the model (an nn.Module).",
-         zh=f"返回了 {describe(result)}；应返回模型（nn.Module）。",
+         zh=f"返回了 {describe_zh(result)}；应返回模型（nn.Module）。",
          hint_en="end with `return model`.", hint_zh="最后写 `return model`。")
 
 
@@ -104,14 +132,14 @@ def _read_checkpoint(submission, path):
         data = submission.kit.read_file(path)
     except OSError as error:
         fail(en=f"save_checkpoint(model, {os.path.basename(path)!r}) left no readable file at that path: "
-             f"{_error_text(error)}", zh=f"save_checkpoint 没有在给定路径写出可读的文件：{_error_text(error)}",
+             f"{_error_text(error)}", zh=f"save_checkpoint 没有在给定路径写出可读的文件（{type(error).__name__}）。",
              hint_en="torch.save(model.state_dict(), path), with the path you were given.",
              hint_zh="用给定的路径：torch.save(model.state_dict(), path)。")
     try:
         return _load_mapped(data)
     except Exception as error:
         fail(en=f"torch.load(checkpoint, weights_only=True) failed on the file save_checkpoint wrote: "
-             f"{_error_text(error)}", zh=f"用 weights_only=True 加载 save_checkpoint 写出的文件失败：{_error_text(error)}",
+             f"{_error_text(error)}", zh=f"用 weights_only=True 加载 save_checkpoint 写出的文件失败（{type(error).__name__}）：检查点应是只含张量的 state_dict。",
              pitfall="checkpoint-format")
 
 
@@ -140,7 +168,8 @@ def _check_restored(submission, model, expected, device="cpu"):
              zh=f"load_checkpoint(path, model, {device!r}) 返回的模型{'含有' if same else '不含'}保存的权重，位于 {where}；"
              f"应为保存的全部张量，位于 {device}。",
              hint_en="model.load_state_dict(torch.load(path, map_location=device)); model.to(device); model.eval().",
-             hint_zh="model.load_state_dict(torch.load(path, map_location=device))；model.to(device)；model.eval()。")
+             hint_zh="model.load_state_dict(torch.load(path, map_location=device))；model.to(device)；model.eval()。",
+             pitfall="device-mismatch" if same else None)
 
 
 def _check_eval_mode(submission, model, reference, inputs):
@@ -165,7 +194,7 @@ def _check_eval_mode(submission, model, reference, inputs):
     if not same:
         fail(en=f"the returned model gave {describe(got)} on a batch of {tuple(inputs.shape)}; expected the saved "
              "model's outputs in evaluation mode.",
-             zh=f"返回的模型对形状 {tuple(inputs.shape)} 的批次输出 {describe(got)}；应与保存的模型在评估模式下的输出相同。")
+             zh=f"返回的模型对形状 {tuple(inputs.shape)} 的批次输出 {describe_zh(got)}；应与保存的模型在评估模式下的输出相同。")
 
 
 def _check_one_sgd_step(submission, model, num_classes, freeze, inputs, labels):
@@ -219,8 +248,10 @@ def test_get_device_prefers_cuda(advanced):
     result = advanced.get_device()
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     if not isinstance(result, torch.device) or result.type != expected:
-        fail(en=f"returned {describe(result)}; expected torch.device of type {expected!r} on this machine.",
-             zh=f"返回了 {describe(result)}；在本机上应为类型 {expected!r} 的 torch.device。",
+        fail(en=f"returned {describe(result)}; expected torch.device of type {expected!r} on this machine"
+                f"{' (a torch.device, not a string)' if isinstance(result, str) else ''}.",
+             zh=f"返回了 {describe_zh(result)}；在本机上应为类型 {expected!r} 的 torch.device"
+                f"{'（应为 torch.device，而不是字符串）' if isinstance(result, str) else ''}。",
              hint_en="torch.device('cuda' if torch.cuda.is_available() else 'cpu').",
              hint_zh="torch.device('cuda' if torch.cuda.is_available() else 'cpu')。")
 
@@ -248,7 +279,7 @@ def test_build_finetune_model_replaces_the_head(advanced, submission):
     if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, 5) or not torch.allclose(out, want, 1e-4, 1e-5):
         fail(en=f"forward on (2, 3, 64, 64) in eval mode gave {describe(out)}; expected shape (2, 5), the outputs of "
              "torchvision's ResNet-18 with the model's own weights.",
-             zh=f"评估模式下对 (2, 3, 64, 64) 前向传播得到 {describe(out)}；应为形状 (2, 5)，"
+             zh=f"评估模式下对 (2, 3, 64, 64) 前向传播得到 {describe_zh(out)}；应为形状 (2, 5)，"
              "与使用同样权重的 torchvision ResNet-18 输出相同。")
 
 
@@ -283,7 +314,7 @@ def test_save_checkpoint_writes_a_state_dict(advanced, submission):
     loaded = _read_checkpoint(submission, path)
     if not _same_state(loaded, expected):
         fail(en=f"the checkpoint holds {describe(loaded)}; expected the model's state_dict with keys {sorted(expected)}.",
-             zh=f"检查点的内容为 {describe(loaded)}；应为模型的 state_dict（键为 {sorted(expected)}）。",
+             zh=f"检查点的内容为 {describe_zh(loaded)}；应为模型的 state_dict（键为 {sorted(expected)}）。",
              pitfall="checkpoint-format")
 
 
@@ -299,3 +330,75 @@ def test_load_checkpoint_restores_weights_in_eval_mode(advanced, submission):
     _check_eval_mode(submission, result, saved, torch.randn(8, 4))
 
 
+def _claim_a_missing_cuda_device(data: bytes):
+    """The checkpoint `data` rewritten so that its storages say they were saved on a CUDA device this machine lacks."""
+    target = f"cuda:{torch.cuda.device_count()}".encode()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        entries = [(info, archive.read(info.filename)) for info in archive.infolist()]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        for info, content in entries:
+            if info.filename.endswith("/data.pkl"):
+                content = content.replace(b"X\x03\x00\x00\x00cpu", b"X" + len(target).to_bytes(4, "little") + target)
+            archive.writestr(info, content)
+    return out.getvalue(), target.decode()
+
+
+def test_load_checkpoint_maps_a_checkpoint_saved_on_another_device(advanced, submission):
+    """Check loading a real checkpoint whose tensors claim a CUDA device this machine lacks (needs map_location)."""
+    torch.manual_seed(10)
+    saved = _small_net("batchnorm")
+    buffer = io.BytesIO()
+    torch.save(saved.state_dict(), buffer)
+    data, claimed = _claim_a_missing_cuda_device(buffer.getvalue())
+    try:
+        torch.load(io.BytesIO(data), weights_only=True)
+    except RuntimeError:
+        pass
+    else:
+        pytest.skip(f"the grader could not craft a checkpoint this machine cannot load without map_location ({claimed})")
+    path = submission.kit.write_file(os.path.join(submission.kit.work_dir(), "from_gpu.pt"), data)
+    fresh = submission.kit.small_net("batchnorm")
+    spy = submission.kit.load_spy()  # what torch.load was given: only names the pitfall of a failed load
+    try:
+        with diagnosed(devices=False):
+            result = advanced.load_checkpoint(path, fresh, "cpu")
+    except (RuntimeError, AssertionError) as error:
+        if isinstance(error, NotImplementedError):
+            raise
+        given = [c for c in spy.report() if c is not None]
+        if given:  # torch.load was given a map_location: the failure is elsewhere (a .cuda() after the load, ...)
+            _fail_on_device_error(error)
+        fail(en=f"a checkpoint saved on {claimed} could not be loaded with device='cpu' "
+             f"(torch.load saw map_location={given[0] if given else None!r}){_raised_at(error)[0]}: {str(error)[:200]}",
+             zh=f"在 {claimed} 上保存的检查点无法用 device='cpu' 加载（torch.load 收到的 "
+                f"map_location={given[0] if given else None!r}）{_raised_at(error)[1]}。",
+             pitfall="device-mismatch" if given else "checkpoint-format")
+    finally:
+        spy.stop()
+    _check_restored(submission, returned_model(result), saved.state_dict())
+
+
+@pytest.mark.parametrize("kind", ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)])
+def test_load_checkpoint_moves_the_model_to_the_device(advanced, submission, kind):
+    """Check that load_checkpoint leaves the saved weights on `device` (on CPU machines a spy on model.to
+    must also see the move, or the parameters replaced by load_state_dict(..., assign=True))."""
+    if kind == "cuda" and not torch.cuda.is_available():
+        pytest.skip("no CUDA on this machine; the cpu case checks the move with a spy on model.to")
+    torch.manual_seed(11)
+    saved = _small_net("batchnorm")
+    path = _write_checkpoint(submission, "model.pt", saved.state_dict())
+    model = submission.kit.small_net("batchnorm")
+    spy = submission.kit.move_spy(model)  # reported by the student side: may only fail the test
+    try:
+        with diagnosed():
+            result = returned_model(advanced.load_checkpoint(path, model, torch.device(kind)))
+        seen = spy.report()
+    finally:
+        spy.stop()
+    _check_restored(submission, result, saved.state_dict(), kind)
+    if kind == "cpu" and not (kind in seen["moves"] or seen["replaced"]):
+        fail(en=f"load_checkpoint(path, model, device={kind!r}) never called model.to(device); expected the model "
+             f"moved to {kind} (the model may come from another device).",
+             zh=f"load_checkpoint(path, model, device={kind!r}) 从未调用 model.to(device)；"
+             f"模型应被移到 {kind}（传入的模型可能在其他设备上）。", pitfall="device-mismatch")
