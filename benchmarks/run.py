@@ -16,6 +16,13 @@ Items, measured one after another (never two at once), each the best of --runs u
   g  student waiting time: `pytest exercises/lessonN --submission solutions` for each lesson.
   h  the boundary: one call's cost in process and through the bubblewrap sandbox, the sandbox's start,
      one test's fork (benchmarks/boundary.py).
+  i  throughput for sizing a cluster, from e (no extra run): submissions per core-minute of one machine,
+     8 / (wall minutes x cores used, i.e. min(workers, CPUs this process may use)); and, when the Slurm test
+     (tests/test_slurm.py) has left its timing file, the wall time of its class sharded over a Slurm job array
+     (sbatch to merged gradebook) against one machine's `batch` of that class. The file is the one
+     tests/test_slurm.py writes when run with COURSE_SLURM_TIMING=PATH (the same variable here), else
+     /tmp/autograder-slurm-timing.json: JSON with "submissions", "shards", "sharded_wall_s",
+     "one_machine_wall_s" (seconds), optionally "lessons", "cpus_per_task", "node_cpus".
 It prints a table, and writes OUT/benchmark.json and OUT/benchmark.png.
 
 评分速度基准：与下界、nbgrader 的比值，并行效果与内存；结果写入 OUT/benchmark.json 与 OUT/benchmark.png。
@@ -37,8 +44,11 @@ import measure  # noqa: E402
 import nbgrader_item  # noqa: E402
 
 PY = sys.executable
+BATCH_CLASS = 8  # submissions in item e's batch
+SLURM_TIMING = os.environ.get("COURSE_SLURM_TIMING") or os.path.join(tempfile.gettempdir(),
+                                                                       "autograder-slurm-timing.json")
 LESSON_GOAL_S = {1: 3.0, 2: 3.0, 4: 3.0, 6: 3.0}  # 3 and 5 check real MNIST: as fast as those checks allow
-ITEMS = ("a", "b", "c", "d", "e", "f", "g", "h")
+ITEMS = ("a", "b", "c", "d", "e", "f", "g", "h", "i")
 
 
 def best(runs, command, env=None, check=None):
@@ -76,13 +86,50 @@ def grade(runs, *options, sample=False):
 
 def batch(workers):
     with tempfile.TemporaryDirectory() as tmp:
-        for n in range(8):
+        for n in range(BATCH_CLASS):
             shutil.copytree(REPO / "solutions", Path(tmp) / "in" / f"student{n}",
                             ignore=shutil.ignore_patterns("__pycache__"))
         command = [PY, "-m", "autograder", "batch", Path(tmp) / "in", "--out", Path(tmp) / "out", "--quiet",
                    "--workers", str(workers)]
-        result = best(1, command, check=lambda r: r["rc"] == 0 and r["stdout"].count("100.0") >= 8)
-    return {"seconds": result["seconds"], "maxrss_mib": result["maxrss_mib"]}
+        result = best(1, command, check=lambda r: r["rc"] == 0 and r["stdout"].count("100.0") >= BATCH_CLASS)
+    cores = min(workers, len(os.sched_getaffinity(0)))
+    return {"seconds": result["seconds"], "maxrss_mib": result["maxrss_mib"], "cores": cores,
+            "per_core_minute": BATCH_CLASS / (result["seconds"] / 60 * cores)}
+
+
+def slurm_timing(path=SLURM_TIMING):
+    """The Slurm test's timing file (see the docstring, item i), or None when it has not run here."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            data = json.load(file)
+        return {"students": int(data["submissions"]), "shards": int(data["shards"]),
+                "sharded_s": float(data["sharded_wall_s"]), "batch_s": float(data.get("one_machine_wall_s") or 0) or None,
+                "lessons": data.get("lessons"), "cpus_per_task": data.get("cpus_per_task"),
+                "node_cpus": data.get("node_cpus"), "file": str(path)}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def throughput_rows(f: dict) -> list:
+    """Item i's rows (same shape as report.rows): submissions per core-minute, the Slurm test's class."""
+    out = []
+
+    def add(item, what, value, unit):
+        out.append({"item": item, "what": what, "value": round(value, 3), "unit": unit, "goal": "", "met": None})
+
+    e = f.get("e_batch8") or {}
+    for key, item in (("workers1", "i1"), ("workers2", "i2")):
+        if e.get(key, {}).get("per_core_minute"):
+            add(item, f"submissions per core-minute (/cm), batch of {BATCH_CLASS}, --{key[:-1]} {key[-1]} on "
+                      f"{e[key]['cores']} core(s)", e[key]["per_core_minute"], "/cm")
+    slurm = f.get("i_slurm")
+    if slurm:
+        lessons = " ".join(map(str, slurm.get("lessons") or [])) or "all"
+        add("i3", f"Slurm test: {slurm['students']} submissions (lessons {lessons}), {slurm['shards']} array tasks, "
+                  "sbatch to merged", slurm["sharded_s"], "s")
+        if slurm.get("batch_s"):
+            add("i4", "the same class, one machine's batch", slurm["batch_s"], "s")
+    return out
 
 
 def student_wait(runs):
@@ -119,11 +166,13 @@ def main():
     if "h" not in args.skip:
         result = measure.measure([PY, HERE / "boundary.py"], REPO, sample=False)
         figures["h_boundary"] = json.loads(result["stdout"].strip().splitlines()[-1])
+    if "i" not in args.skip:
+        figures["i_slurm"] = slurm_timing()
     figures["load_end"] = os.getloadavg()
     figures["total_s"] = time.perf_counter() - started
     import report
 
-    rows = report.rows(figures)
+    rows = report.rows(figures) + ([] if "i" in args.skip else throughput_rows(figures))
     print(report.table(figures, rows))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

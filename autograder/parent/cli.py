@@ -2,6 +2,8 @@
 
     python -m autograder grade SUBMISSION [--lessons 1 3 ...] [--out DIR] [--workers N] [--full]
     python -m autograder batch SUBMISSIONS_DIR --out DIR [--resume] [--workers N] [--lessons ...] [--full]
+                                  [--shard I/N | --shard auto | --shard auto/N]   # one slice of the class (shard.py)
+    python -m autograder merge DIR [DIR ...] --out DIR     # shards' outputs into one class (merge.py)
     python -m autograder calibrate [--lessons ...]     # time limits from the reference's times on this machine
     python -m autograder gradescope-bundle [--out autograder.zip]
 
@@ -60,7 +62,18 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--resume", action="store_true",
                        help="skip the students DIR already holds finished results for (same grader version, "
                             "same options)")
+    batch.add_argument("--shard", nargs="?", const="auto", default=None, metavar="I/N",
+                       help="grade only slice I of N (0 to N-1; the same slices on every machine, balanced by the "
+                            "lessons each submission has) and write DIR/shard.json for `merge`; `auto` (or no value) "
+                            "reads COURSE_SHARD=I/N, SLURM_ARRAY_TASK_ID/_COUNT, or JOB_COMPLETION_INDEX with "
+                            "COURSE_SHARD_COUNT; `auto/N` gives the count")
     common(batch)
+    merge = commands.add_parser("merge", help="combine the output folders of `batch --shard` into one class")
+    merge.add_argument("dirs", nargs="+", metavar="DIR",
+                       help="shard output folders (or a folder holding them), in any order")
+    merge.add_argument("--out", metavar="DIR", required=True,
+                       help="write DIR/<name>/results.json for each student, DIR/gradebook.csv, DIR/progress.json "
+                            "and DIR/merge.json (which shard each student came from, who is missing)")
     calibrate = commands.add_parser("calibrate", help="grade the reference once on this machine and keep its test "
                                     "times: later grading gives each test a few times the reference's time")
     common(calibrate)
@@ -168,11 +181,17 @@ def _class(root: str) -> list:
 
 
 def _batch(args) -> int:
-    from autograder.parent import record, report, results, runner
+    from autograder.parent import record, report, results, runner, shard
 
     root = os.path.abspath(args.submissions)
     if not os.path.isdir(root):
         return _usage_error(f"{args.submissions}: no such folder (expected one subfolder per submission)")
+    part = None
+    if args.shard is not None:
+        try:
+            part = shard.parse(args.shard)
+        except shard.ShardError as error:
+            return _usage_error(f"--shard: {error}")
     entries = _class(root)
     if not entries:
         return _usage_error(f"{args.submissions}: no submission folders inside")
@@ -180,8 +199,30 @@ def _batch(args) -> int:
         return _usage_error(_data_problem(args.lessons))
     options = _options(args)
     key = _key(options)
+    class_plan = None
+    if part is not None:
+        index, count, where = part
+        class_plan = shard.plan(root, entries, options.lessons, count)
+        earlier = shard.read_manifest(args.out)
+        if earlier and (earlier.get("shard"), earlier.get("count")) != (index, count):
+            return _usage_error(f"{args.out} already holds shard {earlier.get('shard')}/{earlier.get('count')} of a "
+                                f"class, not {index}/{count}: give each shard its own --out folder (for example "
+                                f"--out results/shard-{index}) and merge them with `python -m autograder merge`")
+        owned = {entry["folder"] for entry in class_plan if entry["shard"] == index}
+        entries = [entry for entry in entries if entry[2] in owned]
+        print(f"shard {index}/{count} (shards 0 to {count - 1}, from {where}): {len(entries)} of {len(class_plan)} "
+              f"submissions", file=sys.stderr)
     recorder = record.Recorder(args.out, options.lessons, key, batch=True,
                                names=[(shown, folder) for _, shown, folder in entries])
+    if part is not None:
+        shard.write_manifest(args.out, index, count, where, class_plan, recorder.version, key, root)
+        if not entries:
+            recorder.gradebook()
+            recorder.progress_file()
+            shard.write_manifest(args.out, index, count, where, class_plan, recorder.version, key, root,
+                                 finished=True, exit_status=EXIT_OK)
+            print(f"shard {index}/{count} owns no submission (a class of {len(class_plan)}); nothing to grade")
+            return EXIT_OK
     todo = [(name, os.path.join(root, name), folder) for name, _, folder in entries
             if not (args.resume and record.already_graded(args.out, folder, recorder.version, key))]
     if len(todo) < len(entries):
@@ -199,7 +240,19 @@ def _batch(args) -> int:
     print(f"gradebook: {gradebook}")
     if any(results.not_isolated(r) for r in graded):
         print(results.NOT_ISOLATED, file=sys.stderr)
-    return EXIT_OK if all(not row[-2] for row in rows) else EXIT_GRADER_ERROR
+    status = EXIT_OK if all(not row[-2] for row in rows) else EXIT_GRADER_ERROR
+    if part is not None:
+        shard.write_manifest(args.out, index, count, where, class_plan, recorder.version, key, root,
+                             finished=True, exit_status=status)
+        print(f"shard {index}/{count} done; combine the shards with: python -m autograder merge "
+              f"<the {count} shard folders> --out <class folder>")
+    return status
+
+
+def _merge(args) -> int:
+    from autograder.parent import merge
+
+    return merge.main(args.dirs, args.out)
 
 
 def _calibrate(args) -> int:
@@ -234,6 +287,8 @@ def main(argv=None) -> int:
         return EXIT_OK
     if args.command == "calibrate":
         return _calibrate(args)
+    if args.command == "merge":
+        return _merge(args)
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return _grade(args) if args.command == "grade" else _batch(args)

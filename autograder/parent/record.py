@@ -5,6 +5,7 @@ the gradebook rewritten after every student, and partial results while a student
     OUT/<folder>/results.json         `batch`: one folder per student (results.safe_folder of its name)
     OUT/gradebook.csv                 `batch`: rewritten each time a student is finished
     OUT/progress.json                 `batch`: grader version, options, who is done, who is being graded
+    OUT/shard.json                    `batch --shard I/N`: the slice, the whole class (autograder/parent/shard.py)
 
 Every file is written through a temporary file and a rename, so a reader (or a kill) never sees half
 a file. A student being graded has a results.json marked `"finished": false` (tests not run yet show
@@ -106,6 +107,10 @@ class Recorder(Listener):
         except Exception as error:  # noqa: BLE001
             print(f"python -m autograder: could not write {path}: {error}", file=sys.stderr)
             return path
+
+    def progress_file(self):
+        """Write OUT/progress.json now (`batch`; also for a shard that owns no student)."""
+        self._progress()
 
     def _progress(self):
         if not self.batch:

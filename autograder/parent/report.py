@@ -91,6 +91,6 @@ def batch_table(rows, lessons) -> str:
     for row in sorted(rows, key=lambda r: r[0]):
         name, *cells = row
         points, (total, _, percent, _, error, _) = cells[:len(lessons)], cells[len(lessons):]
-        mark = "  (grading error, see results.json)" if error else ""
+        mark = f"  ({error})" if error.startswith("not graded") else "  (grading error, see results.json)" if error else ""
         lines.append(f"{name:<{width}}" + "".join(f"{c or '-':>7}" for c in points) + f"{total:>9}{percent:>7}{mark}")
     return "\n".join(lines)
