@@ -164,6 +164,22 @@ _WORDS = {  # describe()'s words: (English, 中文)
 }
 
 
+def raised_at(error, kind: bool = True) -> tuple:
+    """Where the submission raised `error`, for a message: (English, 中文).
+
+    kind=True: (' (RuntimeError at PATH, line N: SOURCE)', '（RuntimeError，位于 PATH 第 N 行：SOURCE）'), the type
+    alone when no line of the submission is known; kind=False: (' (at PATH, line N: SOURCE)', '（PATH 第 N 行：SOURCE）'),
+    or ('', '')."""
+    frames = getattr(error, "frames", None) or []
+    name = type(error).__name__
+    if not frames:
+        return (f" ({name})", f"（{name}）") if kind else ("", "")
+    path, line, _, source = frames[-1]
+    if kind:
+        return f" ({name} at {path}, line {line}: {source})", f"（{name}，位于 {path} 第 {line} 行：{source}）"
+    return f" (at {path}, line {line}: {source})", f"（{path} 第 {line} 行：{source}）"
+
+
 def describe(value, max_values: int = 4, lang: str = "en") -> str:
     """Describe a value for a message: shape, dtype, device and a few values of a tensor.
 

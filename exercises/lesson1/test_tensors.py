@@ -9,7 +9,7 @@ import torch
 
 from contextlib import contextmanager
 
-from coursetools.feedback import describe, describe_zh, fail
+from coursetools.feedback import describe, describe_zh, fail, raised_at
 
 pytestmark = pytest.mark.lesson1
 
@@ -32,11 +32,7 @@ _NO_CUDA = re.compile(r"CUDA|NVIDIA|cuda")
 
 def _where(error, zh=False) -> str:
     """' (at <file>, line <n>: <code>)': the student's line an error was raised from, or ''."""
-    frames = getattr(error, "frames", None) or []
-    if not frames:
-        return ""
-    path, line, _, code = frames[-1]
-    return f"（{path} 第 {line} 行：{code}）" if zh else f" (at {path}, line {line}: {code})"
+    return raised_at(error, kind=False)[1 if zh else 0]
 
 
 def _raised(error, call, call_zh, name, pitfall=None, cuda_asked=False):

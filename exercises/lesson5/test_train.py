@@ -17,7 +17,7 @@ import torch
 import course_data
 from coursetools.oracles import accuracy_of, mnist, net, predictions_of, replay_loop, start_weights, state_of
 from coursetools.boundary.proxy import Remote
-from coursetools.feedback import describe, describe_zh, fail
+from coursetools.feedback import describe, describe_zh, fail, raised_at
 
 pytestmark = [pytest.mark.lesson5, pytest.mark.mnist, pytest.mark.time_limit(300)]
 
@@ -156,17 +156,6 @@ _DIAGNOSES = (
 )
 
 
-def _raised_at(error) -> tuple:
-    """(' (RuntimeError at PATH, line N: SOURCE)', '（RuntimeError，位于 PATH 第 N 行：SOURCE）'): the error's type and
-    the submission's line that raised it."""
-    frames = getattr(error, "frames", None) or []
-    kind = type(error).__name__
-    if not frames:
-        return f" ({kind})", f"（{kind}）"
-    path, line, _, source = frames[-1]
-    return f" ({kind} at {path}, line {line}: {source})", f"（{kind}，位于 {path} 第 {line} 行：{source}）"
-
-
 def _facts(facts, zh=False) -> str:
     """A CrossEntropySpy's facts of one tensor ([shape, dtype, requires_grad, device]) in words."""
     if not (isinstance(facts, list) and len(facts) == 4):
@@ -206,7 +195,7 @@ def diagnosed(criterion=None):
         if getattr(error, "stub", None):
             raise
         text = f"{type(error).__name__}: {str(error)[:200]}"
-        at_en, at_zh = _raised_at(error)
+        at_en, at_zh = raised_at(error)
         for words, pitfall, (en, zh), (hint_en, hint_zh), show in _DIAGNOSES:
             if any(part in text.lower() for part in words):
                 fail(en=f"{en}{at_en}{': ' + str(error)[:200] if show else ''}.", zh=f"{zh}{at_zh}。",

@@ -23,7 +23,7 @@ from torch.nn import functional
 from torchvision import models
 
 from coursetools.boundary.proxy import Remote
-from coursetools.feedback import describe, describe_zh, fail, failing_on
+from coursetools.feedback import describe, describe_zh, fail, failing_on, raised_at
 
 pytestmark = [pytest.mark.lesson6, pytest.mark.time_limit(120)]
 
@@ -37,21 +37,10 @@ def _error_text(error) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", f"{type(error).__name__}: {str(error)[:200]}")
 
 
-def _raised_at(error) -> tuple:
-    """(' (RuntimeError at PATH, line N: SOURCE)', '（RuntimeError，位于 PATH 第 N 行：SOURCE）'): the error's type and
-    the submission's line that raised it."""
-    frames = getattr(error, "frames", None) or []
-    kind = type(error).__name__
-    if not frames:
-        return f" ({kind})", f"（{kind}）"
-    path, line, _, source = frames[-1]
-    return f" ({kind} at {path}, line {line}: {source})", f"（{kind}，位于 {path} 第 {line} 行：{source}）"
-
-
 def _fail_on_device_error(error):
     """Fail naming device-mismatch when `error` is CUDA used where it is not there, or tensors on two devices."""
     text = _error_text(error)
-    at_en, at_zh = _raised_at(error)
+    at_en, at_zh = raised_at(error)
     if any(part in text.lower() for part in _NO_CUDA):
         fail(en=f"your code used CUDA although another device was given (.cuda() or 'cuda' hard-coded){at_en}.",
              zh=f"给定了其他设备，你的代码却使用了 CUDA（写死了 .cuda() 或 'cuda'）{at_zh}。",
@@ -78,7 +67,7 @@ def diagnosed(devices=True):
     except AttributeError as error:
         if "dict' object has no attribute" in str(error).lower():
             text = _error_text(error)
-            at_en, at_zh = _raised_at(error)
+            at_en, at_zh = raised_at(error)
             fail(en=f"a loaded checkpoint was used as a model{at_en}: {str(error)[:200]}.",
                  zh=f"把加载的检查点（字典）当成了模型{at_zh}。",
                  hint_en="torch.load gives the state_dict (a dict of tensors): pass it to model.load_state_dict(...).",
@@ -370,9 +359,9 @@ def test_load_checkpoint_maps_a_checkpoint_saved_on_another_device(advanced, sub
         if given:  # torch.load was given a map_location: the failure is elsewhere (a .cuda() after the load, ...)
             _fail_on_device_error(error)
         fail(en=f"a checkpoint saved on {claimed} could not be loaded with device='cpu' "
-             f"(torch.load saw map_location={given[0] if given else None!r}){_raised_at(error)[0]}: {str(error)[:200]}",
+             f"(torch.load saw map_location={given[0] if given else None!r}){raised_at(error)[0]}: {str(error)[:200]}",
              zh=f"在 {claimed} 上保存的检查点无法用 device='cpu' 加载（torch.load 收到的 "
-                f"map_location={given[0] if given else None!r}）{_raised_at(error)[1]}。",
+                f"map_location={given[0] if given else None!r}）{raised_at(error)[1]}。",
              pitfall="device-mismatch" if given else "checkpoint-format")
     finally:
         spy.stop()
