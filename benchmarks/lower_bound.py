@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import course_data  # noqa: E402
-from coursetools.mnist import MNIST_MEAN as MEAN, MNIST_STD as STD, normalized_mnist  # noqa: E402
+from coursetools.checks.mnist import MNIST_MEAN as MEAN, MNIST_STD as STD, normalized_mnist  # noqa: E402
 from solutions.lesson4.model import SimpleMNISTNet  # noqa: E402
 
 EPOCHS, BATCH, LR = 2, 64, 1e-3

@@ -14,7 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from coursetools.nbgrader_course import BIN, copy_course, isolated_env
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # harness/ is not installed
+from harness.nbgrader_course import BIN, copy_course, isolated_env  # noqa: E402 (after the path)
 
 
 def _nbgrader(root: Path, env: dict, *args) -> None:

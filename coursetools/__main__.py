@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 from coursetools import REPO_ROOT
-from coursetools.generate import stale_files, write_all
+from coursetools.authoring.generate import stale_files, write_all
 from coursetools.regions import RegionError
 
 

@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 
 from coursetools import LESSONS, REPO_ROOT
-from coursetools.feedback import PITFALLS
-from coursetools.lessons import Function, functions
+from coursetools.checks.feedback import PITFALLS
+from coursetools.student.files import Function, functions
 from coursetools.regions import SOLUTION, find_regions
-from coursetools.report import Printer, failure_text, message_hint, pitfall
-from coursetools.testrun import summarize
+from coursetools.student.printer import Printer, failure_text, message_hint, pitfall
+from coursetools.student.testrun import summarize
 
 SCRIPT = Path(sys.executable).with_name("course")
-COMMAND = [str(SCRIPT)] if SCRIPT.is_file() else [sys.executable, "-m", "coursetools.cli"]
+COMMAND = [str(SCRIPT)] if SCRIPT.is_file() else [sys.executable, "-m", "coursetools.student.cli"]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 VIEW_BUG = ("return images.reshape(images.shape[0], -1)", "return images.view(images.shape[0], 784)")
 
@@ -352,12 +352,12 @@ def test_a_python_without_torch_gets_the_setup_command(tmp_path, fresh):
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     env.pop("COURSE_LANG", None)
     assert subprocess.run([str(python), "-c", "import torch"], capture_output=True, env=env).returncode != 0
-    run = subprocess.run([str(python), "-m", "coursetools.cli", "check", "lesson1", "--exercises", str(fresh)],
+    run = subprocess.run([str(python), "-m", "coursetools.student.cli", "check", "lesson1", "--exercises", str(fresh)],
                          capture_output=True, text=True, encoding="utf-8", env=env)
     assert run.returncode == 1
     assert "torch is not installed" in run.stderr and "virtual environment (.venv)" in run.stderr
     assert "python3 -m venv .venv && .venv/bin/pip install -e ." in run.stderr
-    helped = subprocess.run([str(python), "-m", "coursetools.cli", "--help"], capture_output=True, text=True, env=env)
+    helped = subprocess.run([str(python), "-m", "coursetools.student.cli", "--help"], capture_output=True, text=True, env=env)
     assert helped.returncode == 0 and "status" in helped.stdout
 
 

@@ -1,4 +1,4 @@
-"""coursetools.diagnosis against the messages torch and torchvision really raise here.
+"""coursetools.checks.diagnosis against the messages torch and torchvision really raise here.
 
 Each message is produced with the installed libraries (or, for the CUDA ones a CPU machine cannot
 raise, read from torch's own sources), so an upgrade that rewords one fails here, not silently in a
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from coursetools import diagnosis
-from coursetools.feedback import PITFALLS
+from coursetools.checks import diagnosis
+from coursetools.checks.feedback import PITFALLS
 
 
 def raised(function) -> BaseException:

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from coursetools import LESSONS, REPO_ROOT, STUB_LINES
-from coursetools.generate import generated_files, stale_files, write_all
+from coursetools.authoring.generate import generated_files, stale_files, write_all
 
 
 @pytest.fixture()

@@ -74,7 +74,7 @@ def test_bundle_holds_the_scripts_at_its_root_and_the_engine_but_no_data_or_solu
         names = set(archive.namelist())
         modes = {info.filename: info.external_attr >> 16 for info in archive.infolist()}
     assert {"setup.sh", "run_autograder", "pyproject.toml", "autograder/lesson5/test_train.py",
-            "autograder/parent/gradescope.py", "coursetools/pytest_plugin.py", "course_data/__main__.py"} <= names
+            "autograder/parent/gradescope.py", "coursetools/checks/pytest_plugin.py", "course_data/__main__.py"} <= names
     assert modes["run_autograder"] & 0o111 and modes["setup.sh"] & 0o111
     assert not [n for n in names if n.startswith(("solutions/", "exercises/")) or "/MNIST/" in n or "__pycache__" in n]
     assert bundle.stat().st_size < 2_000_000

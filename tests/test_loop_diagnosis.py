@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from autograder.lesson5 import test_train as lesson5
-from coursetools.oracles import net, replay_loop, start_weights, state_of
+from coursetools.checks.oracles import net, replay_loop, start_weights, state_of
 from coursetools.sandbox.kit.common import CrossEntropySpy
 
 

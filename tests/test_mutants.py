@@ -2,7 +2,7 @@
 
 A mutant is an overlay on solutions/ (tests/mutants/<slug>/lessonN/<topic>.py, only
 the changed files) that makes the one beginner mistake named by its folder: the slug
-must be a key of coursetools.feedback.PITFALLS. A slug folder holds one lessonN folder
+must be a key of coursetools.checks.feedback.PITFALLS. A slug folder holds one lessonN folder
 for each lesson where a student can make that mistake (WHERE_MADE); each (slug, lesson)
 pair is its own submission. They are graded in a few batches (the pair's lesson, plus
 lesson 5 whose train_mnist runs the student's lessons 3 and 4), then each is checked.
@@ -13,7 +13,7 @@ import pytest
 
 from autograder import overlay
 from coursetools import REPO_ROOT
-from coursetools.feedback import PITFALLS
+from coursetools.checks.feedback import PITFALLS
 
 MUTANTS = REPO_ROOT / "tests" / "mutants"
 NAMES = overlay.overlay_names(MUTANTS)
@@ -43,7 +43,7 @@ def submission_name(slug: str, lesson: int) -> str:
 def test_every_mutant_folder_names_a_known_pitfall():
     """Check that each folder under tests/mutants is a pitfall slug and holds lessonN/<topic>.py files."""
     unknown = [name for name in NAMES if name not in PITFALLS]
-    assert not unknown, f"mutant folders without a matching slug in coursetools.feedback.PITFALLS: {unknown}"
+    assert not unknown, f"mutant folders without a matching slug in coursetools.checks.feedback.PITFALLS: {unknown}"
     empty = [name for name in NAMES if not overlay.overlay_files(MUTANTS / name)]
     assert not empty, f"mutant folders without lessonN/<topic>.py files: {empty}"
 

@@ -25,8 +25,8 @@ import nbformat
 import pytest
 
 from coursetools import LESSONS, REPO_ROOT, STUB_LINES
-from coursetools.nbgrader_course import BIN, copy_course, isolated_env
-from coursetools.notebooks import exercise_code
+from harness.nbgrader_course import BIN, copy_course, isolated_env
+from coursetools.authoring.notebooks import exercise_code
 from coursetools.regions import SOLUTION, find_regions
 from autograder.overlay import overlay_text
 
@@ -47,7 +47,7 @@ import sys
 import types
 
 try:  # make every check of the kernel pass: the check function, its helpers, the hidden grade module
-    import coursetools.notebook_check as checks
+    import coursetools.kernel.check as checks
 
     checks.run_tests.__globals__["run_tests"] = lambda *args, **kwargs: None
     checks.check = lambda *args, **kwargs: print("all public test(s) passed")
@@ -219,7 +219,7 @@ def test_the_feedback_page_wraps_long_lines_and_names_each_check(course):
     table of contents names each check cell's function (not "Test cell" nine times)."""
     from bs4 import BeautifulSoup
 
-    from coursetools.nbgrader_course import computed_style
+    from harness.nbgrader_course import computed_style
 
     html = (course.root / "feedback" / "pitfall" / "lesson1" / "lesson1.html").read_text(encoding="utf-8")
     soup = BeautifulSoup(html, "html.parser")

@@ -1,4 +1,4 @@
-"""The notebook's check cells (coursetools/notebook_check.py) blame the right function and never hang.
+"""The notebook's check cells (coursetools/kernel/check.py) blame the right function and never hang.
 
 - A stub reached through another function is named, with its lesson's notebook when it is an earlier
   lesson's: the lesson 5 `train_mnist` check with lesson 4 not written names `SimpleMNISTNet.__init__`.
@@ -14,9 +14,10 @@ import nbformat
 import pytest
 
 from coursetools import REPO_ROOT
-from coursetools import notebook_lessons
-from coursetools.notebook_check import NotebookCheckFailed, check, exercise_names, owners
-from coursetools.notebooks import exercise_code, notebook_path
+from coursetools.kernel import importer
+from coursetools.exercises import exercise_names, owners
+from coursetools.kernel.check import NotebookCheckFailed, check
+from coursetools.authoring.notebooks import exercise_code, notebook_path
 
 
 def _role(cell):
@@ -37,7 +38,7 @@ def _namespace(lesson, *overrides, filename="/tmp/ipykernel_0/cell.py"):
 @pytest.fixture()
 def lesson_folders(tmp_path, monkeypatch):
     """A student's course folder with lessons 3 and 4 (lesson 4 as released: stubs), working in lesson5/."""
-    monkeypatch.setattr(notebook_lessons._finder, "lessons", set())
+    monkeypatch.setattr(importer._finder, "lessons", set())
     stubs = exercise_code((REPO_ROOT / "exercises" / "lesson4" / "model.py").read_text(encoding="utf-8"))
     for lesson in (3, 4):
         notebook = nbformat.read(str(notebook_path(REPO_ROOT, lesson)), as_version=4)
@@ -49,18 +50,18 @@ def lesson_folders(tmp_path, monkeypatch):
         nbformat.write(notebook, str(tmp_path / f"lesson{lesson}" / f"lesson{lesson}.ipynb"))
     (tmp_path / "lesson5").mkdir()
     monkeypatch.chdir(tmp_path / "lesson5")
-    before = set(notebook_lessons.sys.modules)
+    before = set(importer.sys.modules)
     yield tmp_path
-    for name in set(notebook_lessons.sys.modules) - before:
+    for name in set(importer.sys.modules) - before:
         if name.startswith("lesson"):
-            del notebook_lessons.sys.modules[name]
+            del importer.sys.modules[name]
 
 
 @pytest.mark.mnist
 def test_a_later_check_names_the_earlier_lessons_stub(lesson_folders, monkeypatch):
     """Check the lesson 5 train_mnist check, lesson 4 not written: it names SimpleMNISTNet.__init__ and lesson 4,
     not "train_mnist is not implemented yet" (train_mnist is written)."""
-    monkeypatch.setattr(notebook_lessons.sys, "meta_path", list(notebook_lessons.sys.meta_path))
+    monkeypatch.setattr(importer.sys, "meta_path", list(importer.sys.meta_path))
     namespace = _namespace(5)
     with pytest.raises(NotebookCheckFailed) as failed:
         check(5, "train_mnist", namespace)
@@ -114,23 +115,23 @@ def test_the_time_limit_leaves_no_handler_behind():
     import signal
     import threading
 
-    from coursetools import notebook_check
+    from coursetools.kernel import check as kernel_check
 
-    before = signal.getsignal(notebook_check._SIGNAL)
+    before = signal.getsignal(kernel_check._SIGNAL)
     check(2, "sgd_step", runpy.run_path(str(REPO_ROOT / "solutions" / "lesson2" / "autograd.py")), time_limit=30)
-    assert signal.getsignal(notebook_check._SIGNAL) is before
+    assert signal.getsignal(kernel_check._SIGNAL) is before
     assert not [t for t in threading.enumerate() if t.name == "notebook-check-time-limit"]
 
 
 @pytest.mark.slow
 def test_an_endless_loop_stops_in_a_jupyter_kernel(tmp_path):
     """Check the limit in a real kernel (nbclient): the check cell ends with the diagnosis, the next cell runs."""
-    from coursetools.nbgrader_course import BIN, isolated_env
+    from harness.nbgrader_course import BIN, isolated_env
 
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell(f"exec(open({str(REPO_ROOT / 'solutions' / 'lesson2' / 'autograd.py')!r}).read())"),
         nbformat.v4.new_code_cell(ENDLESS),
-        nbformat.v4.new_code_cell("from coursetools.notebook_check import check\n"
+        nbformat.v4.new_code_cell("from coursetools.kernel.check import check\n"
                                   "check(2, 'sgd_step', globals(), time_limit=2)"),
         nbformat.v4.new_code_cell("print('the kernel is free')"),
     ])
@@ -165,11 +166,11 @@ def test_an_earlier_lessons_cells_show_their_lines_in_tracebacks(lesson_folders,
     """Check the code imported from lesson4/lesson4.ipynb has its lines in tracebacks (the stub's raise line)."""
     import traceback
 
-    from coursetools.notebook_lessons import import_lesson_notebooks
+    from coursetools.kernel.importer import import_lesson_notebooks
 
-    monkeypatch.setattr(notebook_lessons.sys, "meta_path", list(notebook_lessons.sys.meta_path))
-    for name in [n for n in notebook_lessons.sys.modules if n.startswith("lesson4")]:
-        monkeypatch.delitem(notebook_lessons.sys.modules, name)
+    monkeypatch.setattr(importer.sys, "meta_path", list(importer.sys.meta_path))
+    for name in [n for n in importer.sys.modules if n.startswith("lesson4")]:
+        monkeypatch.delitem(importer.sys.modules, name)
     import_lesson_notebooks(4)
     from lesson4.model import SimpleMNISTNet
 
@@ -181,14 +182,14 @@ def test_an_earlier_lessons_cells_show_their_lines_in_tracebacks(lesson_folders,
 
 def test_one_diagnosis_is_shown_once_under_the_tests_that_gave_it():
     """Check that failures with the same text are listed once, under their tests' names."""
-    from coursetools import notebook_check
+    from coursetools.kernel import check as kernel_check
 
-    collector = notebook_check._Collector({"a", "b", "c"}, 1, "to_numpy", None)
+    collector = kernel_check._Collector({"a", "b", "c"}, 1, "to_numpy", None)
     collector.results = [("test_a", "failed", "same diagnosis", "x::test_a"), ("test_b", "passed", "", "x::test_b"),
                          ("test_c", "failed", "same diagnosis", "x::test_c"),
                          ("test_d", "failed", "another one", "x::test_d")]
     with pytest.raises(NotebookCheckFailed) as failed:
-        notebook_check._report(1, "to_numpy", collector, 1, "")
+        kernel_check._report(1, "to_numpy", collector, 1, "")
     lines = str(failed.value).splitlines()
     assert lines[0].startswith("to_numpy: 3 of 4 public tests failed.")
     assert lines[1:] == ["", "-- test_a, test_c", "same diagnosis", "", "-- test_d", "another one"]

@@ -10,8 +10,8 @@ from bs4 import BeautifulSoup
 
 from autograder.parent.notebooks import _set_outputs
 from coursetools import REPO_ROOT
-from coursetools.nbgrader_course import computed_style, feedback_exporter
-from coursetools.notebooks import notebook_path
+from harness.nbgrader_course import computed_style, feedback_exporter
+from coursetools.authoring.notebooks import notebook_path
 
 LONG = ("[lesson1 flatten_images] flatten_images(<tensor (2, 28, 28) float32, not contiguous>) raised RuntimeError: "
         "view size is not compatible with input tensor's size and stride (at least one dimension spans across two "
@@ -101,7 +101,7 @@ def test_the_template_is_committed_and_goes_with_a_copy_of_the_course(tmp_path):
     """Check templates/feedback/ is not taken for nbgrader's feedback/ output folder: git keeps it, copy_course too."""
     import subprocess
 
-    from coursetools.nbgrader_course import copy_course
+    from harness.nbgrader_course import copy_course
 
     template = REPO_ROOT / "nbgrader" / "templates" / "feedback" / "course_feedback.html.j2"
     ignored = subprocess.run(["git", "check-ignore", "-q", str(template)], cwd=REPO_ROOT, capture_output=True)

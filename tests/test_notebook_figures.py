@@ -1,13 +1,15 @@
-"""The notebooks' pictures (coursetools/notebook_figures.py): the real cause when there is no picture, titles in
+"""The notebooks' pictures (coursetools/kernel/figures.py): the real cause when there is no picture, titles in
 English then Chinese without a flood of "Glyph missing" warnings, and the lesson 5 demo's accuracy explained."""
 import warnings
 
 import nbformat
 import pytest
 
-from coursetools import REPO_ROOT, notebook_figures
-from coursetools.notebook_figures import FIGURES, set_title, why_no_picture
-from coursetools.notebooks import notebook_path
+from coursetools import REPO_ROOT
+from coursetools.kernel import figures as notebook_figures
+from coursetools.authoring.figures import FIGURES
+from coursetools.kernel.figures import set_title, why_no_picture
+from coursetools.authoring.notebooks import notebook_path
 
 NORMALIZE_FIRST = ("def mnist_transform():\n    return transforms.Compose([transforms.Normalize((MNIST_MEAN,), "
                    "(MNIST_STD,)), transforms.ToTensor()])\n")

@@ -1,4 +1,4 @@
-"""A student's JupyterLab shows nbgrader's student tools only: `python -m coursetools.jupyter_student` (README,
+"""A student's JupyterLab shows nbgrader's student tools only: `python -m coursetools.student.jupyter` (README,
 "Prefer notebooks?") turns off the instructor's lab plugins (Formgrader, Create Assignment, Course List) and
 server extensions, as JupyterLab and Jupyter Server themselves then report; `--instructor` turns them back on.
 Run at the user level in a private HOME and Jupyter folders (user configuration first, as outside a virtual
@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from coursetools.jupyter_student import INSTRUCTOR_LAB, INSTRUCTOR_SERVER, STUDENT_LAB, STUDENT_SERVER
-from coursetools.nbgrader_course import isolated_env
+from coursetools.student.jupyter import INSTRUCTOR_LAB, INSTRUCTOR_SERVER, STUDENT_LAB, STUDENT_SERVER
+from harness.nbgrader_course import isolated_env
 
 pytestmark = pytest.mark.slow
 
@@ -45,31 +45,31 @@ def test_a_students_jupyterlab_has_no_instructor_tools(tmp_path):
     """Check the instructor's plugins and server extensions are off, the student's on; --instructor undoes it."""
     env = {**isolated_env(tmp_path / "home"), "JUPYTER_PREFER_ENV_PATH": "0"}
     assert not _disabled_lab(env) & set(INSTRUCTOR_LAB)  # nbgrader's default: everything on
-    out = _run(env, "-m", "coursetools.jupyter_student", "--user")
+    out = _run(env, "-m", "coursetools.student.jupyter", "--user")
     assert "Formgrader" in out and "学生工具" in out
     assert _disabled_lab(env) >= set(INSTRUCTOR_LAB) and not _disabled_lab(env) & set(STUDENT_LAB)
     server = _server(env)
     assert all(server.get(name) is False for name in INSTRUCTOR_SERVER), server
     assert all(server.get(name) is True for name in STUDENT_SERVER), server
-    _run(env, "-m", "coursetools.jupyter_student", "--user", "--instructor")
+    _run(env, "-m", "coursetools.student.jupyter", "--user", "--instructor")
     assert not _disabled_lab(env) & set(INSTRUCTOR_LAB)
     assert all(_server(env).get(name) is True for name in INSTRUCTOR_SERVER)
 
 
 def test_by_default_it_sets_up_this_environment(monkeypatch):
     """Check the default level is this Python environment (sys_prefix: the course's venv, which Jupyter prefers)."""
-    from coursetools import jupyter_student
+    from coursetools.student import jupyter
 
-    commands = jupyter_student.lab_commands(instructor=False, level="sys_prefix")
+    commands = jupyter.lab_commands(instructor=False, level="sys_prefix")
     assert [c[3:5] for c in commands] == [["labextension", "disable"], ["labextension", "lock"]]
     assert all("--level=sys_prefix" in c and set(INSTRUCTOR_LAB) <= set(c) for c in commands)
     calls, toggles = [], []
-    monkeypatch.setattr(jupyter_student.subprocess, "run",
+    monkeypatch.setattr(jupyter.subprocess, "run",
                         lambda command, **kwargs: calls.append(command) or subprocess.CompletedProcess(command, 0))
     import jupyter_server.extension.serverextension as serverextension
 
     monkeypatch.setattr(serverextension, "toggle_server_extension_python",
                         lambda name, **kwargs: toggles.append((name, kwargs)))
-    assert jupyter_student.main([]) == 0
+    assert jupyter.main([]) == 0
     assert calls == commands
     assert toggles == [(name, {"enabled": False, "user": False, "sys_prefix": True}) for name in INSTRUCTOR_SERVER]

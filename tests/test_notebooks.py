@@ -13,12 +13,12 @@ import pytest
 from traitlets.config import Config
 
 from coursetools import LESSONS, REPO_ROOT, STUB_LINES
-from coursetools import notebook_lessons
-from coursetools.notebook_check import (NotebookCheckFailed, check, exercise_names, exercise_of, grader_tests, owners,
-                                       snake_case)
-from coursetools.notebook_lessons import import_lesson_notebooks, notebook_candidates
-from coursetools.notebook_markdown import docstring_markdown
-from coursetools.notebooks import CHECK_CELL, build_notebook, exercise_code, notebook_files, notebook_path, render
+from coursetools.kernel import importer
+from coursetools.exercises import exercise_names, exercise_of, grader_tests, owners, snake_case
+from coursetools.kernel.check import NotebookCheckFailed, check
+from coursetools.kernel.importer import import_lesson_notebooks, notebook_candidates
+from coursetools.authoring.markdown import docstring_markdown
+from coursetools.authoring.notebooks import CHECK_CELL, build_notebook, exercise_code, notebook_files, notebook_path, render
 from coursetools.regions import RegionError
 from autograder.overlay import overlay_text
 
@@ -51,7 +51,7 @@ def test_generate_check_covers_the_notebooks(tmp_path):
     """Check that --check's stale_files names a notebook whose grader changed, and generate brings it back."""
     import shutil
 
-    from coursetools.generate import stale_files, write_all
+    from coursetools.authoring.generate import stale_files, write_all
 
     for part in ("solutions", "autograder", "exercises", "nbgrader"):
         shutil.copytree(REPO_ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__", "gradebook.db"))
@@ -218,7 +218,7 @@ def test_a_solution_region_outside_every_function_is_an_error():
 
 def test_a_picture_after_a_missing_exercise_is_an_error(monkeypatch):
     """Check that a picture placed after an exercise the lesson lacks is an author error."""
-    from coursetools import notebooks
+    from coursetools.authoring import notebooks
 
     monkeypatch.setattr(notebooks, "FIGURES", {1: [("no_such_function", "", "print(1)")]})
     solution, tests = _sources(1)
@@ -332,7 +332,7 @@ def test_check_of_an_unknown_exercise_is_an_error(reference):
 def clean_imports(monkeypatch):
     """Undo the lesson finder and the lesson modules a test imports."""
     monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
-    monkeypatch.setattr(notebook_lessons._finder, "lessons", set())
+    monkeypatch.setattr(importer._finder, "lessons", set())
     before = set(sys.modules)
     yield
     for name in set(sys.modules) - before:

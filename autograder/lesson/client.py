@@ -19,7 +19,7 @@ import time
 from autograder.lesson import confine, launch, messages
 from coursetools.boundary import wire
 from coursetools.boundary.proxy import Transport
-from coursetools.feedback import CheckFailure
+from coursetools.checks.feedback import CheckFailure
 
 OUTPUT_LIMIT = 8 * 2**20
 OUTPUT_KEEP = 16 * 1024

@@ -19,7 +19,7 @@ from _pytest.skipping import evaluate_skip_marks  # the skip/skipif marks, as py
 from autograder.lesson import confine, messages
 from autograder.lesson import launch
 from autograder.lesson.client import SandboxTransport
-from coursetools import pytest_plugin
+from coursetools.checks import pytest_plugin
 from coursetools.boundary.proxy import StudentRaised
 from coursetools.regions import HIDDEN, find_regions
 
@@ -183,7 +183,7 @@ def pytest_args(job: dict) -> list:
     """The pytest command line of a lesson process (only the course plugin; `--full` passed through)."""
     tests = job["tests"] if isinstance(job["tests"], list) else [job["tests"]]
     args = [*tests, "-c", job["inifile"], "--rootdir", job["graders_root"], "--confcutdir", job["graders_root"],
-            "--import-mode=importlib", "-p", "coursetools.pytest_plugin", "-p", "no:cacheprovider",
+            "--import-mode=importlib", "-p", "coursetools.checks.pytest_plugin", "-p", "no:cacheprovider",
             "-p", "no:faulthandler", "-p", "no:unraisableexception", "-p", "no:threadexception",
             "--capture=no", "-q", "-rN", "--basetemp", job["basetemp"], "--submission", job["submission"]]
     if job["full"]:

@@ -7,7 +7,7 @@ import torch
 
 from contextlib import contextmanager
 
-from coursetools.feedback import describe, describe_zh, fail, raised_at
+from coursetools.checks.feedback import describe, describe_zh, fail, raised_at
 
 pytestmark = pytest.mark.lesson1
 

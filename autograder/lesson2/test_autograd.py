@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from coursetools.boundary.proxy import StudentExit
-from coursetools.feedback import describe, describe_zh, fail, raised_at
+from coursetools.checks.feedback import describe, describe_zh, fail, raised_at
 
 pytestmark = pytest.mark.lesson2
 

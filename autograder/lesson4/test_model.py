@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from coursetools.boundary.proxy import Remote
-from coursetools.feedback import describe, describe_zh, fail, failing_on
+from coursetools.checks.feedback import describe, describe_zh, fail, failing_on
 
 pytestmark = pytest.mark.lesson4
 
@@ -393,7 +393,7 @@ def test_count_parameters_skips_frozen_parameters(kit, model_module):
 
 
 ### BEGIN HIDDEN TESTS
-from coursetools.oracles import accuracy_of, mlp, mnist, replay_loop  # noqa: E402
+from coursetools.checks.oracles import accuracy_of, mlp, mnist, replay_loop  # noqa: E402
 
 #: name -> (layers, frozen parameter names, a bare layer rather than a Sequential)
 _OTHER_MODELS = {

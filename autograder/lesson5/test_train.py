@@ -13,9 +13,9 @@ import pytest
 import torch
 
 import course_data
-from coursetools.oracles import accuracy_of, mnist, net, predictions_of, replay_loop, start_weights, state_of
+from coursetools.checks.oracles import accuracy_of, mnist, net, predictions_of, replay_loop, start_weights, state_of
 from coursetools.boundary.proxy import Remote
-from coursetools.feedback import describe, describe_zh, fail, raised_at
+from coursetools.checks.feedback import describe, describe_zh, fail, raised_at
 
 pytestmark = [pytest.mark.lesson5, pytest.mark.mnist, pytest.mark.time_limit(300)]
 

@@ -21,7 +21,7 @@ from torch.nn import functional
 from torchvision import models
 
 from coursetools.boundary.proxy import Remote
-from coursetools.feedback import describe, describe_zh, fail, failing_on, raised_at
+from coursetools.checks.feedback import describe, describe_zh, fail, failing_on, raised_at
 
 pytestmark = [pytest.mark.lesson6, pytest.mark.time_limit(120)]
 

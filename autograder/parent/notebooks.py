@@ -8,7 +8,7 @@ sanitize step restored the locked cells) it
 
 1. writes the setup and exercise cells, in order, each under a line `# cell <id>`,
    to <tmp>/sub/lessonN/<topic>.py; the lessons that lesson imports come from the
-   student's own notebooks of those lessons (coursetools/notebook_lessons.py finds them);
+   student's own notebooks of those lessons (coursetools/kernel/importer.py finds them);
 2. runs `python -m autograder grade` on that folder (student code runs in the
    engine's sandbox only) and reads its results.json;
 3. gives each check cell the outputs from which nbgrader's SaveAutoGrades reads
@@ -34,10 +34,10 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Float, Integer
 
 from coursetools import LESSONS, REPO_ROOT
-from coursetools.notebook_check import exercise_names, exercise_of, owners
-from coursetools.notebook_lessons import code_cells, notebook_candidates
+from coursetools.exercises import exercise_names, exercise_of, owners
+from coursetools.nbfiles import code_cells, notebook_candidates
 
-#: The lines coursetools.notebooks.EARLIER_LESSONS adds to a setup cell: they import earlier lessons in a kernel.
+#: The lines coursetools.authoring.notebooks.EARLIER_LESSONS adds to a setup cell: they import earlier lessons in a kernel.
 _EARLIER = re.compile(r"^from coursetools\.notebook_lessons import import_lesson_notebooks\s*$"
                       r"|^import_lesson_notebooks\(([\d,\s]*)\)\s*$", re.MULTILINE)
 #: A place in a written lesson module, as tracebacks and warnings name it: path, maybe `:14` or `", line 14`.

@@ -88,8 +88,8 @@ def _preload():
     import torchvision.models  # noqa: F401
 
     import course_data  # noqa: F401
-    import coursetools.feedback  # noqa: F401
-    import coursetools.pytest_plugin  # noqa: F401
+    import coursetools.checks.feedback  # noqa: F401
+    import coursetools.checks.pytest_plugin  # noqa: F401
     from autograder.lesson import worker  # noqa: F401
 
     torch.set_num_threads(1)

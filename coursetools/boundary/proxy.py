@@ -26,7 +26,7 @@ import warnings
 
 from coursetools import LESSONS
 from coursetools.boundary import wire
-from coursetools.feedback import CallLog, CheckFailure
+from coursetools.checks.feedback import CallLog, CheckFailure
 
 #: exceptions a student error may be re-raised as (the nearest one in its class's MRO)
 _BUILTIN_ERRORS = {cls.__name__: cls for cls in (
@@ -67,7 +67,7 @@ class TimedOut(CheckFailure):
     """The student code ran past the test's time limit (in-process alarm): the test fails, no check can catch it."""
 
     def __init__(self, info: dict, function=None, call=None):
-        from coursetools import diagnosis
+        from coursetools.checks import diagnosis
 
         self.info, self.function, self.call = info, function, call
         seconds = info.get("seconds") if isinstance(info.get("seconds"), (int, float)) else 0
@@ -101,7 +101,7 @@ def student_error(info: dict) -> Exception:
         _classes[key] = type(name if name.isidentifier() else base.__name__, (base, StudentRaised),
                              {"__module__": "submission"})
     message = str(info.get("message", ""))[:2000]
-    from coursetools import diagnosis
+    from coursetools.checks import diagnosis
 
     found = diagnosis.diagnose(name, message)
     if found and found.slug == "device-mismatch" and found.shown_en:
@@ -214,7 +214,7 @@ def _give_up(seconds, frame, root):
     """The last resort against code that swallows every exception in an endless loop: say so and end the process."""
     import os
 
-    from coursetools import diagnosis
+    from coursetools.checks import diagnosis
 
     frames = []
     root = os.path.realpath(root) + os.sep
@@ -230,7 +230,7 @@ def _give_up(seconds, frame, root):
     extra = ("It also caught the exception that stops it (a bare `except:` or `except BaseException`), so the test "
              "run ends here. / 它还捕获了用来停止它的异常（裸 `except:` 或 `except BaseException`），测试运行到此结束。")
     try:  # pytest captures fd 2 during a test: give the terminal back first
-        from coursetools import pytest_plugin
+        from coursetools.checks import pytest_plugin
 
         pytest_plugin.CONFIG["config"].pluginmanager.getplugin("capturemanager").suspend_global_capture(in_=False)
     except Exception:
@@ -442,7 +442,7 @@ class Remote:
                 reply = self._transport.request({"op": "next", "target": iterator._target})
             except BaseException as error:  # name what was iterated (StudentRaised is a mix-in)
                 if isinstance(error, StudentRaised) and getattr(error, "call", None) is None:
-                    from coursetools import diagnosis
+                    from coursetools.checks import diagnosis
 
                     error.call, error.function = f"iterating over {diagnosis.describe_value(self)}", CallLog.function
                 raise
@@ -481,7 +481,7 @@ def _call(transport, target, args, kwargs, label):
 
 def _name_the_call(error, transport, target, args, kwargs, label):
     """Say on the error what was called, on what (the message's first line): `evaluate(<Net>, <DataLoader>, 'cpu')`."""
-    from coursetools import diagnosis
+    from coursetools.checks import diagnosis
 
     function = CallLog.function
     if label and "module" in target:

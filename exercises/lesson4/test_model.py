@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from coursetools.boundary.proxy import Remote
-from coursetools.feedback import describe, describe_zh, fail, failing_on
+from coursetools.checks.feedback import describe, describe_zh, fail, failing_on
 
 pytestmark = pytest.mark.lesson4
 

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from coursetools.mnist import MNIST_MEAN, MNIST_STD
+from coursetools.checks.mnist import MNIST_MEAN, MNIST_STD
 from coursetools.sandbox.kit import kit
 
 
@@ -90,7 +90,7 @@ def state_of(model):
 
 class MnistImages:
     """MNIST images kept as the file's bytes (uint8 (N, 28, 28): 47 MB for the training split, not 188 MB of
-    float32); indexing rows gives float32 (n, 1, 28, 28) normalized exactly as coursetools.mnist.normalized_mnist
+    float32); indexing rows gives float32 (n, 1, 28, 28) normalized exactly as coursetools.checks.mnist.normalized_mnist
     does (the same elementwise steps, so the same bits, batch by batch). The trusted side's oracles.mnist does the
     same; the student process holds one copy, shared with every test's child.
     """

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coursetools import LESSONS, STUB_LINES
-from coursetools.i18n import has_chinese
+from coursetools.text import has_chinese
 
 _LESSON_ARG = re.compile(r"(?i)(?:lesson)?0*(\d+)")
 

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from coursetools import LESSONS
+from coursetools.nbfiles import notebook_candidates, notebook_code
 
 
 class _LessonNotebookFinder:
@@ -60,39 +61,6 @@ class _LessonNotebookFinder:
             # its lines for tracebacks and the checks' diagnoses (there is no such file to read them from)
             linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
             exec(compile(source, filename, "exec"), module.__dict__)
-
-
-def notebook_candidates(lesson: int, here: Path | None = None) -> list:
-    """Where lesson `lesson`'s notebook may be, seen from the folder `here` of the notebook that needs it
-    (default: the cwd, the folder of the notebook running now).
-
-    Next to this lesson's folder (a student's course folder, nbgrader's source/ or release/), and,
-    while nbgrader autogrades (autograded/<student>/<assignment>), that student's submitted/ folder.
-    """
-    here = Path.cwd() if here is None else Path(here)
-    name = f"lesson{lesson}"
-    candidates = []
-    if here.parent.parent.name == "autograded":
-        candidates.append(here.parents[2] / "submitted" / here.parent.name / name / f"{name}.ipynb")
-    candidates.append(here.parent / name / f"{name}.ipynb")
-    return candidates
-
-
-def notebook_code(path: Path) -> list:
-    """[(cell number, source)] of the setup and solution cells of a course notebook, in order."""
-    import nbformat
-
-    return [(number, source) for number, _, source in code_cells(nbformat.read(str(path), as_version=4))]
-
-
-def code_cells(notebook) -> list:
-    """[(cell number, cell id, source)] of the setup and solution cells of a notebook (nbformat's), in order."""
-    cells = []
-    for number, cell in enumerate(notebook.cells, start=1):
-        role = cell.get("metadata", {}).get("course", {}).get("role")
-        if cell.cell_type == "code" and role in ("setup", "exercise"):
-            cells.append((number, cell.get("id") or f"code cell {number}", cell.source))
-    return cells
 
 
 _finder = _LessonNotebookFinder()

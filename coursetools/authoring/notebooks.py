@@ -15,7 +15,7 @@ for the student's own feedback; it holds no hidden region, so it is the same in
 the source and the release. The points `nbgrader autograde` records come from the
 grading engine run outside the kernel on the notebook's code, public and hidden
 tests together (autograder/parent/notebooks.py). Pictures
-(coursetools/notebook_figures.py) follow the exercise they show.
+(coursetools/kernel/figures.py) follow the exercise they show.
 
 The output is deterministic: fixed cell ids, no outputs, no execution counts, no timestamps.
 """
@@ -24,9 +24,9 @@ import re
 from pathlib import Path
 
 from coursetools import LESSONS, REPO_ROOT
-from coursetools.notebook_check import exercise_names, owners
-from coursetools.notebook_figures import FIGURES
-from coursetools.notebook_markdown import docstring_markdown, title_markdown
+from coursetools.exercises import exercise_names, owners
+from coursetools.authoring.figures import FIGURES
+from coursetools.authoring.markdown import docstring_markdown, title_markdown
 from coursetools.regions import SOLUTION, RegionError, find_regions
 
 HOW_TO = """\
@@ -52,13 +52,13 @@ the check cells run.
 #: The public tests, for the student's feedback only: when nbgrader autogrades, the engine decides the points.
 CHECK_CELL = """\
 # Check {name}: run this cell. / 检查 {name}：运行本单元格。
-from coursetools.notebook_check import check
+from coursetools.kernel.check import check
 check({lesson}, "{name}", globals())"""
 
 EARLIER_LESSONS = """\
 # Your lessons {numbers}, imported from your notebooks {paths} (next to this lesson's folder).
 # 你的第 {numbers_zh} 课，从你的笔记本 {paths} 导入（与本课文件夹并列）。
-from coursetools.notebook_lessons import import_lesson_notebooks
+from coursetools.kernel.importer import import_lesson_notebooks
 import_lesson_notebooks({numbers})"""
 
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
@@ -169,7 +169,7 @@ def build_notebook(lesson: int, solution_text: str, solution_rel: str, tests_tex
     figures = FIGURES.get(lesson, [])
     for exercise, _, _ in figures:
         if exercise not in exercises:
-            raise RegionError(solution_rel, 1, f"coursetools/notebook_figures.py places a picture after "
+            raise RegionError(solution_rel, 1, f"coursetools/kernel/figures.py places a picture after "
                               f"{exercise!r}, which lesson {lesson} does not define")
 
     def markdown(cell_id, text):
@@ -239,7 +239,7 @@ def render(notebook) -> str:
 
 
 def notebook_files(root: Path = REPO_ROOT) -> dict:
-    """{nbgrader/source/lessonN/lessonN.ipynb: text} for every lesson (for coursetools.generate)."""
+    """{nbgrader/source/lessonN/lessonN.ipynb: text} for every lesson (for coursetools.authoring.generate)."""
     outputs = {}
     root = Path(root)
     for lesson, topic in LESSONS.items():

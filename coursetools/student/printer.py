@@ -11,7 +11,7 @@ import re
 import sys
 
 from coursetools import LESSONS
-from coursetools.i18n import filter_lines, pick
+from coursetools.text import filter_lines, pick
 
 TITLES = {
     1: ("tensors", "张量"),
@@ -140,7 +140,7 @@ def message_hint(record: dict) -> tuple:
 def pitfall(out: Printer, slugs: list, indent: str = "", hint: tuple = ("", "")) -> None:
     """The pitfall block: each slug and one hint. The first slug gets `hint`, the message's own
     (more precise) hint when it has one; otherwise the pitfall's general hint."""
-    from coursetools.feedback import PITFALLS
+    from coursetools.checks.feedback import PITFALLS
 
     for number, slug in enumerate(slugs):
         hint_en, hint_zh = PITFALLS.get(slug, ("", ""))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from coursetools import LESSONS, REPO_ROOT
 from coursetools import hints as hint_files
-from coursetools.notebooks import notebook_files
+from coursetools.authoring.notebooks import notebook_files
 from coursetools.regions import make_stub, strip_hidden
 
 STUB_HEADER = (

@@ -2,13 +2,13 @@
 
 `course` 时间限制的子进程一侧：一个报告当前正在运行哪个测试的 pytest 插件。
 
-coursetools/testrun.py starts pytest with `-p coursetools.testrun_child --course-progress FILE`.
+coursetools/student/testrun.py starts pytest with `-p coursetools.student.testrun_child --course-progress FILE`.
 This plugin then appends one JSON line to FILE when the tests are collected (each test's nodeid
 and time limit, in run order: see time_limit), when a test starts and when it ends. The parent reads FILE while
 pytest runs: a test that started and did not end within its limit is the one that hangs, and
 the parent stops pytest's whole process group. `--course-skip FILE` deselects the tests whose
 nodeids FILE lists (exactly, one a line): the parent runs the rest again after a hang.
-testrun.py 用 `-p coursetools.testrun_child --course-progress FILE` 启动 pytest。本插件在
+testrun.py 用 `-p coursetools.student.testrun_child --course-progress FILE` 启动 pytest。本插件在
 收集完测试（每个测试的 nodeid 和时间限制，按运行顺序）、每个测试开始和结束时向 FILE 追加一行
 JSON。父进程在 pytest 运行时读取 FILE：开始后超过时间限制仍未结束的测试就是卡住的那个，父进程
 会结束 pytest 的整个进程组。`--course-skip FILE` 取消选择 FILE 中列出的测试（精确匹配，每行一个）。
@@ -70,14 +70,14 @@ class _Progress:
 def time_limit(item):
     """Seconds after which the parent stops pytest during this test; None: never (COURSE_TIME_FACTOR=0).
 
-    pytest's own in-process limit (coursetools.pytest_plugin.in_process_limit) stops an endless loop
+    pytest's own in-process limit (coursetools.checks.pytest_plugin.in_process_limit) stops an endless loop
     first, with the student's line, and ends pytest SWALLOWED_ALARMS s later when the student code
     catches its exception; this is later still (GRACE): the net for code that the alarm cannot
     reach (it cancels or ignores SIGALRM, or loops in C). Without that plugin: the test's
     `time_limit` marker, else DEFAULT_TIME_LIMIT, plus GRACE.
     """
     try:
-        from coursetools import pytest_plugin
+        from coursetools.checks import pytest_plugin
         from coursetools.boundary import proxy
 
         lesson = next((int(m.name[6:]) for m in item.iter_markers() if m.name[6:].isdigit()

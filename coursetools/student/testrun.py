@@ -8,11 +8,11 @@ belongs to the function whose lower-snake-case name prefixes the test's name
 子进程为每个测试写一行 JSON（插件的 --course-report）。测试名以哪个函数的
 小写下划线名字开头，就属于哪个函数（取最长的匹配）。
 
-No hang: the child runs in its own process group with coursetools/testrun_child.py, which says
+No hang: the child runs in its own process group with coursetools/student/testrun_child.py, which says
 which test is running and its limit. A test past its limit (an endless loop that pytest's own
 time limit could not stop) gets the group killed and a bilingual "ran longer than N s" record
 naming its lesson and function; the tests after it then run in a new child.
-不会卡住：子进程在自己的进程组中运行，并加载 coursetools/testrun_child.py 报告正在运行的测试
+不会卡住：子进程在自己的进程组中运行，并加载 coursetools/student/testrun_child.py 报告正在运行的测试
 及其时间限制。超时的测试（pytest 自己的时间限制没能停止的死循环）会使整个进程组被结束，并得到
 一条说明课和函数的双语“运行超过 N 秒”记录；其后的测试在新的子进程中继续运行。
 """
@@ -28,13 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coursetools import REPO_ROOT
-from coursetools.lessons import Function
+from coursetools.student.files import Function
 
 _NODE = re.compile(r"^lesson(\d+)/[^:]*::([^\[]+)")
 _SUMMARY = re.compile(r"\b(passed|failed|skipped|errors?|deselected)\b.* in [\d.]+s\b")
 
 #: Set to a number of seconds after which `course` stops any public test (default: pytest's own
-#: in-process limit, which COURSE_TIME_FACTOR scales, plus 20 s; see coursetools/testrun_child.py).
+#: in-process limit, which COURSE_TIME_FACTOR scales, plus 20 s; see coursetools/student/testrun_child.py).
 #: Handy for trying a hang in seconds.
 #: 设为秒数后，`course` 会停止运行超过该时间的任何公开测试（默认：pytest 自身的进程内限制
 #: 加 20 秒，COURSE_TIME_FACTOR 可以缩放它）。用来在几秒内试出死循环。
@@ -104,7 +104,7 @@ def run_public_tests(exercises: Path, lessons: list, cancel=None) -> dict:
         report, skip = tmp / "report.jsonl", tmp / "skip.txt"
         command = [sys.executable, "-m", "pytest", *(str(exercises / f"lesson{n}") for n in lessons),
                    "--rootdir", str(exercises), "--submission", str(exercises), "--course-report", str(report),
-                   "-q", "--tb=short", "-p", "no:cacheprovider", "-p", "coursetools.testrun_child"]
+                   "-q", "--tb=short", "-p", "no:cacheprovider", "-p", "coursetools.student.testrun_child"]
         config = REPO_ROOT / "pyproject.toml"
         if config.is_file():  # the course's markers and options, wherever the exercises folder is
             command[3:3] = ["-c", str(config)]
@@ -242,7 +242,7 @@ def hang_message(exercises: Path, nodeid: str, seconds: float) -> str:
     lesson, test = (int(match.group(1)), match.group(2)) if match else (0, nodeid)
     name = test
     try:
-        from coursetools.lessons import StudentFileError, functions
+        from coursetools.student.files import StudentFileError, functions
 
         owner = _owner(test, functions(exercises, lesson)) if lesson else None
         name = owner.name if owner is not None else test

@@ -9,12 +9,12 @@
     course data                   prepare the course data (same as `python -m course_data`)
 
 Options (before or after the command): `--lang en|zh|both` (default both, or
-$COURSE_LANG; see coursetools/i18n.py) and `--exercises DIR` (default
+$COURSE_LANG; see coursetools/text.py) and `--exercises DIR` (default
 exercises/ of the course repository, or $COURSE_EXERCISES).
 A public test that runs too long is stopped and reported as a probable endless loop, and the
-tests after it still run: pytest's own limit (coursetools/pytest_plugin.py; $COURSE_TIME_FACTOR
+tests after it still run: pytest's own limit (coursetools/checks/pytest_plugin.py; $COURSE_TIME_FACTOR
 scales it) stops it first; `course` stops pytest 20 s later if that did not work, or after
-$COURSE_TEST_TIME_LIMIT seconds when set (coursetools/testrun.py).
+$COURSE_TEST_TIME_LIMIT seconds when set (coursetools/student/testrun.py).
 运行太久的公开测试会被停止并报告为可能的死循环，后面的测试照常运行：先由 pytest 自己的时间限制
 停止（$COURSE_TIME_FACTOR 可以缩放）；若无效，`course` 在 20 秒后停止 pytest，设置了
 $COURSE_TEST_TIME_LIMIT 时则在该秒数后停止。
@@ -29,14 +29,14 @@ from pathlib import Path
 
 from coursetools import LESSONS, REPO_ROOT
 from coursetools import hints as hint_files
-from coursetools import i18n
-from coursetools.lessons import (StudentFileError, UsageError, closest, functions, lesson_file, parse_lesson,
+from coursetools import text
+from coursetools.student.files import (StudentFileError, UsageError, closest, functions, lesson_file, parse_lesson,
                                  public_test_docstrings)
-from coursetools.overview import DATA_MISSING, evaluate
-from coursetools.progress import Progress
-from coursetools.report import MARKS, Printer, bar, failure_text, lesson_title, message_hint, pitfall
-from coursetools.testrun import Cancelled
-from coursetools.watch import changed, snapshot, wait_for_change
+from coursetools.student.overview import DATA_MISSING, evaluate
+from coursetools.student.progress import Progress
+from coursetools.student.printer import MARKS, Printer, bar, failure_text, lesson_title, message_hint, pitfall
+from coursetools.student.testrun import Cancelled
+from coursetools.student.watch import changed, snapshot, wait_for_change
 
 EXERCISES_ENV = "COURSE_EXERCISES"
 SETUP = "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/python -m course_data"
@@ -317,7 +317,7 @@ def cmd_data(args, out: Printer) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--lang", choices=i18n.CHOICES, default=argparse.SUPPRESS,
+    common.add_argument("--lang", choices=text.CHOICES, default=argparse.SUPPRESS,
                         help="language of the output (default: both, or $COURSE_LANG) / 输出语言")
     common.add_argument("--exercises", metavar="DIR", default=argparse.SUPPRESS,
                         help=f"the exercises folder (default: exercises/ of the course, or ${EXERCISES_ENV}) / 练习文件夹")
@@ -370,8 +370,8 @@ def _main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     args.exercises = getattr(args, "exercises", None)
     try:
-        lang = i18n.choose(getattr(args, "lang", None))
-    except i18n.LanguageError as error:
+        lang = text.choose(getattr(args, "lang", None))
+    except text.LanguageError as error:
         print(error, file=sys.stderr)
         return 2
     out = Printer(lang)

@@ -138,7 +138,7 @@ def failing_on(error_type, *positional, en: str = None, zh: str = None, hint_en:
         names = ("lesson", "function", "en", "zh", "hint_en", "hint_zh", "pitfall")
         given = {**dict(lesson=lesson, function=function, en=en, zh=zh, hint_en=hint_en, hint_zh=hint_zh,
                         pitfall=pitfall), **dict(zip(names, positional))}
-        from coursetools import diagnosis
+        from coursetools.checks import diagnosis
 
         found = diagnosis.of(error)  # what the error usually means (a library's message), when the grader says nothing
         hint_en, hint_zh, pitfall = given["hint_en"], given["hint_zh"], given["pitfall"]

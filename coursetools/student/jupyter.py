@@ -1,6 +1,6 @@
-"""JupyterLab for a student: nbgrader's student tools only (`python -m coursetools.jupyter_student`).
+"""JupyterLab for a student: nbgrader's student tools only (`python -m coursetools.student.jupyter`).
 
-给学生用的 JupyterLab：只保留 nbgrader 的学生工具（`python -m coursetools.jupyter_student`）。
+给学生用的 JupyterLab：只保留 nbgrader 的学生工具（`python -m coursetools.student.jupyter`）。
 
 Installing the course installs nbgrader, and nbgrader turns on all of its JupyterLab parts:
 the instructor's (Formgrader, Create Assignment, Course List) with the student's (Assignment
@@ -8,9 +8,9 @@ List, Validate). As nbgrader's installation guide says, each part is switched of
 the lab extensions with `jupyter labextension disable` (and `lock`, so that JupyterLab's plugin
 manager cannot turn them back on), the server extensions with `jupyter server extension disable`.
 
-    python -m coursetools.jupyter_student                # a student's environment (this venv)
-    python -m coursetools.jupyter_student --instructor   # back to nbgrader's default: everything on
-    python -m coursetools.jupyter_student --user         # for this user only (JUPYTER_CONFIG_DIR); in a
+    python -m coursetools.student.jupyter                # a student's environment (this venv)
+    python -m coursetools.student.jupyter --instructor   # back to nbgrader's default: everything on
+    python -m coursetools.student.jupyter --user         # for this user only (JUPYTER_CONFIG_DIR); in a
                                                          # virtual environment Jupyter prefers the
                                                          # environment's settings: use the default there
 
@@ -55,7 +55,7 @@ def set_server_extensions(instructor: bool, user: bool) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m coursetools.jupyter_student",
+    parser = argparse.ArgumentParser(prog="python -m coursetools.student.jupyter",
                                      description="Turn nbgrader's instructor tools off in JupyterLab (students) "
                                                  "or back on (--instructor).")
     parser.add_argument("--instructor", action="store_true", help="turn the instructor's tools back on")

@@ -51,7 +51,7 @@ def start_weights(layers: str, seed: int) -> dict:
 class MnistImages:
     """MNIST images kept as the file's bytes (uint8 (N, 28, 28): 47 MB for the training split, not 188 MB of
     float32). `images[rows]` (a slice, an index tensor or list, an int) gives float32 (n, 1, 28, 28) normalized
-    exactly as coursetools.mnist.normalized_mnist does (the same elementwise steps, so the same bits), and
+    exactly as coursetools.checks.mnist.normalized_mnist does (the same elementwise steps, so the same bits), and
     `len(images)` the number of images: what the graders and the loops here do with MNIST. The student process's
     kit keeps its copy the same way (kit.common.MnistImages), so neither side holds MNIST as float32.
     """
@@ -69,7 +69,7 @@ class MnistImages:
     dtype = torch.float32
 
     def __getitem__(self, rows) -> torch.Tensor:
-        from coursetools.mnist import MNIST_MEAN, MNIST_STD
+        from coursetools.checks.mnist import MNIST_MEAN, MNIST_STD
 
         if isinstance(rows, tuple):
             raise TypeError("index MNIST images by rows only (images[rows]), then index the tensor that gives")
@@ -85,7 +85,7 @@ def mnist(split: str) -> tuple:
     message."""
     if split not in _MNIST:
         import course_data
-        from coursetools.feedback import CheckFailure
+        from coursetools.checks.feedback import CheckFailure
 
         try:
             images, labels = course_data.load_mnist_arrays(train=split == "train")

@@ -34,7 +34,7 @@ kernel on the notebook's code (autograder/parent/notebooks.py), which uses
   warnings, and Python-level stderr is redirected while the tests run
   (nbgrader scores a grade cell 0 when it writes to stderr).
 - Earlier lessons that a lesson's code imports come from the student's own
-  notebooks: coursetools/notebook_lessons.py.
+  notebooks: coursetools/kernel/importer.py.
 """
 import ast
 import contextlib
@@ -53,71 +53,18 @@ from pathlib import Path
 import pytest
 
 from coursetools import LESSONS, REPO_ROOT
-from coursetools.feedback import CallLog, message
+from coursetools.checks.feedback import CallLog, message
+from coursetools.exercises import exercise_names, owners  # noqa: F401 (part of the check cells' API)
 
 #: Seconds a check's test may run when its test sets no `time_limit` marker (the engine's default too).
 DEFAULT_TIME_LIMIT = 60.0
 
 _SHIM = (
-    "# The code of a notebook, handed to the course's pytest plugin by coursetools.notebook_check.\n"
-    "from coursetools.notebook_check import registered_namespace as _registered\n"
+    "# The code of a notebook, handed to the course's pytest plugin by coursetools.kernel.check.\n"
+    "from coursetools.kernel.check import registered_namespace as _registered\n"
     "globals().update(_registered(__name__))\n"
 )
 _namespaces = {}
-
-
-# ---------------------------------------------------------------- which tests belong to which exercise
-
-def snake_case(name: str) -> str:
-    """`SimpleMNISTNet` -> `simple_mnist_net`; `flatten_images` stays as it is."""
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
-
-
-def exercise_names(module_text: str) -> list:
-    """The public top-level functions and classes of a lesson module, in source order."""
-    tree = ast.parse(module_text)
-    return [node.name for node in tree.body
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_")]
-
-
-def _is_fixture(node) -> bool:
-    return any("fixture" in ast.unparse(decorator) for decorator in node.decorator_list)
-
-
-def grader_tests(test_text: str) -> list:
-    """The test functions (top-level `test_*` functions that are not fixtures) of a test file, in order."""
-    tree = ast.parse(test_text)
-    return [node.name for node in tree.body if isinstance(node, ast.FunctionDef)
-            and node.name.startswith("test_") and not _is_fixture(node)]
-
-
-def exercise_of(test_name: str, exercises: list, called=()) -> str:
-    """The exercise whose check runs `test_name`.
-
-    That is the last exercise, in the module's order, that the test's name mentions
-    (`test_train_one_epoch_and_evaluate_reach_95_percent` -> `evaluate`), so every
-    exercise the test needs is defined before its check cell runs. A test that
-    mentions none goes with the last exercise of `called` (the attributes its body
-    reads: `advanced.build_finetune_model(...)`, see owners), and a test that
-    calls none either with the last exercise, when all of the lesson's code is defined.
-    """
-    if not exercises:
-        raise ValueError("a lesson module without functions or classes has no exercise for the tests")
-    words = test_name + "_"
-    mentioned = [name for name in exercises if f"_{snake_case(name)}_" in words]
-    if mentioned:
-        return mentioned[-1]
-    used = [name for name in exercises if name in set(called)]
-    return used[-1] if used else exercises[-1]
-
-
-def owners(test_text: str, exercises: list) -> dict:
-    """{test function: the exercise whose check runs it} for a test file (exercise_of with the body's calls)."""
-    tree = ast.parse(test_text)
-    return {node.name: exercise_of(node.name, exercises,
-                                   {part.attr for part in ast.walk(node) if isinstance(part, ast.Attribute)})
-            for node in tree.body if isinstance(node, ast.FunctionDef)
-            and node.name.startswith("test_") and not _is_fixture(node)}
 
 
 # ---------------------------------------------------------------- results and failures
@@ -177,7 +124,7 @@ class _NotebookCode:
     def place(self, filename: str):
         """`lesson4.ipynb [code cell 5]` or `lesson5.ipynb In [7]` for the notebook's code, else None."""
         match = re.search(r"(lesson\d+\.ipynb) (\[code cell \d+\])$", filename)
-        if match:  # an earlier lesson's notebook (coursetools/notebook_lessons.py compiles it so)
+        if match:  # an earlier lesson's notebook (coursetools/kernel/importer.py compiles it so)
             return f"{match.group(1)} {match.group(2)}"
         if filename in self.cells:
             return " ".join(part for part in (f"lesson{self.lesson}.ipynb", self.cells[filename]) if part)
@@ -316,7 +263,7 @@ class _Collector:
         pytest plugin: in_process_limit), else the test's marker or DEFAULT_TIME_LIMIT; 0: no limit."""
         if self.time_limit is not None:
             return float(self.time_limit)
-        from coursetools import pytest_plugin
+        from coursetools.checks import pytest_plugin
 
         rule = getattr(pytest_plugin, "in_process_limit", None)
         if rule is not None:
@@ -430,7 +377,7 @@ def run_tests(lesson: int, name: str, namespace: dict, test_file: Path, module_f
     Raises:
         NotebookCheckFailed: when a test fails, with the diagnosis of every failure.
     """
-    from coursetools import pytest_plugin
+    from coursetools.checks import pytest_plugin
 
     test_file, topic = Path(test_file), LESSONS[lesson]
     for path, what in ((test_file, "test file"), (module_file, "lesson module")):
@@ -455,7 +402,7 @@ def run_tests(lesson: int, name: str, namespace: dict, test_file: Path, module_f
             "-p", "no:faulthandler", "-p", "no:unraisableexception", "-p", "no:threadexception",
             "--import-mode=importlib", "-o", "console_output_style=classic"]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
-        args += ["-p", "coursetools.pytest_plugin"]
+        args += ["-p", "coursetools.checks.pytest_plugin"]
     output = io.StringIO()
     _namespaces[module_name] = namespace
     before = getattr(pytest_plugin, "_transport_factory", None)

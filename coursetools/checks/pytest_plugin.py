@@ -13,7 +13,7 @@ Every failure is one compact bilingual block, never a pytest traceback:
 - a stub's NotImplementedError: one short line naming the function to write;
 - an error raised by the student's code (or a library it called): what was called, on
   what, the error in one line, the submission's own line, and the hint and pitfall that
-  `coursetools.diagnosis` reads from the message (the pitfall is recorded as a `pitfall`
+  `coursetools.checks.diagnosis` reads from the message (the pitfall is recorded as a `pitfall`
   user property of the report, so the grading engine tags it `pitfall:<slug>` too);
 - a lesson file that cannot be imported: the full message for the first test that needs
   it, one short line for the later ones (the engine's results keep the full message);
@@ -51,9 +51,10 @@ import sys
 
 import pytest
 
-from coursetools import REPO_ROOT, diagnosis
+from coursetools import REPO_ROOT
+from coursetools.checks import diagnosis
 from coursetools.boundary.proxy import ImportProblem, InProcess, StudentExit, StudentRaised, Submission
-from coursetools.feedback import CallLog, CheckFailure
+from coursetools.checks.feedback import CallLog, CheckFailure
 
 
 

@@ -16,7 +16,7 @@ with the torch/torchvision installed here, so an upgrade that rewords one is cau
 import re
 from dataclasses import dataclass
 
-from coursetools.feedback import PITFALLS
+from coursetools.checks.feedback import PITFALLS
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coursetools import hints as hint_files
-from coursetools.lessons import Function, StudentFileError, fingerprint, functions, needs_mnist
-from coursetools.progress import Progress
-from coursetools.report import Printer
+from coursetools.student.files import Function, StudentFileError, fingerprint, functions, needs_mnist
+from coursetools.student.progress import Progress
+from coursetools.student.printer import Printer
 
 
 def mnist_ready() -> bool:
@@ -61,7 +61,7 @@ def evaluate(exercises: Path, lessons: list, progress: Progress, out: Printer, f
     entirely made of stubs is "not started" and saved results are reused. `cancel`: see
     testrun.run_public_tests (raises testrun.Cancelled).
     """
-    from coursetools.testrun import PublicTestsError, not_started, run_public_tests, summarize
+    from coursetools.student.testrun import PublicTestsError, not_started, run_public_tests, summarize
 
     views, to_run = {}, []
     for n in lessons:
