@@ -63,7 +63,7 @@ class Sampler(threading.Thread):
             for pid, parent in parents.items():
                 children.setdefault(parent, []).append(pid)
 
-            def subtree(pid):
+            def subtree(pid, children=children):
                 total, todo = 0, [pid]
                 while todo:
                     p = todo.pop()

@@ -16,7 +16,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -164,7 +164,7 @@ def _new_stamp(kind: str, files: dict, digits: dict, **extra) -> dict:
     return {
         "format": STAMP_FORMAT,
         "kind": kind,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "files": files,
         "digits": digits,
         **extra,

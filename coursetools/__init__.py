@@ -4,18 +4,14 @@
 """
 from pathlib import Path
 
+from coursetools import lessons as _lessons
+
 #: The repository root (the folder holding solutions/, exercises/, autograder/).
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-#: Lessons and their topic module, in teaching order (the API contract, CURRICULUM.md).
-LESSONS = {
-    1: "tensors",
-    2: "autograd",
-    3: "data",
-    4: "model",
-    5: "train",
-    6: "advanced",
-}
+#: Lessons and their topic module, in teaching order: {number: topic}, a read-only view of the lesson table
+#: (coursetools/lessons.py, where a lesson is added).
+LESSONS = _lessons.LESSONS
 
 #: The one stub text, everywhere (also nbgrader's ClearSolutions.code_stub).
 STUB_LINES = ("# YOUR CODE HERE / 在此编写代码", "raise NotImplementedError()")

@@ -19,11 +19,16 @@ def snake_case(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
+def public_definitions(tree: ast.Module) -> list:
+    """The public top-level function and class definitions (ast nodes) of a parsed lesson module, in source order:
+    the one reading of a module's public names (exercise_names, `course`'s lesson files, the hints check)."""
+    return [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and not node.name.startswith("_")]
+
+
 def exercise_names(module_text: str) -> list:
     """The public top-level functions and classes of a lesson module, in source order."""
-    tree = ast.parse(module_text)
-    return [node.name for node in tree.body
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_")]
+    return [node.name for node in public_definitions(ast.parse(module_text))]
 
 
 def _is_fixture(node) -> bool:

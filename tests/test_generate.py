@@ -45,10 +45,12 @@ def test_stub_modules_import_and_define_the_same_names(tmp_path):
     """Check that each stub compiles and defines every public name its solution defines."""
     import ast
 
+    def names(tree):
+        return sorted(n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)))
+
     for lesson, topic in LESSONS.items():
         stub = ast.parse((REPO_ROOT / "exercises" / f"lesson{lesson}" / f"{topic}.py").read_text(encoding="utf-8"))
         solution = ast.parse((REPO_ROOT / "solutions" / f"lesson{lesson}" / f"{topic}.py").read_text(encoding="utf-8"))
-        names = lambda tree: sorted(n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)))
         assert names(stub) == names(solution), topic
 
 

@@ -30,7 +30,9 @@ def test_a_replay_that_cannot_run_is_not_that_loop():
     forward and backward changes weights the graph still needs), and that a later loop is still found."""
     images, labels = _data()
     state = start_weights("mlp", 0)
-    replay = lambda *loop: _replay(*loop, images, labels, state)  # noqa: E731
+    def replay(*loop):
+        return _replay(*loop, images, labels, state)
+
     try:
         replay("fsb", False, True)
     except RuntimeError:

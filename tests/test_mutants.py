@@ -14,26 +14,14 @@ import pytest
 from autograder import overlay
 from coursetools import REPO_ROOT
 from coursetools.checks.feedback import PITFALLS
+from coursetools.lessons import where_made
 
 MUTANTS = REPO_ROOT / "tests" / "mutants"
 NAMES = overlay.overlay_names(MUTANTS)
 PAIRS = overlay.lesson_pairs(MUTANTS)
 
-#: the lessons where a student can make each pitfall (the course names it in every one of them)
-WHERE_MADE = {
-    "no-zero-grad": (2, 5),  # zero_grads that clears nothing; a loop without zero_grad()
-    "eval-with-grad": (5,),  # evaluate without torch.no_grad()
-    "train-eval-mode": (5, 6),  # train_one_epoch/evaluate without train()/eval(); load_checkpoint left in train mode
-    "device-mismatch": (1, 5, 6),  # to_device, the loops and load_checkpoint with .cuda() or no .to(device)
-    "missing-channel-dim": (1, 3, 4),  # add_channel_dim; (28, 28) samples; a forward that counts on (N, 28, 28)
-    "view-non-contiguous": (1,),  # flatten_images (a model's view on its contiguous batch is correct code)
-    "tensor-constructor-dtype": (1, 3),  # vector_from_list; a label made with torch.Tensor
-    "numpy-on-grad-or-cuda": (1, 2, 5),  # to_numpy; a loss turned to numpy; evaluate calling .numpy() on outputs
-    "double-backward": (2, 5),  # accumulated_grad; backward twice in train_one_epoch
-    "softmax-before-ce": (4, 5),  # softmax in forward; softmax between the model and the criterion
-    "step-before-backward": (2, 5),  # backward on a non-scalar loss; step before backward in the loop
-    "checkpoint-format": (6,),  # the pickled module saved; torch.load without map_location
-}
+#: the lessons where a student can make each pitfall (the course names it in every one of them): the lesson table's
+WHERE_MADE = where_made()
 
 
 def submission_name(slug: str, lesson: int) -> str:
@@ -55,7 +43,7 @@ def test_every_pitfall_has_a_mutant_in_every_lesson_where_it_can_be_made():
                      if (slug, n) not in PAIRS)
     assert not missing, f"pitfalls without a mutant in tests/mutants/ for a lesson where they can be made: {missing}"
     extra = sorted(f"{slug}/lesson{n}" for slug, n in PAIRS if n not in WHERE_MADE.get(slug, ()))
-    assert not extra, f"mutants for a lesson WHERE_MADE does not list (add it there): {extra}"
+    assert not extra, f"mutants for a lesson whose pitfalls (coursetools/lessons.py) do not list them (add them there): {extra}"
 
 
 def graded_lessons(lesson: int) -> tuple:

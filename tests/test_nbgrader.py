@@ -24,11 +24,11 @@ import time
 import nbformat
 import pytest
 
+from autograder.overlay import overlay_text
 from coursetools import LESSONS, REPO_ROOT, STUB_LINES
-from harness.nbgrader_course import BIN, copy_course, isolated_env
 from coursetools.authoring.notebooks import exercise_code
 from coursetools.regions import SOLUTION, find_regions
-from autograder.overlay import overlay_text
+from harness.nbgrader_course import BIN, copy_course, isolated_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.mnist]
 

@@ -14,10 +14,10 @@ import nbformat
 import pytest
 
 from coursetools import REPO_ROOT
-from coursetools.kernel import importer
-from coursetools.exercises import exercise_names, owners
-from coursetools.kernel.check import NotebookCheckFailed, check
 from coursetools.authoring.notebooks import exercise_code, notebook_path
+from coursetools.exercises import exercise_names, owners
+from coursetools.kernel import importer
+from coursetools.kernel.check import NotebookCheckFailed, check
 
 
 def _role(cell):

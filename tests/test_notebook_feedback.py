@@ -10,8 +10,8 @@ from bs4 import BeautifulSoup
 
 from autograder.parent.notebooks import _set_outputs
 from coursetools import REPO_ROOT
-from harness.nbgrader_course import computed_style, feedback_exporter
 from coursetools.authoring.notebooks import notebook_path
+from harness.nbgrader_course import computed_style, feedback_exporter
 
 LONG = ("[lesson1 flatten_images] flatten_images(<tensor (2, 28, 28) float32, not contiguous>) raised RuntimeError: "
         "view size is not compatible with input tensor's size and stride (at least one dimension spans across two "

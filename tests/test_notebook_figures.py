@@ -6,10 +6,10 @@ import nbformat
 import pytest
 
 from coursetools import REPO_ROOT
-from coursetools.kernel import figures as notebook_figures
 from coursetools.authoring.figures import FIGURES
-from coursetools.kernel.figures import set_title, why_no_picture
 from coursetools.authoring.notebooks import notebook_path
+from coursetools.kernel import figures as notebook_figures
+from coursetools.kernel.figures import set_title, why_no_picture
 
 NORMALIZE_FIRST = ("def mnist_transform():\n    return transforms.Compose([transforms.Normalize((MNIST_MEAN,), "
                    "(MNIST_STD,)), transforms.ToTensor()])\n")
@@ -58,7 +58,7 @@ def test_no_picture_names_the_stub_or_the_failing_line():
                            ("load_mnist('x', True)", "load_mnist, line 2 raised IndexError: list index out of range")):
         try:
             exec(compile(call, "/tmp/ipykernel_0/picture.py", "exec"), namespace)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:  # noqa: BLE001 (whatever the figure raises is what we read)
             text = why_no_picture(error, namespace, ("load_mnist", "make_loaders"))
         en, zh = text.splitlines()
         assert expected in en and "暂时没有图片" in zh

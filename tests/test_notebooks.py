@@ -12,15 +12,22 @@ import nbformat
 import pytest
 from traitlets.config import Config
 
+from autograder.overlay import overlay_text
 from coursetools import LESSONS, REPO_ROOT, STUB_LINES
-from coursetools.kernel import importer
+from coursetools.authoring.markdown import docstring_markdown
+from coursetools.authoring.notebooks import (
+    CHECK_CELL,
+    build_notebook,
+    exercise_code,
+    notebook_files,
+    notebook_path,
+    render,
+)
 from coursetools.exercises import exercise_names, exercise_of, grader_tests, owners, snake_case
+from coursetools.kernel import importer
 from coursetools.kernel.check import NotebookCheckFailed, check
 from coursetools.kernel.importer import import_lesson_notebooks, notebook_candidates
-from coursetools.authoring.markdown import docstring_markdown
-from coursetools.authoring.notebooks import CHECK_CELL, build_notebook, exercise_code, notebook_files, notebook_path, render
 from coursetools.regions import RegionError
-from autograder.overlay import overlay_text
 
 SOURCE = REPO_ROOT / "nbgrader" / "source"
 
@@ -366,7 +373,7 @@ def test_a_missing_earlier_notebook_says_where_it_looked(tmp_path, monkeypatch, 
         monkeypatch.delitem(sys.modules, name)
     import_lesson_notebooks(3)
     with pytest.raises(ModuleNotFoundError) as missing:
-        import lesson3.data  # noqa: F401
+        import lesson3.data  # noqa: F401 (the import itself is what is tested)
     assert str(tmp_path / "lesson3" / "lesson3.ipynb") in str(missing.value) and "第 3 课" in str(missing.value)
 
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from coursetools.regions import HIDDEN, SOLUTION, RegionError, find_regions, make_stub, strip_hidden
+from coursetools.regions import SOLUTION, RegionError, find_regions, make_stub, strip_hidden
 
 GOLDEN = Path(__file__).parent / "golden"
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"

@@ -255,7 +255,8 @@ def test_slurm_array_grades_the_class_like_one_machine(cluster, tmp_path):
     one = tmp_path / "one-machine"
     began = time.monotonic()
     single = subprocess.run([sys.executable, "-m", "autograder", "batch", str(submissions), "--out", str(one),
-                             "--quiet", *options], check=False, capture_output=True, text=True, cwd=REPO_ROOT, timeout=JOB_TIMEOUT)
+                             "--quiet", *options], check=False, capture_output=True, text=True, cwd=REPO_ROOT,
+                            timeout=JOB_TIMEOUT)
     one_machine_s = time.monotonic() - began
     assert single.returncode == 0, f"one-machine batch: exit {single.returncode}\n{single.stdout}\n{single.stderr}"
 

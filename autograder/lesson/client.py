@@ -193,7 +193,7 @@ class SandboxTransport(Transport):
     def _open_shared(self):
         """Let the sandbox user read what the tests wrote for it (pytest makes its folders 0700)."""
         for top in self.plan.shared:
-            for folder, dirs, files in os.walk(top):
+            for folder, _, files in os.walk(top):
                 for path in [folder] + [os.path.join(folder, name) for name in files]:
                     try:
                         mode = os.lstat(path).st_mode

@@ -11,22 +11,20 @@ one JSON line per verdict. Student code only ever answers calls with data.
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 from _pytest.skipping import evaluate_skip_marks  # the skip/skipif marks, as pytest reads them
 
-from autograder.lesson import confine, messages
-from autograder.lesson import launch
+from autograder.lesson import confine, launch, messages
 from autograder.lesson.client import SandboxTransport
-from coursetools.checks import pytest_plugin
 from coursetools.boundary.proxy import StudentRaised
+from coursetools.checks import pytest_plugin, records
+from coursetools.lessons import BY_NUMBER
 from coursetools.regions import HIDDEN, find_regions
 
 GRADERS_PACKAGE = "_course_graders"
 DEFAULT_POINTS = 1.0
-DEFAULT_TIME_LIMIT = 60.0
-PRELOAD = {3: ["torchvision"], 4: ["mnist"], 5: ["mnist"], 6: ["torchvision"]}  # lesson 3 reads MNIST through torchvision
+DEFAULT_TIME_LIMIT = pytest_plugin.DEFAULT_TIME_LIMIT
 
 
 class Channel:
@@ -71,8 +69,7 @@ def points_of(item) -> float:
 
 
 def time_limit_of(item) -> float:
-    marker = item.get_closest_marker("time_limit")
-    return float(marker.args[0]) if marker and marker.args else DEFAULT_TIME_LIMIT
+    return pytest_plugin.marker_limit(item)
 
 
 def describe(items, job: dict) -> list:
@@ -160,21 +157,13 @@ class LessonPlugin:
         return messages.check_error(self.lesson, error)
 
     def pytest_runtest_logreport(self, report):
-        state = self.current.setdefault(report.nodeid, {"outcome": "passed", "message": "", "pitfalls": [],
-                                                         "not_implemented": None, "duration": 0.0})
-        state["duration"] += report.duration
-        properties = dict((k, v) for k, v in report.user_properties if isinstance(k, str))
-        state["pitfalls"] += [str(v) for k, v in report.user_properties if k == "pitfall"]
-        if properties.get("not_implemented"):
-            state["not_implemented"] = str(properties["not_implemented"])
-        if report.failed and state["outcome"] != "failed":
-            state["outcome"] = "failed"
-            state["message"] = messages.clip(getattr(report, "course_message", None) or str(report.longrepr))
-        elif report.skipped and state["outcome"] == "passed":
-            state["outcome"] = "skipped"
-            state["message"] = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        record = records.record_of(report, getattr(report, "course_message", None) if report.failed else None)
+        if report.failed:
+            record["message"] = messages.clip(record["message"])
+        records.merge(self.current, record)
         if report.when == "teardown":
             state = self.current.pop(report.nodeid)
+            state.pop("nodeid")
             self.channel.send({"type": "result", "name": test_name(report.nodeid), **state,
                                "duration": round(state["duration"], 3), "output": self.transport.take_output()})
 
@@ -225,7 +214,7 @@ def run_lesson(channel_fd: int, job: dict) -> int:
         os.makedirs(shared, exist_ok=True)
         os.chmod(shared, 0o755)
         plan = launch.Plan(root=job["submission"], shared=[shared], uid=job["sandbox_uid"],
-                           memory_bytes=job["memory_bytes"], preload=PRELOAD.get(job["lesson"], []),
+                           memory_bytes=job["memory_bytes"], preload=list(BY_NUMBER[job["lesson"]].preload),
                            threads=job["threads"], work_dir=job["work_dir"])
         if plan.uid is not None and confine.private_mounts():
             confine.open_paths(launch.course_paths() + [job["submission"], shared], stash_dir=job["work_dir"])

@@ -1,11 +1,10 @@
 """Tests for lesson 1, tensors. / 第 1 课（张量）的测试。"""
 import re
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
 import torch
-
-from contextlib import contextmanager
 
 from coursetools.checks.feedback import describe, describe_zh, fail, raised_at
 

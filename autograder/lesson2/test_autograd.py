@@ -158,7 +158,9 @@ def _check_square(submission, autograd, x):
     t = torch.tensor(x, requires_grad=True)
     (2 * t**2).backward()
     expected = t.grad.item()
-    close = lambda number: abs(number - expected) <= 1e-5 * max(1.0, abs(expected))  # noqa: E731
+    def close(number):
+        return abs(number - expected) <= 1e-5 * max(1.0, abs(expected))
+
     if isinstance(result, torch.Tensor) and result.numel() == 1 and result.is_floating_point() \
             and close(result.detach().cpu().item()):
         fail(en=f"square_grad({x}) returned a tensor ({describe(result)}); the contract says a Python float: use "
@@ -339,8 +341,9 @@ def test_zero_grads_accepts_parameters_without_grad(submission, autograd):
     except Exception as error:
         fail(en=f"zero_grads([used, unused]) where unused.grad is None raised {type(error).__name__}: "
              f"{str(error)[:200]}{_where(error)}", zh=f"zero_grads([used, unused])（其中 unused.grad 为 None）抛出 "
-             f"{type(error).__name__}{_where(error, True)}", hint_en="a parameter that took part in no backward has .grad None: skip it "
-             "(if p.grad is not None).", hint_zh="没参与过 backward 的参数 .grad 为 None：跳过它（if p.grad is not None）。")
+             f"{type(error).__name__}{_where(error, True)}",
+             hint_en="a parameter that took part in no backward has .grad None: skip it (if p.grad is not None).",
+             hint_zh="没参与过 backward 的参数 .grad 为 None：跳过它（if p.grad is not None）。")
     _expect_cleared(submission, autograd, [used, unused], "zero_grads([used, unused])", "zero_grads([used, unused])")
 
 

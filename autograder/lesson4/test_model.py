@@ -393,7 +393,7 @@ def test_count_parameters_skips_frozen_parameters(kit, model_module):
 
 
 ### BEGIN HIDDEN TESTS
-from coursetools.checks.oracles import accuracy_of, mlp, mnist, replay_loop  # noqa: E402
+from coursetools.checks.oracles import accuracy_of, mlp, mnist, replay_loop  # noqa: E402 (inside the hidden region, dropped from the public copy)
 
 #: name -> (layers, frozen parameter names, a bare layer rather than a Sequential)
 _OTHER_MODELS = {
@@ -424,7 +424,8 @@ def test_count_parameters_on_other_models(kit, model_module, name):
     if not right:
         fail(en=f"count_parameters({name}) returned {describe(result)}; expected the number of trainable parameters "
                 "torch counts for it, as an int.",
-             zh=f"count_parameters({_OTHER_MODELS_ZH[name]}) 返回 {describe_zh(result)}；应为 torch 统计的可训练参数个数（int）。",
+             zh=f"count_parameters({_OTHER_MODELS_ZH[name]}) 返回 {describe_zh(result)}；"
+                "应为 torch 统计的可训练参数个数（int）。",
              hint_en="sum(p.numel() for p in model.parameters() if p.requires_grad); state_dict() also holds buffers.",
              hint_zh="sum(p.numel() for p in model.parameters() if p.requires_grad)；state_dict() 里还有缓冲区，不能用它。")
 

@@ -58,13 +58,11 @@ def diagnosed(devices=True):
     except NotImplementedError:
         raise
     except (RuntimeError, AssertionError, TypeError) as error:
-        text = _error_text(error)
         if devices:
             _fail_on_device_error(error)
         raise
     except AttributeError as error:
         if "dict' object has no attribute" in str(error).lower():
-            text = _error_text(error)
             at_en, at_zh = raised_at(error)
             fail(en=f"a loaded checkpoint was used as a model{at_en}: {str(error)[:200]}.",
                  zh=f"把加载的检查点（字典）当成了模型{at_zh}。",
@@ -126,7 +124,9 @@ def _read_checkpoint(submission, path):
         return _load_mapped(data)
     except Exception as error:
         fail(en=f"torch.load(checkpoint, weights_only=True) failed on the file save_checkpoint wrote: "
-             f"{_error_text(error)}", zh=f"用 weights_only=True 加载 save_checkpoint 写出的文件失败（{type(error).__name__}）：检查点应是只含张量的 state_dict。",
+             f"{_error_text(error)}",
+             zh=f"用 weights_only=True 加载 save_checkpoint 写出的文件失败（{type(error).__name__}）："
+                "检查点应是只含张量的 state_dict。",
              pitfall="checkpoint-format")
 
 
@@ -400,7 +400,8 @@ def test_get_device_follows_cuda_availability(advanced, submission, available):
     if not isinstance(result, torch.device) or result.type != expected:
         fail(en=f"with torch.cuda.is_available() returning {available} it returned {describe(result)}; "
              f"expected a torch.device of type {expected!r}.",
-             zh=f"torch.cuda.is_available() 返回 {available} 时得到 {describe_zh(result)}；应为类型 {expected!r} 的 torch.device。",
+             zh=f"torch.cuda.is_available() 返回 {available} 时得到 {describe_zh(result)}；"
+                f"应为类型 {expected!r} 的 torch.device。",
              hint_en="decide at call time: torch.device('cuda' if torch.cuda.is_available() else 'cpu'); do not hard-code it.",
              hint_zh="在调用时判断：torch.device('cuda' if torch.cuda.is_available() else 'cpu')；不要写死。",
              function="get_device")

@@ -75,7 +75,8 @@ def calibrate(options, progress=None):
     [result] = runner.grade_all([("reference", str(REPO_ROOT / "solutions"), "reference")], reference, progress)
     failed = [test for test in result.tests() if test.status == "failed"]
     if not result.complete or failed or not result.max_score:
-        first = failed[0].name if failed else next((l.error for l in result.lessons.values() if l.error), result.error)
+        errors = [lesson.error for lesson in result.lessons.values() if lesson.error]
+        first = failed[0].name if failed else (errors or [result.error])[0]
         raise CalibrationError(f"the reference did not get full marks on this machine ({len(failed)} failed; first: "
                                f"{first}); time limits not calibrated, the graders' own limits apply")
     path = cache_path(options)

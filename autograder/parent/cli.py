@@ -4,6 +4,7 @@
     python -m autograder batch SUBMISSIONS_DIR --out DIR [--resume] [--workers N] [--lessons ...] [--full]
                                   [--shard I/N | --shard auto | --shard auto/N]   # one slice of the class (shard.py)
     python -m autograder merge DIR [DIR ...] --out DIR     # shards' outputs into one class (merge.py)
+    python -m autograder report DIR [--csv PATH] [--threshold X] [--out FOLDER]   # the class report (classreport.py)
     python -m autograder calibrate [--lessons ...]     # time limits from the reference's times on this machine
     python -m autograder gradescope-bundle [--out autograder.zip]
 
@@ -20,6 +21,7 @@ import signal
 import sys
 
 from coursetools import LESSONS
+from coursetools.lessons import mnist_lessons
 
 EXIT_OK, EXIT_GRADER_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -32,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
 
     def common(command):
         command.add_argument("--lessons", nargs="+", type=int, choices=sorted(LESSONS), default=sorted(LESSONS),
-                            metavar="N", help="lessons to grade (default: all six)")
+                            metavar="N", help="lessons to grade (default: all lessons)")
         command.add_argument("--workers", type=int, default=None, metavar="N",
                              help="lessons graded in parallel (default: from the CPUs and memory this process "
                                   "really has: cgroup limits, CPU affinity)")
@@ -50,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
                              help="keep the temporary run folder (lesson logs) for debugging the grader")
 
     grade = commands.add_parser("grade", help="grade one submission folder")
-    grade.add_argument("submission", help="a folder holding lesson1/tensors.py ... lesson6/advanced.py")
+    first, last = min(LESSONS), max(LESSONS)
+    grade.add_argument("submission", help=f"a folder holding lesson{first}/{LESSONS[first]}.py ... "
+                                          f"lesson{last}/{LESSONS[last]}.py")
     grade.add_argument("--out", metavar="DIR", default=None,
                        help="write DIR/results.json (default: grading-results/<submission name>)")
     common(grade)
@@ -74,6 +78,17 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("--out", metavar="DIR", required=True,
                        help="write DIR/<name>/results.json for each student, DIR/gradebook.csv, DIR/progress.json "
                             "and DIR/merge.json (which shard each student came from, who is missing)")
+    report = commands.add_parser("report", help="the class report of a `batch` or `merge` folder: DIR/report/index.html "
+                                 "(pitfalls, items, who to help, grader health), summary.json, pitfalls.csv")
+    report.add_argument("dir", metavar="DIR", help="the --out folder of `batch` or `merge` (or, with --nbgrader, an "
+                        "nbgrader course folder holding autograded/)")
+    report.add_argument("--out", metavar="FOLDER", default=None, help="write the report there (default: DIR/report)")
+    report.add_argument("--csv", metavar="PATH", default=None, help="also write the student x pitfall table there")
+    report.add_argument("--threshold", type=float, default=None, metavar="X",
+                        help="list students below X percent of the maximum under 'who to help' (default: 50)")
+    report.add_argument("--nbgrader", nargs="?", const="", default=None, metavar="CSV",
+                        help="DIR is an nbgrader course: read `nbgrader export`'s CSV (default: DIR/grades.csv) and "
+                             "the engine's diagnoses in DIR/autograded/<student>/lessonN/lessonN.ipynb")
     calibrate = commands.add_parser("calibrate", help="grade the reference once on this machine and keep its test "
                                     "times: later grading gives each test a few times the reference's time")
     common(calibrate)
@@ -87,7 +102,7 @@ def _usage_error(message: str) -> int:
     return EXIT_USAGE
 
 
-MNIST_LESSONS = {3, 4, 5}  # their graders train or load real MNIST
+MNIST_LESSONS = mnist_lessons()  # their graders train or load real MNIST (the lesson table)
 
 
 def _data_problem(lessons) -> str:
@@ -173,7 +188,7 @@ def _class(root: str) -> list:
     used, entries = set(), []
     for name in names:
         folder, number = safe_folder(name), 2
-        while folder.lower() in used or folder in ("gradebook.csv", "progress.json"):
+        while folder.lower() in used or folder in ("gradebook.csv", "progress.json", "report"):  # report: classreport
             folder, number = f"{safe_folder(name)}_{number}", number + 1
         used.add(folder.lower())
         entries.append((name, display_name(name), folder))
@@ -241,7 +256,9 @@ def _batch(args) -> int:
     if any(results.not_isolated(r) for r in graded):
         print(results.NOT_ISOLATED, file=sys.stderr)
     status = EXIT_OK if all(not row[-2] for row in rows) else EXIT_GRADER_ERROR
-    if part is not None:
+    if part is None:
+        _class_report(args.out)
+    else:
         shard.write_manifest(args.out, index, count, where, class_plan, recorder.version, key, root,
                              finished=True, exit_status=status)
         print(f"shard {index}/{count} done; combine the shards with: python -m autograder merge "
@@ -252,7 +269,43 @@ def _batch(args) -> int:
 def _merge(args) -> int:
     from autograder.parent import merge
 
-    return merge.main(args.dirs, args.out)
+    status = merge.main(args.dirs, args.out)
+    if status != merge.EXIT_REFUSED:
+        _class_report(args.out)
+    return status
+
+
+def _class_report(folder: str) -> None:
+    """After `batch` or `merge`: write FOLDER/report and print its path and the top pitfalls; never changes the
+    exit status (a failure to write the report is said on stderr)."""
+    from autograder.parent import classreport
+
+    try:
+        page, summary = classreport.report(folder)
+    except Exception as error:  # noqa: BLE001 (the grading is done and written; the report is extra)
+        print(f"python -m autograder: no class report: {type(error).__name__}: {error}", file=sys.stderr)
+        return
+    print(classreport.announce(page, summary))
+
+
+def _report(args) -> int:
+    from autograder.parent import classreport
+
+    threshold = classreport.DEFAULT_THRESHOLD if args.threshold is None else args.threshold
+    try:
+        if args.nbgrader is not None:
+            from autograder.parent import classreport_nbgrader
+
+            page, summary = classreport_nbgrader.report(args.dir, args.nbgrader or None, args.out, threshold,
+                                                        args.csv)
+        else:
+            page, summary = classreport.report(args.dir, args.out, threshold, args.csv)
+    except classreport.ReportError as error:
+        return _usage_error(str(error))
+    print(classreport.announce(page, summary))
+    if args.csv:
+        print(f"pitfall table / 常见错误表: {args.csv}")
+    return EXIT_OK
 
 
 def _calibrate(args) -> int:
@@ -289,6 +342,8 @@ def main(argv=None) -> int:
         return _calibrate(args)
     if args.command == "merge":
         return _merge(args)
+    if args.command == "report":
+        return _report(args)
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return _grade(args) if args.command == "grade" else _batch(args)

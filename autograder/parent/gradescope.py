@@ -90,7 +90,7 @@ if [ ! -s "$ROOT/results/results.json" ]; then  # even Python could not start: s
 JSON
 fi
 exit 0
-"""
+"""  # noqa: E501 (the JSON line is one line on purpose: a file written without Python)
 
 
 def _bundle_files():
@@ -199,7 +199,8 @@ def grade_upload(root: Path) -> dict:
                 results["output"] = (
                     f"The grading time ran out after {GRADE_TIMEOUT_S} s: the tests not finished are marked "
                     f"\"not graded yet\" (0 points). Look for an endless loop or very slow code, and resubmit.\n"
-                    f"评分时间已用完（{GRADE_TIMEOUT_S} 秒）：未完成的测试标为“尚未评分”（0 分）。请检查死循环或过慢的代码后重新提交。"
+                    f"评分时间已用完（{GRADE_TIMEOUT_S} 秒）：未完成的测试标为“尚未评分”（0 分）。"
+                    f"请检查死循环或过慢的代码后重新提交。"
                     f"\n\n{results.get('output', '')}")
         except (OSError, ValueError) as error:
             print(f"grading failed: {error!r}", flush=True)

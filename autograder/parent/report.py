@@ -32,7 +32,7 @@ class ProgressBar:
 
 
 def _first_line(text: str, width: int = 100) -> str:
-    line = next((l.strip() for l in text.splitlines() if l.strip()), "")
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
     return line if len(line) <= width else line[: width - 3] + "..."
 
 

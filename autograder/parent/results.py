@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import dataclass, field
 
 from coursetools import LESSONS, REPO_ROOT
+from coursetools.text import Text
 
 OUTPUT_EXCERPT = 2000  # characters of a failed test's captured output shown to the student
 
@@ -30,6 +31,7 @@ class TestResult:
     status: str = "failed"  # passed, failed, skipped (skipped tests are not scored)
     score: float = 0.0
     message: str = ""
+    text: object = None  # the message as a coursetools.text.Text when the course wrote it in two languages
     tags: list = field(default_factory=list)  # pitfall:<slug>
     not_implemented: str = None
     duration: float = 0.0
@@ -105,7 +107,7 @@ def safe_folder(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in display_name(name))[:80].strip(".") or "submission"
 
 
-@functools.lru_cache(maxsize=None)  # one run asks several times (results, calibration); the files do not change
+@functools.cache  # one run asks several times (results, calibration); the files do not change
 def grader_version() -> str:
     """A fingerprint of the graders, the engine, the course tools and the reference (what decides scores)."""
     digest = hashlib.sha256()
@@ -127,6 +129,14 @@ def _test_output(test: TestResult) -> str:
         excerpt = printed[:OUTPUT_EXCERPT] + ("\n..." if len(printed) > OUTPUT_EXCERPT else "")
         text += f"\n\nYour code printed / 你的代码输出:\n{excerpt}"
     return text
+
+
+def _structured(test: TestResult) -> dict:
+    """{"message": {"en": ..., "zh": ...}} of a failed test: its Text, else the line guess of its message (a raw
+    error or an engine message has no structure); {} for a test that did not fail."""
+    if test.status != "failed":
+        return {}
+    return {"message": (test.text or Text.guess(test.message)).to_json()}
 
 
 def summary_text(result: SubmissionResult) -> str:
@@ -177,7 +187,7 @@ def to_gradescope(result: SubmissionResult, version: str = None, options: dict =
             "tags": list(test.tags),
             "visibility": "after_published" if test.hidden else "visible",
             "extra_data": {"lesson": test.lesson, "duration": round(test.duration, 3),
-                           "not_implemented": test.not_implemented},
+                           "not_implemented": test.not_implemented, **_structured(test)},
         })
     return {
         "score": result.score,
@@ -195,13 +205,13 @@ def to_gradescope(result: SubmissionResult, version: str = None, options: dict =
             "grader_version": version,
             "options": options or {},
             "errors": ([result.error] if result.error else [])
-            + [f"lesson{n}: {l.error}" for n, l in sorted(result.lessons.items()) if l.error],
+            + [f"lesson{n}: {lesson.error}" for n, lesson in sorted(result.lessons.items()) if lesson.error],
             "skipped_files": [{"path": display_name(p), "reason": why} for p, why in result.skipped_files],
             "isolated": not not_isolated(result),
             "isolation": NOT_ISOLATED if not_isolated(result) else "bubblewrap sandbox",
-            "lessons": {str(n): {"score": l.score, "max_score": l.max_score, "error": l.error, "isolation": l.walls,
-                                 "seconds": round(l.duration, 2)}
-                        for n, l in sorted(result.lessons.items())},
+            "lessons": {str(n): {"score": lesson.score, "max_score": lesson.max_score, "error": lesson.error,
+                                 "isolation": lesson.walls, "seconds": round(lesson.duration, 2)}
+                        for n, lesson in sorted(result.lessons.items())},
             "skipped": [{"name": t.name, "reason": t.message} for t in result.tests() if t.status == "skipped"],
         },
     }

@@ -25,9 +25,11 @@ from dataclasses import dataclass, field
 from autograder.lesson import confine
 from autograder.parent.results import LessonResult, SubmissionResult, TestResult, display_name, safe_folder
 from coursetools import LESSONS, REPO_ROOT
+from coursetools.lessons import grading_order
+from coursetools.text import Text
 
-#: Longest first, so two workers finish together (lesson 5 trains on MNIST, lesson 4 too).
-LESSON_ORDER = (5, 4, 6, 3, 1, 2)
+#: Longest first, so two workers finish together (the lesson table's costs).
+LESSON_ORDER = grading_order()
 
 KEPT_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "COURSE_DATA_ROOT", "CUDA_VISIBLE_DEVICES",
                     "NVIDIA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "PYTHONHASHSEED", "OMP_NUM_THREADS",
@@ -80,17 +82,17 @@ def prepare_environment():
 def _preload():
     """Import once here what every lesson process needs, so forks start warm."""
     prepare_environment()
-    import numpy  # noqa: F401
-    import PIL.Image  # noqa: F401
-    import pytest  # noqa: F401
+    import numpy  # noqa: F401 (imported ahead so every fork starts warm)
+    import PIL.Image  # noqa: F401 (imported ahead so every fork starts warm)
+    import pytest  # noqa: F401 (imported ahead so every fork starts warm)
     import torch
-    import torchvision  # noqa: F401
-    import torchvision.models  # noqa: F401
+    import torchvision  # noqa: F401 (imported ahead so every fork starts warm)
+    import torchvision.models  # noqa: F401 (imported ahead so every fork starts warm)
 
-    import course_data  # noqa: F401
-    import coursetools.checks.feedback  # noqa: F401
-    import coursetools.checks.pytest_plugin  # noqa: F401
-    from autograder.lesson import worker  # noqa: F401
+    import course_data  # noqa: F401 (imported ahead so every fork starts warm)
+    import coursetools.checks.feedback  # noqa: F401 (imported ahead so every fork starts warm)
+    import coursetools.checks.pytest_plugin  # noqa: F401 (imported ahead so every fork starts warm)
+    from autograder.lesson import worker  # noqa: F401 (imported ahead so every fork starts warm)
 
     torch.set_num_threads(1)
     _settle_torch(torch)
@@ -517,6 +519,9 @@ def _handle(job: _Job, line: bytes, options: Options, progress, known: dict) -> 
         test.status = record["outcome"] if record["outcome"] in ("passed", "failed", "skipped") else "failed"
         test.score = test.max_score if test.status == "passed" else 0.0
         test.message = (record.get("message") or "").replace(job.sub_copy, display_name(job.submission.path))
+        text = Text.from_json(record.get("text"))  # the course message's two languages, when it has them
+        test.text = text.map(lambda part: part.replace(job.sub_copy, display_name(job.submission.path))) if text \
+            else None
         test.tags = [f"pitfall:{slug}" for slug in dict.fromkeys(record.get("pitfalls") or [])]
         test.not_implemented = record.get("not_implemented")
         test.duration = float(record.get("duration") or 0.0)

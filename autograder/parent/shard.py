@@ -29,10 +29,12 @@ import json
 import os
 import time
 
+from coursetools.lessons import costs
+
 MANIFEST = "shard.json"
-# Seconds x 10 of one lesson process grading the reference on a 2-core machine (lesson 6 builds ResNet-18,
-# lessons 4 and 5 train on MNIST). Only the proportions matter; fixed so that every machine slices alike.
-LESSON_COST = {1: 32, 2: 25, 3: 43, 4: 41, 5: 55, 6: 66}
+# Seconds x 10 of one lesson process grading the reference on a 2-core machine: the lesson table's costs
+# (coursetools/lessons.py). Only the proportions matter; fixed so that every machine slices alike.
+LESSON_COST = costs()
 ABSENT_COST = 15  # a lesson the submission has no files for: its lesson process starts, its tests fail at once
 ENV_HELP = ("set COURSE_SHARD=I/N, or run it as a Slurm array task (SLURM_ARRAY_TASK_ID), a Kubernetes Indexed "
             "Job pod (JOB_COMPLETION_INDEX with COURSE_SHARD_COUNT), or give both numbers: --shard I/N")

@@ -4,7 +4,8 @@
 
 FIGURES[lesson] lists (exercise, markdown, code): the generator puts the cells right
 after that exercise's check. The code runs in the student's kernel and imports
-its helpers from coursetools/kernel/figures.py; here it is only text.
+its helpers from coursetools/kernel/figures.py (and MNIST's mean and std from
+coursetools/checks/mnist.py); here it is only text.
 """
 
 _DIGITS = '''\
@@ -42,12 +43,13 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import course_data
+from coursetools.checks.mnist import MNIST_MEAN, MNIST_STD
 from coursetools.kernel.figures import set_title, why_no_picture
 
 demo_model = None
 try:
     demo_images, demo_labels = course_data.load_mnist_arrays(train=True, root=course_data.require_mnist())
-    demo_images = ((torch.from_numpy(demo_images[:30000]).float() / 255 - 0.1307) / 0.3081).unsqueeze(1)
+    demo_images = ((torch.from_numpy(demo_images[:30000]).float() / 255 - MNIST_MEAN) / MNIST_STD).unsqueeze(1)
     demo_labels = torch.from_numpy(demo_labels[:30000]).long()
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))  # lesson 4's network
@@ -79,13 +81,14 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 import course_data
+from coursetools.checks.mnist import MNIST_MEAN, MNIST_STD
 from coursetools.kernel.figures import set_title, why_no_picture
 
 try:
     if demo_model is None:
         raise RuntimeError("no model was trained in the cell above / 上面的单元格没有训练出模型")
     test_images, test_labels = course_data.load_mnist_arrays(train=False, root=course_data.require_mnist())
-    test_images = ((torch.from_numpy(test_images[:2000]).float() / 255 - 0.1307) / 0.3081).unsqueeze(1)
+    test_images = ((torch.from_numpy(test_images[:2000]).float() / 255 - MNIST_MEAN) / MNIST_STD).unsqueeze(1)
     test_labels = torch.from_numpy(test_labels[:2000]).long()
     accuracy = evaluate(demo_model, DataLoader(TensorDataset(test_images, test_labels), batch_size=500), "cpu")
     with torch.no_grad():

@@ -9,14 +9,11 @@ joined (with a space in English, with nothing in Chinese).
 import inspect
 import re
 
-_CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+from coursetools.text import has_chinese as is_chinese
+
 _CJK_PUNCTUATION = re.compile(r"[\u3000-\u303f\uff00-\uffef]")  # no space after these either
 _SECTIONS = {"Args": "参数", "Returns": "返回值", "Raises": "异常", "Yields": "产出", "Attributes": "属性"}
 _ITEM = re.compile(r"^ {4}(\*{0,2}[\w.]+(?: \([^)]*\))?): (.*)$")
-
-
-def is_chinese(line: str) -> bool:
-    return bool(_CJK.search(line))
 
 
 def _runs(lines: list) -> list:

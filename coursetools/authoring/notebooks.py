@@ -24,9 +24,9 @@ import re
 from pathlib import Path
 
 from coursetools import LESSONS, REPO_ROOT
-from coursetools.exercises import exercise_names, owners
 from coursetools.authoring.figures import FIGURES
 from coursetools.authoring.markdown import docstring_markdown, title_markdown
+from coursetools.exercises import exercise_names, owners
 from coursetools.regions import SOLUTION, RegionError, find_regions
 
 HOW_TO = """\
@@ -217,7 +217,7 @@ def build_notebook(lesson: int, solution_text: str, solution_rel: str, tests_tex
             cells.append(code(check_id, CHECK_CELL.format(lesson=lesson, name=node.name), "check",
                               _nbgrader(check_id, grade=True, locked=True, points=points[node.name]),
                               exercise=node.name))  # the feedback page's table of contents names it
-        for index, (exercise, text, source) in enumerate(f for f in figures if f[0] == node.name):
+        for index, (_, text, source) in enumerate(f for f in figures if f[0] == node.name):
             if text:
                 cells.append(markdown(f"{node.name}-picture-{index + 1}-text", text))
             cells.append(code(f"lesson{lesson}-{node.name}-picture-{index + 1}", source.rstrip("\n"), "figure"))

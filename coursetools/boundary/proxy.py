@@ -144,7 +144,8 @@ def _import_problem(info: dict):
                 f"into a function.\n导入 {relpath} 时抛出 {detail}。文件顶层的代码会在导入时运行：请把它移进函数里。")
     if kind == "shadowed":
         return (f"importing {relpath} found {info.get('found')} instead: another folder of that name is on the "
-                f"import path. Rename or remove it.\n导入 {relpath} 时找到的是 {info.get('found')}：导入路径上有另一个同名文件夹。")
+                f"import path. Rename or remove it.\n"
+                f"导入 {relpath} 时找到的是 {info.get('found')}：导入路径上有另一个同名文件夹。")
     if kind == "missing_name":
         name = info.get("name")
         return (f"`{name}` is not defined in {relpath}: define it with exactly this name.\n"

@@ -16,7 +16,8 @@ with the torch/torchvision installed here, so an upgrade that rewords one is cau
 import re
 from dataclasses import dataclass
 
-from coursetools.checks.feedback import PITFALLS
+from coursetools.checks.feedback import PITFALLS, rendered
+from coursetools.text import Text
 
 
 @dataclass(frozen=True)
@@ -233,27 +234,32 @@ def where_lines(frames) -> list:
     return lines
 
 
-def raised_message(lesson, function, call, error) -> tuple:
-    """The course block for an error raised by code the student called: (message, pitfall or None)."""
+def raised_text(lesson, function, call, error) -> tuple:
+    """The course block for an error raised by code the student called: (Text, pitfall or None)."""
     info = getattr(error, "info", {}) or {}
     type_name = str(info.get("type") or type(error).__name__)
     found = of(error)
     en_head, zh_head = _heads(lesson, function)
     call = call or (f"{function}(...)" if function else "your code")
     shown_en = found.shown_en if found and found.shown_en else one_line(info.get("message", str(error)))
-    lines = [f"{en_head} {call} raised {type_name}: {shown_en}"]
-    lines += where_lines(getattr(error, "frames", []))
+    en = [f"{en_head} {call} raised {type_name}: {shown_en}", *where_lines(getattr(error, "frames", []))]
     if found and found.hint_en:
-        lines.append(f"Hint: {found.hint_en}")
+        en.append(f"Hint: {found.hint_en}")
     if found and found.shown_zh:
-        lines.append(f"{zh_head} {call} 抛出了 {type_name}：{found.shown_zh}")
+        zh = [f"{zh_head} {call} 抛出了 {type_name}：{found.shown_zh}"]
     else:
-        lines.append(f"{zh_head} {call} 抛出了 {type_name}（错误原文见上方英文行）")
+        zh = [f"{zh_head} {call} 抛出了 {type_name}（错误原文见上方英文行）"]
     if found and found.hint_zh:
-        lines.append(f"提示：{found.hint_zh}")
-    if found and found.slug:
-        lines.append(f"Pitfall / 常见错误: {found.slug}")
-    return "\n".join(lines), (found.slug if found else None)
+        zh.append(f"提示：{found.hint_zh}")
+    slug = found.slug if found and found.slug else None
+    return Text("\n".join(en), "\n".join(zh)), slug
+
+
+def raised_message(lesson, function, call, error) -> tuple:
+    """The course block for an error raised by code the student called, as pytest prints it: (message, pitfall or
+    None)."""
+    text, slug = raised_text(lesson, function, call, error)
+    return rendered(text, slug), slug
 
 
 def timeout_message(lesson, function, call, seconds, frames) -> str:

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 
 import pytest
 
+from coursetools.text import Text
+
 #: slug -> (hint in English, hint in Simplified Chinese). The slugs are the contract (CURRICULUM.md).
 PITFALLS = {
     "no-zero-grad": (
@@ -72,29 +74,40 @@ class CallLog:
 
 
 class CheckFailure(pytest.fail.Exception):
-    """A failed check with a student-facing message and, maybe, the pitfall it diagnosed."""
+    """A failed check with a student-facing message, maybe the pitfall it diagnosed, and maybe the message as a
+    Text (English and Chinese apart: the pytest plugin records it as the report's `message` user property)."""
 
-    def __init__(self, message: str, pitfall=None):
+    def __init__(self, message: str, pitfall=None, text: Text = None):
         super().__init__(message, pytrace=False)
         self.pitfall = pitfall
+        self.text = text
 
 
-def message(lesson: int, name: str, en: str, zh: str, hint_en: str = "", hint_zh: str = "", pitfall=None) -> str:
-    """Format a failure message in the course's shape (STYLE.md)."""
+def rendered(text: Text, pitfall=None) -> str:
+    """A course message as pytest prints it: the English lines, the Chinese lines, then the pitfall line."""
+    return str(text) + (f"\n{PITFALL_LINE} {pitfall}" if pitfall is not None else "")
+
+
+#: The line that names a message's pitfall (rendered; the printer shows a pitfall block instead).
+PITFALL_LINE = "Pitfall / 常见错误:"
+
+
+def message_text(lesson: int, name: str, en: str, zh: str, hint_en: str = "", hint_zh: str = "",
+                 pitfall=None) -> Text:
+    """A failure message in the course's shape (STYLE.md) as a Text: `[lessonN name] en` and `Hint: ...`,
+    `[第N课 name] zh` and `提示：...` (the pitfall's own hint when none is given)."""
     if pitfall is not None:
         if pitfall not in PITFALLS:
             raise KeyError(f"unknown pitfall slug {pitfall!r}; known: {sorted(PITFALLS)}")
         hint_en = hint_en or PITFALLS[pitfall][0]
         hint_zh = hint_zh or PITFALLS[pitfall][1]
-    lines = [f"[lesson{lesson} {name}] {en}"]
-    if hint_en:
-        lines.append(f"Hint: {hint_en}")
-    lines.append(f"[第{lesson}课 {name}] {zh}")
-    if hint_zh:
-        lines.append(f"提示：{hint_zh}")
-    if pitfall is not None:
-        lines.append(f"Pitfall / 常见错误: {pitfall}")
-    return "\n".join(lines)
+    return Text("\n".join([f"[lesson{lesson} {name}] {en}"] + ([f"Hint: {hint_en}"] if hint_en else [])),
+                "\n".join([f"[第{lesson}课 {name}] {zh}"] + ([f"提示：{hint_zh}"] if hint_zh else [])))
+
+
+def message(lesson: int, name: str, en: str, zh: str, hint_en: str = "", hint_zh: str = "", pitfall=None) -> str:
+    """Format a failure message in the course's shape (STYLE.md), as pytest prints it."""
+    return rendered(message_text(lesson, name, en, zh, hint_en, hint_zh, pitfall), pitfall)
 
 
 def fail(*positional, en: str = None, zh: str = None, hint_en: str = "", hint_zh: str = "", pitfall=None,
@@ -117,7 +130,8 @@ def fail(*positional, en: str = None, zh: str = None, hint_en: str = "", hint_zh
         raise TypeError("fail() needs en= and zh=")
     lesson = lesson if lesson is not None else CallLog.lesson
     function = function or CallLog.function or "?"
-    failure = CheckFailure(message(lesson, function, en, zh, hint_en, hint_zh, pitfall), pitfall)
+    text = message_text(lesson, function, en, zh, hint_en, hint_zh, pitfall)
+    failure = CheckFailure(rendered(text, pitfall), pitfall, text)
     failure.__suppress_context__ = True  # the message says it all; no "During handling ..." chain
     raise failure
 

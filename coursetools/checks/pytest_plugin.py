@@ -27,7 +27,8 @@ test gets
 
     limit = max(lesson default, calibrated limit) x COURSE_TIME_FACTOR
 
-where the lesson default is 20 s for lessons 1 and 2 (tensor exercises that take well under a
+where the lesson default is the lesson table's `time_limit` (coursetools/lessons.py): 20 s for
+lessons 1 and 2 (tensor exercises that take well under a
 second: an endless loop stops in 20 s) and 60 s for lessons 3 to 6 (the slowest public test,
 lesson 5's 95 % check, takes about 5 s with the reference on a busy 2-core machine: 12 times
 that); the calibrated limit is `max(10, 5 x the reference's time + 5)` when
@@ -44,18 +45,18 @@ import json
 import os
 import random
 import re
+import sys
 import zlib
 from pathlib import Path
-
-import sys
 
 import pytest
 
 from coursetools import REPO_ROOT
-from coursetools.checks import diagnosis
 from coursetools.boundary.proxy import ImportProblem, InProcess, StudentExit, StudentRaised, Submission
-from coursetools.checks.feedback import CallLog, CheckFailure
-
+from coursetools.checks import diagnosis, records
+from coursetools.checks.feedback import CallLog, CheckFailure, rendered
+from coursetools.lessons import BY_NUMBER, marker_lines
+from coursetools.text import Text
 
 
 def pytest_addoption(parser):
@@ -79,6 +80,8 @@ CONFIG = {"config": None}  # the running pytest's config (the in-process time li
 
 def pytest_configure(config):
     CONFIG["config"] = config
+    for line in marker_lines():  # `lessonN` for every lesson of the table (--strict-markers knows them)
+        config.addinivalue_line("markers", line)
     # One thread per process: the course's small models train several times faster that way
     # on a busy 2-core machine than with two threads fighting (measured: 1.3 s vs 21 s an epoch).
     # An explicit OMP_NUM_THREADS wins.
@@ -124,27 +127,11 @@ class JsonLinesReport:
             return
         if report.when == "teardown" and not report.failed:
             return
-        properties = dict(report.user_properties)
-        record = {
-            "nodeid": report.nodeid,
-            "when": report.when,
-            "outcome": report.outcome,
-            "message": "" if report.passed else _message(report),
-            "pitfalls": [value for key, value in report.user_properties if key == "pitfall"],
-            "not_implemented": properties.get("not_implemented"),
-            "duration": round(report.duration, 3),
-        }
-        self.file.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.file.write(json.dumps(records.record_of(report), ensure_ascii=False) + "\n")
         self.file.flush()
 
     def pytest_unconfigure(self, config):
         self.file.close()
-
-
-def _message(report) -> str:
-    if report.skipped and isinstance(report.longrepr, tuple):
-        return str(report.longrepr[2])
-    return str(report.longrepr) if report.longrepr is not None else ""
 
 
 _transport_factory = None  # set by the grading engine: root -> transport to the sandbox
@@ -219,8 +206,18 @@ def _student_test(request):
         chosen.transport.end()
 
 
-FAST_LESSONS_LIMIT = 20.0  # seconds, lessons 1 and 2 (see the module's docstring)
-DEFAULT_LIMIT = 60.0  # lessons 3 to 6 (see the module docstring)
+#: A test's time limit when it has no `time_limit(seconds)` marker (pyproject.toml: "default 60 s"): the grading
+#: engine, `course` and the notebook checks read the marker through marker_limit.
+DEFAULT_TIME_LIMIT = 60.0
+
+
+def marker_limit(item) -> float:
+    """The seconds of the test's `time_limit` marker, else DEFAULT_TIME_LIMIT."""
+    marker = item.get_closest_marker("time_limit")
+    return float(marker.args[0]) if marker and marker.args else DEFAULT_TIME_LIMIT
+
+
+DEFAULT_LIMIT = 60.0  # seconds, a test of no lesson; a lesson's own: the lesson table's time_limit
 _calibration = {}
 
 
@@ -249,7 +246,7 @@ def in_process_limit(item, lesson) -> float:
         factor = 1.0
     if factor <= 0:
         return 0.0
-    limit = FAST_LESSONS_LIMIT if lesson in (1, 2) else DEFAULT_LIMIT
+    limit = BY_NUMBER[lesson].time_limit if lesson in BY_NUMBER else DEFAULT_LIMIT
     path = Path(str(item.path))
     calibrated = _calibrated(f"{path.parent.name}/{path.name}::{item.name}")
     if calibrated:
@@ -290,6 +287,8 @@ def pytest_runtest_makereport(item, call):
     pitfall = getattr(error, "pitfall", None)
     if pitfall:
         report.user_properties.append(("pitfall", pitfall))
+    if isinstance(getattr(error, "text", None), Text):  # a course message (feedback.fail): keep its two languages
+        report.user_properties.append(("message", error.text.to_json()))
     if isinstance(error, ImportProblem):
         key = (str(item.config.getoption("--submission") or ""), error.relpath)
         if key in _import_reported:  # the terminal said it in full above; the engine's results keep it all
@@ -302,13 +301,14 @@ def pytest_runtest_makereport(item, call):
     if isinstance(error, StudentRaised):
         if error.stub:
             where = error.frames[-1][0] if error.frames else "your lesson file"
-            report.longrepr = (
-                f"{where}: {error.stub} is not implemented yet: write it where it says \"# YOUR CODE HERE\" "
-                f"/ {error.stub} 尚未实现：请在“在此编写代码”处完成它。"
-            )
-            report.user_properties.append(("not_implemented", error.stub))
+            text = Text(f"{where}: {error.stub} is not implemented yet: write it where it says \"# YOUR CODE HERE\"",
+                        f"{error.stub} 尚未实现：请在“在此编写代码”处完成它。")
+            report.longrepr = text.pick("both", " / ")  # one short line
+            report.user_properties += [("not_implemented", error.stub), ("message", text.to_json())]
         else:
-            report.longrepr = student_error_message(CallLog.lesson, error)
+            text, slug = student_error_text(CallLog.lesson, error)
+            report.longrepr = rendered(text, slug)
+            report.user_properties.append(("message", text.to_json()))
             found = diagnosis.of(error) if error.info.get("kind") == "raised" else None
             if found and found.slug:
                 report.user_properties.append(("pitfall", found.slug))
@@ -317,7 +317,9 @@ def pytest_runtest_makereport(item, call):
                           KeyboardInterrupt)) and not (isinstance(error, pytest.fail.Exception) and error.pytrace):
         return  # a course message (or pytest's own) already
     if _is_course_test(item):  # the course's own tests/ keep pytest's report
-        report.longrepr = escaped_message(item, call.when, excinfo)
+        text = escaped_message(item, call.when, excinfo)
+        report.longrepr = str(text)
+        report.user_properties.append(("message", text.to_json()))
 
 
 def _is_course_test(item) -> bool:
@@ -327,8 +329,13 @@ def _is_course_test(item) -> bool:
 
 
 def student_error_message(lesson, error) -> str:
+    """student_error_text as pytest prints it (the pitfall line last)."""
+    return rendered(*student_error_text(lesson, error))
+
+
+def student_error_text(lesson, error) -> tuple:
     """Your code raised `error` (not caught by a check): what was called, the error, the submission's own line, the
-    hint and pitfall the diagnosis table knows; EN + 中文."""
+    hint and pitfall the diagnosis table knows: (Text, pitfall or None)."""
     en, zh = (f"[lesson{lesson}]", f"[第{lesson}课]") if lesson else ("[grader]", "[评分]")
     kind = error.info.get("kind")
     detail = f"{type(error).__name__}: {diagnosis.one_line(str(error), 300)}"
@@ -343,14 +350,14 @@ def student_error_message(lesson, error) -> str:
         last = f"{zh} 你的代码用 {detail} 中止了检查（pytest.skip/xfail 或 KeyboardInterrupt）；被跳过的检查按失败计。"
     else:
         function = getattr(error, "function", None) or CallLog.function
-        return diagnosis.raised_message(lesson, function, getattr(error, "call", None), error)[0]
-    return "\n".join([first, *diagnosis.where_lines(error.frames), last])
+        return diagnosis.raised_text(lesson, function, getattr(error, "call", None), error)
+    return Text("\n".join([first, *diagnosis.where_lines(error.frames)]), last), None
 
 
 _TRUSTED = (str(REPO_ROOT / "coursetools") + os.sep, str(REPO_ROOT / "autograder") + os.sep)
 
 
-def escaped_message(item, when: str, excinfo) -> str:
+def escaped_message(item, when: str, excinfo) -> Text:
     """Any other exception that escaped a test, as one compact block: which student function's result the check
     could not use, the error in one line, where in the test file; and whether it looks like the grader's problem."""
     error = excinfo.value
@@ -386,16 +393,16 @@ def escaped_message(item, when: str, excinfo) -> str:
     elif grader:
         lines = [f"{en_head} {phase} failed with {detail}. This looks like a problem of the grader (or of this "
                  "machine), not of your code: tell your instructor."]
-        zh = f"{zh_head} {phase_zh}出错（{type(error).__name__}，原文见上方英文行）。这看起来是评分程序（或本机）的问题，不是你的代码的问题：请告诉老师。"
+        zh = (f"{zh_head} {phase_zh}出错（{type(error).__name__}，原文见上方英文行）。"
+              "这看起来是评分程序（或本机）的问题，不是你的代码的问题：请告诉老师。")
     else:
         lines = [f"{en_head} the check could not use what {function} returned: {detail}"]
         zh = f"{zh_head} 检查无法使用 {function} 的返回值（{type(error).__name__}，原文见上方英文行）"
     if where:
         lines.append(where)
+    zh = [zh]
     if not grader:
         lines.append(f"Hint: return exactly what the exercise asks for (type, shape, dtype): see {function}'s "
                      "docstring.")
-    lines.append(zh)
-    if not grader:
-        lines.append(f"提示：返回练习要求的内容（类型、形状、dtype）：见 {function} 的文档字符串。")
-    return "\n".join(lines)
+        zh.append(f"提示：返回练习要求的内容（类型、形状、dtype）：见 {function} 的文档字符串。")
+    return Text("\n".join(lines), "\n".join(zh))

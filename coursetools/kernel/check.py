@@ -36,7 +36,6 @@ kernel on the notebook's code (autograder/parent/notebooks.py), which uses
 - Earlier lessons that a lesson's code imports come from the student's own
   notebooks: coursetools/kernel/importer.py.
 """
-import ast
 import contextlib
 import io
 import os
@@ -53,11 +52,9 @@ from pathlib import Path
 import pytest
 
 from coursetools import LESSONS, REPO_ROOT
+from coursetools.checks import records
 from coursetools.checks.feedback import CallLog, message
 from coursetools.exercises import exercise_names, owners  # noqa: F401 (part of the check cells' API)
-
-#: Seconds a check's test may run when its test sets no `time_limit` marker (the engine's default too).
-DEFAULT_TIME_LIMIT = 60.0
 
 _SHIM = (
     "# The code of a notebook, handed to the course's pytest plugin by coursetools.kernel.check.\n"
@@ -113,7 +110,7 @@ class _NotebookCode:
                 members = [value, *(vars(value).values() if isinstance(value, type) else ())]
                 codes = [getattr(getattr(f, "__func__", f), "__code__", None) for f in members
                          if callable(f) or isinstance(f, (staticmethod, classmethod))]
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 (any object of the namespace: unreadable ones are skipped)
                 continue
             for code in codes:
                 if isinstance(code, types.CodeType) \
@@ -219,7 +216,8 @@ class _Collector:
     def __init__(self, wanted: set, lesson: int, name: str, code: _NotebookCode, time_limit=None):
         self.wanted = wanted
         self.lesson, self.name, self.code, self.time_limit = lesson, name, code, time_limit
-        self.results = []  # (test name, outcome, message, nodeid)
+        self.records = {}  # nodeid -> its record (coursetools.checks.records), in run order
+        self.results = []  # (test name, outcome, message, nodeid) of each record, set after the run
         self.errors = []   # collection errors
         self.not_implemented = {}  # nodeid -> (stub or None, place or None) of a stub's NotImplementedError
         self.timed_out = {}  # nodeid -> the time-limit message
@@ -252,24 +250,18 @@ class _Collector:
                 self.not_implemented[item.nodeid] = stub
 
     def pytest_runtest_logreport(self, report):
-        if report.failed or report.skipped or report.when == "call":
-            text = self.timed_out.get(report.nodeid) or ("" if report.passed else _text(report))
-            self.results.append((report.nodeid.split("::")[-1], report.outcome, text, report.nodeid))
+        records.merge(self.records, records.record_of(report, self.timed_out.get(report.nodeid)))
 
     # -- the time limit
 
     def limit_of(self, item) -> float:
         """Seconds the test may run: `time_limit` if given, else the rule of `pytest exercises/lessonN` (the course's
-        pytest plugin: in_process_limit), else the test's marker or DEFAULT_TIME_LIMIT; 0: no limit."""
+        pytest plugin: in_process_limit); 0: no limit."""
         if self.time_limit is not None:
             return float(self.time_limit)
         from coursetools.checks import pytest_plugin
 
-        rule = getattr(pytest_plugin, "in_process_limit", None)
-        if rule is not None:
-            return float(rule(item, self.lesson))
-        marker = item.get_closest_marker("time_limit")
-        return float(marker.args[0]) if marker and marker.args else DEFAULT_TIME_LIMIT
+        return float(pytest_plugin.in_process_limit(item, self.lesson))
 
     @contextlib.contextmanager
     def _limited(self, item):
@@ -353,10 +345,8 @@ class _Collector:
             hint_zh="确保每个循环都会结束：`while` 的条件最终会变为假，或者用 `for` 遍历有限的序列；本检查的其他测试没有运行。")
 
 
-def _text(report) -> str:
-    if report.skipped and isinstance(report.longrepr, tuple):
-        return str(report.longrepr[2])
-    lines = str(report.longrepr).rstrip().splitlines()
+def _clipped(message: str) -> str:
+    lines = message.rstrip().splitlines()
     return "\n".join(lines if len(lines) <= 40 else lines[:10] + ["..."] + lines[-29:])
 
 
@@ -371,8 +361,8 @@ def run_tests(lesson: int, name: str, namespace: dict, test_file: Path, module_f
         test_file: the pytest file holding the tests. / 存放测试的 pytest 文件。
         module_file: the lesson module (solution or stub) that lists the exercises.
             列出练习的课程模块（参考答案或练习文件）。
-        time_limit: seconds each test may run; None: its `time_limit` marker, else DEFAULT_TIME_LIMIT.
-            每项测试可运行的秒数；None 表示用测试的 `time_limit` 标记，否则用 DEFAULT_TIME_LIMIT。
+        time_limit: seconds each test may run; None: the limit of `pytest exercises/lessonN` (in_process_limit).
+            每项测试可运行的秒数；None 表示使用 `pytest exercises/lessonN` 的限制（in_process_limit）。
 
     Raises:
         NotebookCheckFailed: when a test fails, with the diagnosis of every failure.
@@ -415,9 +405,9 @@ def run_tests(lesson: int, name: str, namespace: dict, test_file: Path, module_f
         _namespaces.pop(module_name, None)
         shutil.rmtree(folder, ignore_errors=True)
     # The course's messages name the module (lesson1/tensors.py); here the code is in the notebook.
-    for index, (test, outcome, text, nodeid) in enumerate(collector.results):
-        collector.results[index] = (test, outcome, text.replace(f"lesson{lesson}/{topic}.py",
-                                                                f"lesson{lesson}.ipynb"), nodeid)
+    collector.results = [(nodeid.split("::")[-1], record["outcome"],
+                          _clipped(record["message"].replace(f"lesson{lesson}/{topic}.py", f"lesson{lesson}.ipynb")),
+                          nodeid) for nodeid, record in collector.records.items()]
     _report(lesson, name, collector, exit_code, output.getvalue())
 
 

@@ -12,7 +12,6 @@ engine, which reads the same cells (autograder/parent/notebooks.py).
 import linecache
 import re
 import sys
-from pathlib import Path
 
 from coursetools import LESSONS
 from coursetools.nbfiles import notebook_candidates, notebook_code

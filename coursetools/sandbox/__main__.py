@@ -31,18 +31,17 @@ def main(argv=None):
 
     import gc
 
-    import numpy  # noqa: F401
+    import numpy  # noqa: F401 (imported ahead so every fork starts warm)
     import torch
 
     from coursetools.boundary import wire
-    from coursetools.sandbox.server import Server
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     if args.preload:  # the lessons that preload data or torchvision train models (lessons 1 and 2 build no optimizer)
         _settle_torch(torch)
     if "torchvision" in args.preload:
-        import torchvision  # noqa: F401
-        import torchvision.models  # noqa: F401
+        import torchvision  # noqa: F401 (imported ahead so every fork starts warm)
+        import torchvision.models  # noqa: F401 (imported ahead so every fork starts warm)
     from coursetools.sandbox.kit import lookup
 
     lookup("work_dir")  # every lesson's kit, imported once here rather than in every test's child

@@ -27,14 +27,20 @@ import os
 import sys
 from pathlib import Path
 
-from coursetools import LESSONS, REPO_ROOT
+from coursetools import LESSONS, REPO_ROOT, text
 from coursetools import hints as hint_files
-from coursetools import text
-from coursetools.student.files import (StudentFileError, UsageError, closest, functions, lesson_file, parse_lesson,
-                                 public_test_docstrings)
+from coursetools.student.files import (
+    StudentFileError,
+    UsageError,
+    closest,
+    functions,
+    lesson_file,
+    parse_lesson,
+    public_test_docstrings,
+)
 from coursetools.student.overview import DATA_MISSING, evaluate
-from coursetools.student.progress import Progress
 from coursetools.student.printer import MARKS, Printer, bar, failure_text, lesson_title, message_hint, pitfall
+from coursetools.student.progress import Progress
 from coursetools.student.testrun import Cancelled
 from coursetools.student.watch import changed, snapshot, wait_for_change
 
@@ -327,9 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("status", parents=[common], help="progress of every lesson, and what to do next / 进度与下一步")
     check = commands.add_parser("check", parents=[common], help="run a lesson's public tests and explain / 检查一课")
-    check.add_argument("lesson", help="lesson1 ... lesson6")
+    check.add_argument("lesson", help=f"lesson{min(LESSONS)} ... lesson{max(LESSONS)}")
     hint = commands.add_parser("hint", parents=[common], help="one more hint each time / 每次多一级提示")
-    hint.add_argument("lesson", help="lesson1 ... lesson6")
+    hint.add_argument("lesson", help=f"lesson{min(LESSONS)} ... lesson{max(LESSONS)}")
     hint.add_argument("function", nargs="?", help="default: the first unfinished function / 默认：第一个未完成的函数")
     watch = commands.add_parser("watch", parents=[common], help="check again on every save / 每次保存后重新检查")
     watch.add_argument("lesson", nargs="?", help="default: watch every lesson / 默认：监视所有课")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coursetools import LESSONS, STUB_LINES
+from coursetools.exercises import public_definitions
 from coursetools.text import has_chinese
 
 _LESSON_ARG = re.compile(r"(?i)(?:lesson)?0*(\d+)")
@@ -32,12 +33,6 @@ class Function:
     untouched: bool  # the stub lines are still there, so it is certainly not written yet
     summary_en: str = field(default="", compare=False)  # the first paragraph of its docstring, English lines
     summary_zh: str = field(default="", compare=False)  # ... and its Chinese lines
-
-    @property
-    def test_prefix(self) -> str:
-        """`test_` + the name in lower snake case: SimpleMNISTNet -> test_simple_mnist_net."""
-        snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", self.name).lower()
-        return f"test_{snake}"
 
 
 def parse_lesson(text: str) -> int:
@@ -107,11 +102,10 @@ def functions(exercises: Path, lesson: int) -> list:
             f"然后重新运行 `course check lesson{lesson}`。") from None
     lines = text.splitlines()
     found = []
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
-            body = [line.strip() for line in lines[node.lineno - 1: node.end_lineno]]
-            untouched = any(body[i:i + 2] == list(STUB_LINES) for i in range(len(body) - 1))
-            found.append(Function(node.name, node.lineno, untouched, *summary(ast.get_docstring(node) or "")))
+    for node in public_definitions(tree):
+        body = [line.strip() for line in lines[node.lineno - 1: node.end_lineno]]
+        untouched = any(body[i:i + 2] == list(STUB_LINES) for i in range(len(body) - 1))
+        found.append(Function(node.name, node.lineno, untouched, *summary(ast.get_docstring(node) or "")))
     last = {function.name: function for function in found}  # a name defined twice: Python keeps the last
     return [last[name] for name in dict.fromkeys(function.name for function in found)]
 
@@ -129,11 +123,19 @@ def closest(name: str, names: list) -> str:
     return match[0] if match else ""
 
 
+def public_test_text(exercises: Path, lesson: int) -> str:
+    """The text of the lesson's public test file ("" when it cannot be read)."""
+    try:
+        return public_test_file(exercises, lesson).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
 def public_test_docstrings(exercises: Path, lesson: int) -> dict:
     """{test function name: first line of its docstring} of the lesson's public test file."""
     try:
-        tree = ast.parse(public_test_file(exercises, lesson).read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, UnicodeDecodeError):
+        tree = ast.parse(public_test_text(exercises, lesson))
+    except SyntaxError:
         return {}
     return {node.name: (ast.get_docstring(node) or "").split("\n")[0] for node in tree.body
             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")}
@@ -150,11 +152,3 @@ def fingerprint(exercises: Path, lesson: int) -> str:
             except OSError:
                 digest.update(b"<unreadable>")
     return digest.hexdigest()
-
-
-def needs_mnist(exercises: Path, lesson: int) -> bool:
-    """True when the lesson's public tests use the prepared MNIST data."""
-    try:
-        return "mnist_root" in public_test_file(exercises, lesson).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coursetools import hints as hint_files
-from coursetools.student.files import Function, StudentFileError, fingerprint, functions, needs_mnist
-from coursetools.student.progress import Progress
+from coursetools.lessons import lesson as lesson_row
+from coursetools.student.files import Function, StudentFileError, fingerprint, functions, public_test_text
 from coursetools.student.printer import Printer
+from coursetools.student.progress import Progress
 
 
 def mnist_ready() -> bool:
@@ -70,7 +71,7 @@ def evaluate(exercises: Path, lessons: list, progress: Progress, out: Printer, f
         except StudentFileError as error:
             views[n] = LessonView(n, _names_from_hints(exercises, n), error=str(error))
             continue
-        no_data = needs_mnist(exercises, n) and not mnist_ready()
+        no_data = lesson_row(n).public_mnist and not mnist_ready()  # its public tests read MNIST
         if not force and all(f.untouched for f in fns):
             views[n] = LessonView(n, fns, state=not_started(fns), not_started=True, needs_data=no_data)
         elif no_data:
@@ -79,7 +80,7 @@ def evaluate(exercises: Path, lessons: list, progress: Progress, out: Printer, f
             key = fingerprint(exercises, n)
             saved = None if force else progress.results(n, key)
             if saved is not None:
-                views[n] = LessonView(n, fns, state=summarize(fns, saved))
+                views[n] = LessonView(n, fns, state=summarize(fns, saved, public_test_text(exercises, n)))
             else:
                 to_run.append((n, fns, key))
     if to_run:
@@ -94,6 +95,6 @@ def evaluate(exercises: Path, lessons: list, progress: Progress, out: Printer, f
         if records is not None:
             for n, fns, key in to_run:
                 progress.set_results(n, key, records[n])
-                views[n] = LessonView(n, fns, state=summarize(fns, records[n]))
+                views[n] = LessonView(n, fns, state=summarize(fns, records[n], public_test_text(exercises, n)))
             progress.save()
     return [views[n] for n in lessons]

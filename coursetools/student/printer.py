@@ -10,20 +10,13 @@ import os
 import re
 import sys
 
-from coursetools import LESSONS
-from coursetools.text import filter_lines, pick
+from coursetools import LESSONS, lessons
+from coursetools.text import Text, filter_lines, pick
 
-TITLES = {
-    1: ("tensors", "张量"),
-    2: ("autograd", "自动求导"),
-    3: ("datasets and loaders", "数据集与加载器"),
-    4: ("models", "模型"),
-    5: ("the training loop", "训练循环"),
-    6: ("beyond the basics", "更进一步"),
-}
+TITLES = lessons.titles()  # {number: (English, 中文)}, from the lesson table
 MARKS = {"done": "[x]", "failing": "[!]", "todo": "[ ]", "unknown": "[?]"}
 _COLORS = {"done": "32", "failing": "31", "todo": "0", "unknown": "33", "title": "1", "hint": "36"}
-_PITFALL_LINE = "Pitfall / 常见错误:"
+_PITFALL_LINE = "Pitfall / 常见错误:"  # coursetools.checks.feedback.PITFALL_LINE
 
 
 class Printer:
@@ -50,9 +43,11 @@ class Printer:
     def paint(self, text: str, kind: str) -> str:
         return f"\033[{_COLORS[kind]}m{text}\033[0m" if self.color else text
 
-    def message(self, text: str, indent: str = "") -> None:
-        """A bilingual message (EN lines, then 中文 lines) in the chosen language."""
-        for text_line in filter_lines(self.lang, text).splitlines():
+    def message(self, text, indent: str = "") -> None:
+        """A message in the chosen language: a Text picks its language; a plain str (a raw exception, pytest's
+        own output: no structure) keeps the lines the line guess of filter_lines gives the language."""
+        shown = text.pick(self.lang) if isinstance(text, Text) else filter_lines(self.lang, text)
+        for text_line in shown.splitlines():
             self.line(indent + text_line)
 
 
@@ -77,18 +72,38 @@ MAX_LINES = 12
 MAX_LINE = 800
 
 
-def failure_text(record: dict) -> str:
+def failure_text(record: dict):
     """The failing test's message, compact: no pytest traceback, no repeated line, no hint that the
     pitfall block shows (see message_hint), at most MAX_LINES lines (half of them Chinese when it
     is bilingual).
 
     A course message (`[lessonN fn] ...`, `Hint: ...`, `[第N课 fn] ...`, `提示：...`) is kept as it
-    is; a pytest traceback (`--tb=short`, lines `E   ...`) becomes its error line and the
-    student's own line that led to it.
+    is, as a Text when the record holds its two languages apart (record["text"]); a message without
+    that structure stays a str, and a pytest traceback (`--tb=short`, lines `E   ...`) becomes its
+    error line and the student's own line that led to it.
     """
+    text = Text.from_json(record.get("text"))
+    if text is not None:
+        en, zh = _compact(text.en.splitlines(), record), _compact(text.zh.splitlines(), record)
+        most = None if len(en) + len(zh) <= MAX_LINES else MAX_LINES // 2
+        return Text("\n".join(en[:most]), "\n".join(zh[:most]))
+    # No structure (a raw exception, pytest's traceback, a record saved before Text): the line guess decides.
     lines = record.get("message", "").splitlines()
     if any(line.startswith("E   ") for line in lines):
         lines = _from_traceback(lines)
+    kept = _compact(lines, record)
+    if len(kept) <= MAX_LINES:
+        return "\n".join(kept)
+    text = "\n".join(kept)
+    en, zh = filter_lines("en", text).splitlines(), filter_lines("zh", text).splitlines()
+    if en == zh:  # not bilingual
+        return "\n".join(kept[:MAX_LINES])
+    return "\n".join(en[:MAX_LINES // 2] + zh[:MAX_LINES // 2])
+
+
+def _compact(lines: list, record: dict) -> list:
+    """`lines` without blank or repeated lines, the pitfall line, the hints the pitfall block shows; long lines
+    cut."""
     kept = []
     for line in lines:
         if line.startswith(_PITFALL_LINE) or not line.strip():
@@ -98,13 +113,7 @@ def failure_text(record: dict) -> str:
         line = line if len(line) <= MAX_LINE else line[:MAX_LINE - 1] + "…"
         if line not in kept:
             kept.append(line)
-    if len(kept) <= MAX_LINES:
-        return "\n".join(kept)
-    text = "\n".join(kept)
-    en, zh = filter_lines("en", text).splitlines(), filter_lines("zh", text).splitlines()
-    if en == zh:  # not bilingual
-        return "\n".join(kept[:MAX_LINES])
-    return "\n".join(en[:MAX_LINES // 2] + zh[:MAX_LINES // 2])
+    return kept
 
 
 def _from_traceback(lines: list) -> list:

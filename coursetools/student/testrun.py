@@ -2,11 +2,11 @@
 
 在子进程中运行一课的公开测试，并读出每个函数的测试结果。
 
-The child writes one JSON line per test (the plugin's --course-report). A test
-belongs to the function whose lower-snake-case name prefixes the test's name
-(SimpleMNISTNet -> test_simple_mnist_net_*), the longest such name winning.
-子进程为每个测试写一行 JSON（插件的 --course-report）。测试名以哪个函数的
-小写下划线名字开头，就属于哪个函数（取最长的匹配）。
+The child writes one JSON line per test phase (the plugin's --course-report, coursetools.checks.records). A
+test belongs to the function that coursetools.exercises says (the last one its name mentions: the rule of the
+notebooks and the grading engine too).
+子进程为每个测试写一行 JSON（插件的 --course-report）。测试属于哪个函数由 coursetools.exercises 决定
+（测试名中最后提到的那个：笔记本和评分引擎也用这条规则）。
 
 No hang: the child runs in its own process group with coursetools/student/testrun_child.py, which says
 which test is running and its limit. A test past its limit (an endless loop that pytest's own
@@ -28,7 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coursetools import REPO_ROOT
+from coursetools.checks import records as test_records
+from coursetools.exercises import exercise_of, owners
 from coursetools.student.files import Function
+from coursetools.text import Text
 
 _NODE = re.compile(r"^lesson(\d+)/[^:]*::([^\[]+)")
 _SUMMARY = re.compile(r"\b(passed|failed|skipped|errors?|deselected)\b.* in [\d.]+s\b")
@@ -127,7 +130,8 @@ def run_public_tests(exercises: Path, lessons: list, cancel=None) -> dict:
                 break
             skip.write_text("".join(f"{n}\n" for n in finished | set(hung)), encoding="utf-8")
     finished = {line.get("nodeid") for line in raw}
-    raw += [{"nodeid": n, "outcome": "failed", "message": message} for n, message in hung.items()]
+    raw += [{"nodeid": n, "outcome": "failed", "message": str(message),
+             "text": message.to_json() if isinstance(message, Text) else None} for n, message in hung.items()]
     raw += [{"nodeid": n, "outcome": "not run"} for n in order if n not in finished and n not in hung]
     records = _by_test(raw, order)
     missing = [n for n in lessons if n not in records]
@@ -236,45 +240,38 @@ def _stop(child) -> None:
     child.wait()
 
 
-def hang_message(exercises: Path, nodeid: str, seconds: float) -> str:
+def hang_message(exercises: Path, nodeid: str, seconds: float) -> Text:
     """The bilingual message of a test stopped after `seconds`, naming its lesson and function."""
     match = _NODE.match(nodeid)
     lesson, test = (int(match.group(1)), match.group(2)) if match else (0, nodeid)
     name = test
     try:
-        from coursetools.student.files import StudentFileError, functions
+        from coursetools.student.files import StudentFileError, functions, public_test_text
 
-        owner = _owner(test, functions(exercises, lesson)) if lesson else None
-        name = owner.name if owner is not None else test
+        found = owner_of(test, functions(exercises, lesson), public_test_text(exercises, lesson)) if lesson else None
+        name = found.name if found is not None else test
     except StudentFileError:  # an unreadable lesson file: the test's name will do
         pass
     shown = f"{seconds:g}" if seconds else "?"
-    return (f"[lesson{lesson} {name}] {test} ran longer than {shown} s and was stopped: an endless loop?\n"
-            f"Hint: look for a loop in {name} that never ends (a `while` whose condition stays true, a counter "
-            f"never increased), or far more work than asked.\n"
-            f"[第{lesson}课 {name}] {test} 运行超过 {shown} 秒，已被停止：是死循环吗？\n"
-            f"提示：检查 {name} 中永远不会结束的循环（条件一直为真的 `while`、从不递增的计数器），"
-            f"或计算量远超要求。")
+    return Text(f"[lesson{lesson} {name}] {test} ran longer than {shown} s and was stopped: an endless loop?\n"
+                f"Hint: look for a loop in {name} that never ends (a `while` whose condition stays true, a counter "
+                f"never increased), or far more work than asked.",
+                f"[第{lesson}课 {name}] {test} 运行超过 {shown} 秒，已被停止：是死循环吗？\n"
+                f"提示：检查 {name} 中永远不会结束的循环（条件一直为真的 `while`、从不递增的计数器），"
+                f"或计算量远超要求。")
 
 
 def _by_test(raw: list, order=()) -> dict:
     """Group the JSON lines by lesson, one record per test, in run order (the collection order `order`)."""
     tests = {}
     for line in raw:
-        match = _NODE.match(line.get("nodeid", ""))
-        if match is None:
-            continue
-        record = tests.setdefault(line["nodeid"], {
-            "lesson": int(match.group(1)), "test": match.group(2), "nodeid": line["nodeid"],
-            "outcome": "passed", "message": "", "pitfalls": [], "not_implemented": None})
-        if line.get("outcome") == "passed" or record["outcome"] == "failed":
-            continue
-        record.update(outcome=line.get("outcome", "failed"), message=line.get("message") or "",
-                      pitfalls=list(line.get("pitfalls") or []), not_implemented=line.get("not_implemented"))
+        if _NODE.match(line.get("nodeid", "")):
+            test_records.merge(tests, line)
     rank = {nodeid: number for number, nodeid in enumerate(order)}
     grouped = {}
     for record in sorted(tests.values(), key=lambda r: rank.get(r["nodeid"], len(rank))):
-        grouped.setdefault(record.pop("lesson"), []).append(record)
+        match = _NODE.match(record["nodeid"])
+        grouped.setdefault(int(match.group(1)), []).append({"test": match.group(2), **record})
     return grouped
 
 
@@ -326,18 +323,33 @@ class LessonState:
         return self.done == len(self.functions) and not self.failed and not self.not_run
 
 
-def _owner(test: str, functions: list):
-    matches = [f for f in functions if test == f.test_prefix or test.startswith(f.test_prefix + "_")]
-    return max(matches, key=lambda f: len(f.test_prefix), default=None)
+def _owners(functions: list, test_text: str) -> dict:
+    """{test: function name} by coursetools.exercises.owners for the lesson's public test file ({} without it)."""
+    try:
+        return owners(test_text, [f.name for f in functions]) if test_text and functions else {}
+    except SyntaxError:  # a test file the student broke: the test names alone decide (exercise_of)
+        return {}
 
 
-def summarize(functions: list, records: list) -> LessonState:
-    """Each function's state from the records of its lesson's public tests."""
+def owner_of(test: str, functions: list, test_text: str = "", rule: dict = None):
+    """The Function whose check `test` is, by coursetools.exercises (the notebooks' and the engine's rule):
+    `rule` (from _owners) or the test's name; None when the lesson has no function."""
+    if not functions:
+        return None
+    name = (rule if rule is not None else _owners(functions, test_text)).get(test) \
+        or exercise_of(test, [f.name for f in functions])
+    return next(f for f in functions if f.name == name)
+
+
+def summarize(functions: list, records: list, test_text: str = "") -> LessonState:
+    """Each function's state from the records of its lesson's public tests (`test_text`: that test file, which
+    decides the owner of a test whose name mentions no function)."""
     not_implemented = {r["not_implemented"].split(".")[0] for r in records if r.get("not_implemented")}
     tests = {f.name: [] for f in functions}
     unassigned = []
+    rule = _owners(functions, test_text)
     for record in records:
-        owner = _owner(record["test"], functions)
+        owner = owner_of(record["test"], functions, rule=rule)
         if owner is not None:
             tests[owner.name].append(record)
         elif record["outcome"] == "failed":

@@ -22,8 +22,6 @@ import os
 import threading
 import time
 
-#: A test's limit when it has no `time_limit` marker (pyproject.toml: "default 60 s").
-DEFAULT_TIME_LIMIT = 60.0
 #: Seconds past pytest's own limit (and its last resort) before the parent stops pytest.
 GRACE = 10.0
 
@@ -73,24 +71,19 @@ def time_limit(item):
     pytest's own in-process limit (coursetools.checks.pytest_plugin.in_process_limit) stops an endless loop
     first, with the student's line, and ends pytest SWALLOWED_ALARMS s later when the student code
     catches its exception; this is later still (GRACE): the net for code that the alarm cannot
-    reach (it cancels or ignores SIGALRM, or loops in C). Without that plugin: the test's
-    `time_limit` marker, else DEFAULT_TIME_LIMIT, plus GRACE.
+    reach (it cancels or ignores SIGALRM, or loops in C). A marker pytest cannot read: the
+    default limit (pytest_plugin.DEFAULT_TIME_LIMIT) plus GRACE.
     """
-    try:
-        from coursetools.checks import pytest_plugin
-        from coursetools.boundary import proxy
+    from coursetools.boundary import proxy
+    from coursetools.checks import pytest_plugin
 
+    try:
         lesson = next((int(m.name[6:]) for m in item.iter_markers() if m.name[6:].isdigit()
                        and m.name.startswith("lesson")), None)
         limit = pytest_plugin.in_process_limit(item, lesson)
-        return limit + getattr(proxy, "SWALLOWED_ALARMS", 10) + GRACE if limit else None
-    except (ImportError, AttributeError, TypeError, ValueError):
-        pass
-    marker = item.get_closest_marker("time_limit")
-    try:
-        return (float(marker.args[0]) if marker and marker.args else DEFAULT_TIME_LIMIT) + GRACE
+        return limit + proxy.SWALLOWED_ALARMS + GRACE if limit else None
     except (TypeError, ValueError):
-        return DEFAULT_TIME_LIMIT + GRACE
+        return pytest_plugin.DEFAULT_TIME_LIMIT + GRACE
 
 
 def _end_when_orphaned(parent: int) -> None:

@@ -160,7 +160,9 @@ def _check_square(submission, autograd, x):
     t = torch.tensor(x, requires_grad=True)
     (2 * t**2).backward()
     expected = t.grad.item()
-    close = lambda number: abs(number - expected) <= 1e-5 * max(1.0, abs(expected))  # noqa: E731
+    def close(number):
+        return abs(number - expected) <= 1e-5 * max(1.0, abs(expected))
+
     if isinstance(result, torch.Tensor) and result.numel() == 1 and result.is_floating_point() \
             and close(result.detach().cpu().item()):
         fail(en=f"square_grad({x}) returned a tensor ({describe(result)}); the contract says a Python float: use "

@@ -18,7 +18,8 @@ from torchvision import transforms
 
 import course_data
 from coursetools.checks.feedback import describe, describe_zh, fail
-from coursetools.checks.mnist import MNIST_MEAN as MEAN, MNIST_STD as STD
+from coursetools.checks.mnist import MNIST_MEAN as MEAN
+from coursetools.checks.mnist import MNIST_STD as STD
 
 pytestmark = [pytest.mark.lesson3, pytest.mark.mnist]
 

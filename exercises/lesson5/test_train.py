@@ -8,6 +8,7 @@ the reference loop on the same start and the same batches, and measures accuraci
 / 学生函数使用课程工具在学生一侧构建的网络、MNIST 批次、损失函数和优化器；评分程序用自己对
 参考循环的重放（相同起点、相同批次）核对结果，并自己测量准确率。
 """
+import functools
 import math
 from contextlib import contextmanager
 
@@ -15,9 +16,9 @@ import pytest
 import torch
 
 import course_data
-from coursetools.checks.oracles import accuracy_of, mnist, net, predictions_of, replay_loop, start_weights, state_of
 from coursetools.boundary.proxy import Remote
 from coursetools.checks.feedback import describe, describe_zh, fail, raised_at
+from coursetools.checks.oracles import accuracy_of, mnist, net, predictions_of, replay_loop, start_weights, state_of
 
 pytestmark = [pytest.mark.lesson5, pytest.mark.mnist, pytest.mark.time_limit(300)]
 
@@ -281,7 +282,8 @@ def _one_epoch(submission, train, mnist_tensors, *, layers, seed, rows, batch_si
                 f"backward, step, in training mode) from the same start on the same batches"
                 f"{'; they match a loop where ' + en if en else ''}.",
              zh=f"训练一轮后（{len(labels)} 张图像，批大小 {batch_size}，{optimizer[0]}），权重与参考循环（训练模式下"
-                f"梯度清零、前向、损失、反向、更新）从相同起点、相同批次得到的结果不同{'；它们与这样的循环一致：' + zh if zh else ''}。",
+                f"梯度清零、前向、损失、反向、更新）从相同起点、相同批次得到的结果不同"
+                f"{'；它们与这样的循环一致：' + zh if zh else ''}。",
              hint_en="" if pitfall else _TRAIN_HINT[0], hint_zh="" if pitfall else _TRAIN_HINT[1], pitfall=pitfall,
              function="train_one_epoch")
     return result, losses
@@ -305,7 +307,8 @@ def _check_mean_loss(result, losses, where_en, where_zh):
              zh=f"{where_zh}返回了 {describe_zh(result)}：这是仍带着每个批次计算图的损失张量之和；应返回平均损失（一个数）。",
              hint_en="add loss.item() (a Python float) per batch, not the loss tensor: a tensor sum keeps every "
                      "batch's graph alive.",
-             hint_zh="每个批次累加 loss.item()（Python 的 float），不要累加损失张量：张量求和会让每个批次的计算图一直留在内存里。",
+             hint_zh="每个批次累加 loss.item()（Python 的 float），不要累加损失张量："
+                     "张量求和会让每个批次的计算图一直留在内存里。",
              function="train_one_epoch")
 
 
@@ -435,7 +438,8 @@ def _check_train_mnist(submission, result, images, labels, bar, where_en, where_
     weights, checks that the model's own outputs agree, then compares with the returned accuracy and the bar."""
     if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], Remote)
             and result[0].is_a("torch.nn.modules.module.Module")):
-        fail(en=f"returned {describe(result)}; expected (model, accuracy).", zh=f"返回了 {describe_zh(result)}；应为 (模型, 准确率)。")
+        fail(en=f"returned {describe(result)}; expected (model, accuracy).",
+             zh=f"返回了 {describe_zh(result)}；应为 (模型, 准确率)。")
     model, accuracy = result
     weights = _contract_weights(submission.kit.state_of(model))
     if weights is None:
@@ -526,7 +530,7 @@ def test_train_one_epoch_moves_batches_to_the_device(submission, train, mnist_te
 def test_evaluate_moves_batches_to_the_device(submission, train, mnist_tensors, kind):
     """Check evaluate's accuracy on the CPU (on CUDA too, where there is one), then that it feeds the model on the
     given device (meta stands in for CUDA on CPU machines)."""
-    device = _device_or_skip(kind)
+    _device_or_skip(kind)
     kit = submission.kit
     images, labels = (t[:500] for t in mnist_tensors["test"])
     state = start_weights("linear", 5)
@@ -535,7 +539,7 @@ def test_evaluate_moves_batches_to_the_device(submission, train, mnist_tensors, 
         model = kit.to_device(_student_net(kit, "linear", state), where)
         spy = kit.mode_spy(model)
         batches = kit.mnist_batches("test", 0, 500, batch_size=100)
-        result = _run_on(torch.device(where), lambda: train.evaluate(model, batches, torch.device(where)))
+        result = _run_on(torch.device(where), functools.partial(train.evaluate, model, batches, torch.device(where)))
         if where != "meta" and (_as_number(result) is None or abs(_as_number(result) - expected) > 2.5 / 500):
             fail(en=f"on {where} returned {describe(result)} for 500 test images; expected the accuracy {expected:.4f} "
                     "as a number.", zh=f"在 {where} 上对 500 张测试图像返回 {describe_zh(result)}；应为准确率 {expected:.4f}。",

@@ -153,7 +153,9 @@ def call_pretending_cuda(function, available):
     """function() while torch (and the function's own globals) pretend CUDA is or is not available."""
     patches = _Patches()
     real = torch.cuda.is_available
-    pretend = lambda *args, **kwargs: available  # noqa: E731
+    def pretend(*args, **kwargs):
+        return available
+
     try:
         for name, value in list(getattr(function, "__globals__", {}).items()):
             if value is real:  # `from torch.cuda import is_available` in the student's file
