@@ -38,7 +38,7 @@ from coursetools.exercises import exercise_names, exercise_of, owners
 from coursetools.nbfiles import code_cells, notebook_candidates
 
 #: The lines coursetools.authoring.notebooks.EARLIER_LESSONS adds to a setup cell: they import earlier lessons in a kernel.
-_EARLIER = re.compile(r"^from coursetools\.notebook_lessons import import_lesson_notebooks\s*$"
+_EARLIER = re.compile(r"^from coursetools\.kernel\.importer import import_lesson_notebooks\s*$"
                       r"|^import_lesson_notebooks\(([\d,\s]*)\)\s*$", re.MULTILINE)
 #: A place in a written lesson module, as tracebacks and warnings name it: path, maybe `:14` or `", line 14`.
 _PLACE = re.compile(r'(?:[^\s"\':]*/)?lesson(\d+)/(\w+)\.py(?:(:|", line |, line )(\d+))?')

@@ -10,6 +10,7 @@ Dataset 回答两个问题：有多少个样本（`__len__`），第 i 个样本
 """
 from pathlib import Path
 
+import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import datasets, transforms
