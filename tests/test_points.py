@@ -6,9 +6,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from autograder.lesson.worker import DEFAULT_POINTS, DEFAULT_TIME_LIMIT, points_of, time_limit_of
+from autograder.lesson.worker import DEFAULT_POINTS, points_of
 from autograder.parent.results import LessonResult, SubmissionResult, gradebook_row, to_gradescope
 from autograder.parent.results import TestResult as Verdict  # (not a pytest class)
+from coursetools.checks.pytest_plugin import DEFAULT_TIME_LIMIT, marker_limit
 
 
 def made(name, lesson, points, status, score=None, **kwargs):
@@ -64,7 +65,7 @@ def test_an_unfinished_grading_says_so_in_the_gradebook(result):
 
 
 class FakeItem:
-    """The part of a pytest item points_of and time_limit_of read: its closest markers."""
+    """The part of a pytest item points_of and marker_limit read: its closest markers."""
 
     def __init__(self, **markers):
         self.markers = markers
@@ -83,4 +84,4 @@ class FakeItem:
 def test_points_and_time_limits_from_markers(markers, points, limit):
     """Check a test's worth and time limit come from its markers, else the defaults."""
     item = FakeItem(**markers)
-    assert points_of(item) == points and time_limit_of(item) == limit
+    assert points_of(item) == points and marker_limit(item) == limit

@@ -24,7 +24,6 @@ from coursetools.regions import HIDDEN, find_regions
 
 GRADERS_PACKAGE = "_course_graders"
 DEFAULT_POINTS = 1.0
-DEFAULT_TIME_LIMIT = pytest_plugin.DEFAULT_TIME_LIMIT
 
 
 class Channel:
@@ -68,10 +67,6 @@ def points_of(item) -> float:
     return float(marker.args[0]) if marker and marker.args else DEFAULT_POINTS
 
 
-def time_limit_of(item) -> float:
-    return pytest_plugin.marker_limit(item)
-
-
 def describe(items, job: dict) -> list:
     """The tests as the parent needs them, known before any student code runs: names, points, visibility,
     time limits (calibrated ones set on the items), and the skips this machine and these options decide,
@@ -80,7 +75,7 @@ def describe(items, job: dict) -> list:
     limits = job.get("time_limits") or {}
     for item in items:
         name = test_name(item.nodeid)
-        limit = time_limit_of(item)
+        limit = pytest_plugin.marker_limit(item)
         if name in limits:  # calibrated on this machine (autograder/parent/calibrate.py): never above the grader's
             limit = min(limit, float(limits[name]))
             item.add_marker(pytest.mark.time_limit(limit), append=False)

@@ -206,8 +206,8 @@ def _student_test(request):
         chosen.transport.end()
 
 
-#: A test's time limit when it has no `time_limit(seconds)` marker (pyproject.toml: "default 60 s"): the grading
-#: engine, `course` and the notebook checks read the marker through marker_limit.
+#: A test's time limit when it has no `time_limit(seconds)` marker (pyproject.toml: "default 60 s"; the grading
+#: engine reads the marker through marker_limit), and the in-process limit of a test of no lesson.
 DEFAULT_TIME_LIMIT = 60.0
 
 
@@ -217,7 +217,6 @@ def marker_limit(item) -> float:
     return float(marker.args[0]) if marker and marker.args else DEFAULT_TIME_LIMIT
 
 
-DEFAULT_LIMIT = 60.0  # seconds, a test of no lesson; a lesson's own: the lesson table's time_limit
 _calibration = {}
 
 
@@ -246,7 +245,7 @@ def in_process_limit(item, lesson) -> float:
         factor = 1.0
     if factor <= 0:
         return 0.0
-    limit = BY_NUMBER[lesson].time_limit if lesson in BY_NUMBER else DEFAULT_LIMIT
+    limit = BY_NUMBER[lesson].time_limit if lesson in BY_NUMBER else DEFAULT_TIME_LIMIT
     path = Path(str(item.path))
     calibrated = _calibrated(f"{path.parent.name}/{path.name}::{item.name}")
     if calibrated:

@@ -297,22 +297,15 @@ class LessonState:
     records: list
     unassigned_failures: list  # failing tests that belong to no function (a module constant, say)
 
-    @property
-    def passed(self) -> int:
-        return sum(r["outcome"] == "passed" for r in self.records)
+    def count(self, outcome: str) -> int:
+        """How many of the lesson's tests ended with `outcome` (passed, failed, skipped, "not run")."""
+        return sum(r["outcome"] == outcome for r in self.records)
 
-    @property
-    def skipped(self) -> int:
-        return sum(r["outcome"] == "skipped" for r in self.records)
-
-    @property
-    def failed(self) -> int:
-        return sum(r["outcome"] == "failed" for r in self.records)
-
-    @property
-    def not_run(self) -> int:
-        """Tests left out after a test had to be stopped (see run_public_tests)."""
-        return sum(r["outcome"] == "not run" for r in self.records)
+    passed = property(lambda self: self.count("passed"))
+    skipped = property(lambda self: self.count("skipped"))
+    failed = property(lambda self: self.count("failed"))
+    #: tests left out after a test had to be stopped (see run_public_tests)
+    not_run = property(lambda self: self.count("not run"))
 
     @property
     def done(self) -> int:
