@@ -148,10 +148,29 @@ def _outermost(paths) -> list:
     return result
 
 
+def _hidden_options(argv: list) -> tuple:
+    """(command line, fd) for bubblewrap given `argv`: its options go through a memory file it reads (`--args FD`,
+    closed before the sandboxed command starts), so its own command line, which the student process can read as
+    /proc/1/cmdline, holds only what that process's own command line holds."""
+    split = argv.index("--")
+    fd = os.memfd_create("bwrap-options", 0)  # not close-on-exec: bubblewrap reads it
+    os.write(fd, b"".join(os.fsencode(part) + b"\0" for part in argv[1:split]))
+    os.lseek(fd, 0, os.SEEK_SET)
+    return [shutil.which(argv[0]) or argv[0], "--args", str(fd), *argv[split:]], fd
+
+
 def start(plan: Plan, channel_fd: int, output_fd: int, isolated: bool):
-    """Start the student process; returns the Popen. Its stdout and stderr go to `output_fd`."""
-    argv = bwrap_argv(plan, channel_fd) if isolated else plain_argv(plan, channel_fd)
-    env = None
+    """Start the student process; returns the Popen. Its stdout and stderr go to `output_fd`.
+
+    bubblewrap starts from an empty environment (`env={}`: the lesson process's, with PYTEST_CURRENT_TEST and
+    whatever the grading machine holds, is not /proc/1/environ inside) and its options out of its command line;
+    the student process gets only the variables `_environment` sets (`--clearenv`, `--setenv`)."""
+    options_fd = None
+    if isolated:
+        argv, options_fd = _hidden_options(bwrap_argv(plan, channel_fd))
+        env = {}
+    else:
+        argv, env = plain_argv(plan, channel_fd), None
     if not isolated:  # no private /tmp: the lesson's own work folder instead
         env = {**_environment(plan), "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": plan.work_dir,
                "TMPDIR": plan.work_dir, "MPLCONFIGDIR": os.path.join(plan.work_dir, ".matplotlib"),
@@ -168,9 +187,13 @@ def start(plan: Plan, channel_fd: int, output_fd: int, isolated: bool):
         if plan.uid is not None:
             confine.drop_privileges(plan.uid)
 
-    return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output_fd, stderr=output_fd,
-                            pass_fds=(channel_fd,), preexec_fn=limits, env=env,
-                            cwd=plan.work_dir if not isolated else None)
+    try:
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output_fd, stderr=output_fd,
+                                pass_fds=(channel_fd,) + ((options_fd,) if options_fd is not None else ()),
+                                preexec_fn=limits, env=env, cwd=plan.work_dir if not isolated else None)
+    finally:
+        if options_fd is not None:
+            os.close(options_fd)
 
 
 def _first_to_go():

@@ -42,6 +42,7 @@ import statistics
 import subprocess
 import time
 
+from autograder.parent import neutralise
 from autograder.parent import results as results_model
 
 # Every import from the course tools is here (the package is being reorganised: one place to update).
@@ -101,6 +102,7 @@ def load_class(directory: str) -> list:
     except (OSError, ValueError, csv.Error):
         rows = []
     for row in rows:
+        row = {key: neutralise.csv_value(value) for key, value in row.items()}  # the gradebook's cells as written
         folder = (row.get("folder") or "").strip()
         if not folder or folder in seen or os.sep in folder or folder in (".", ".."):
             continue
@@ -745,9 +747,8 @@ def pitfall_rows(summary: dict) -> list:
 
 
 def _csv_text(rows: list) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
-    return buffer.getvalue()
+    """The CSV of a header and rows; no cell a spreadsheet would run as a formula (neutralise.csv_text)."""
+    return neutralise.csv_text(rows[1:], rows[0])
 
 
 def write(summary: dict, out: str, title: str, csv_path: str = None) -> str:
@@ -779,4 +780,4 @@ def report(directory: str, out: str = None, threshold: float = DEFAULT_THRESHOLD
 
 def announce(page: str, summary: dict) -> str:
     """What `batch`, `merge` and `report` print: the page and the top pitfalls (three lines)."""
-    return "\n".join([f"class report / 班级报告: {page}", *top_lines(summary)])
+    return neutralise.terminal("\n".join([f"class report / 班级报告: {page}", *top_lines(summary)]))

@@ -23,7 +23,7 @@ import json
 import os
 import sys
 
-from autograder.parent import report, results
+from autograder.parent import neutralise, report, results
 from autograder.parent.shard import MANIFEST, read_manifest, same_class
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_REFUSED = 0, 1, 2
@@ -226,24 +226,28 @@ def _names(names: list, limit: int = 20) -> str:
     return ", ".join(names[:limit]) + (f" ... ({len(names) - limit} more)" if len(names) > limit else "")
 
 
+def _say(text: str):
+    """A message on stderr, without the control characters a student's name or text may carry."""
+    print(neutralise.terminal(text), file=sys.stderr)
+
+
 def main(dirs: list, out: str) -> int:
     try:
         done = merge(dirs, out)
     except Refused as error:
-        print(f"python -m autograder merge: refused: {error}", file=sys.stderr)
+        _say(f"python -m autograder merge: refused: {error}")
         return EXIT_REFUSED
     rows, lessons = done["rows"], done["lessons"]
     print(report.batch_table(rows, lessons))
-    print(f"gradebook: {os.path.join(out, 'gradebook.csv')}")
+    print(neutralise.terminal(f"gradebook: {os.path.join(out, 'gradebook.csv')}"))
     count = done["count"]
     seen = f"shards {', '.join(map(str, done['shards']))} of {count}" if count else f"{len(done['sources'])} folders"
-    print(f"merged {seen}: {done['total'] - len(done['missing'])} of {done['total']} students graded", file=sys.stderr)
+    _say(f"merged {seen}: {done['total'] - len(done['missing'])} of {done['total']} students graded")
     for item in done["twice_identical"]:
-        print(f"graded twice, identical results (one kept): {item['student']} in {', '.join(item['in'])}",
-              file=sys.stderr)
+        _say(f"graded twice, identical results (one kept): {item['student']} in {', '.join(item['in'])}")
     for item in done["twice_different"]:
-        print(f"graded twice with different results (scores {', '.join(f'{s:g}' for s in item['scores'])}; same "
-              f"grader and options): {item['student']}; kept {item['kept']}", file=sys.stderr)
+        _say(f"graded twice with different results (scores {', '.join(f'{s:g}' for s in item['scores'])}; same "
+             f"grader and options): {item['student']}; kept {item['kept']}")
     problems = []
     if done["missing"]:
         problems.append(f"missing students ({len(done['missing'])}): {_names(done['missing'])}"
@@ -256,8 +260,8 @@ def main(dirs: list, out: str) -> int:
     if errors:
         problems.append(f"grading errors ({len(errors)}, see their results.json): {_names(errors)}")
     for problem in problems:
-        print(f"python -m autograder merge: {problem}", file=sys.stderr)
+        _say(f"python -m autograder merge: {problem}")
     if done["missing"] or done["unfinished"]:
-        print(f"the class is incomplete; to grade only those students into the merged folder: python -m autograder "
-              f"batch SUBMISSIONS --out {out} --resume (same --lessons)", file=sys.stderr)
+        _say(f"the class is incomplete; to grade only those students into the merged folder: python -m autograder "
+              f"batch SUBMISSIONS --out {out} --resume (same --lessons)")
     return EXIT_INCOMPLETE if problems else EXIT_OK

@@ -1,10 +1,14 @@
 """What the terminal shows: a tqdm progress bar on stderr while grading, then the tables on stdout.
 
+Everything shown passes through neutralise.terminal (a student's message cannot clear the screen or draw a
+line of its own) and columns are padded by display width (a Chinese name keeps the table aligned).
+
 终端输出：评分时在 stderr 上显示 tqdm 进度条，结束后在 stdout 上打印表格。
 """
 import sys
 import textwrap
 
+from autograder.parent import neutralise
 from coursetools import LESSONS
 
 
@@ -23,7 +27,7 @@ class ProgressBar:
         self.bar.refresh()
 
     def advance(self, label: str):
-        self.bar.set_description(label, refresh=False)
+        self.bar.set_description(neutralise.terminal(label), refresh=False)
         self.bar.update(1)
 
     def close(self):
@@ -32,7 +36,7 @@ class ProgressBar:
 
 
 def _first_line(text: str, width: int = 100) -> str:
-    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    line = next((part.strip() for part in neutralise.terminal(text).splitlines() if part.strip()), "")
     return line if len(line) <= width else line[: width - 3] + "..."
 
 
@@ -80,17 +84,20 @@ def submission_table(result) -> str:
 
     if not_isolated(result):
         rows.append(f"  {NOT_ISOLATED} (lessons {', '.join(map(str, not_isolated(result)))})")
-    return "\n".join(rows)
+    return neutralise.terminal("\n".join(rows))
 
 
 def batch_table(rows, lessons) -> str:
     """One row per submission (gradebook rows): points per lesson, total, percent, a mark where grading failed."""
-    width = max([len(row[0]) for row in rows] + [10])
-    head = f"{'submission':<{width}}" + "".join(f"{'L' + str(n):>7}" for n in lessons) + f"{'total':>9}{'%':>7}"
+    rows = [[neutralise.terminal(row[0]), *row[1:]] for row in rows]
+    width = max([neutralise.width(row[0]) for row in rows] + [10])
+    head = (neutralise.ljust("submission", width) + "".join(f"{'L' + str(n):>7}" for n in lessons)
+            + f"{'total':>9}{'%':>7}")
     lines = [head, "-" * len(head)]
     for row in sorted(rows, key=lambda r: r[0]):
         name, *cells = row
         points, (total, _, percent, _, error, _) = cells[:len(lessons)], cells[len(lessons):]
         mark = f"  ({error})" if error.startswith("not graded") else "  (grading error, see results.json)" if error else ""
-        lines.append(f"{name:<{width}}" + "".join(f"{c or '-':>7}" for c in points) + f"{total:>9}{percent:>7}{mark}")
-    return "\n".join(lines)
+        lines.append(neutralise.ljust(name, width) + "".join(f"{c or '-':>7}" for c in points)
+                     + f"{total:>9}{percent:>7}{mark}")
+    return neutralise.terminal("\n".join(lines))

@@ -7,15 +7,14 @@ Gradescope's format: https://gradescope-autograders.readthedocs.io/en/latest/spe
 
 结果模型（每个测试一条记录）及导出：Gradescope 的 results.json 和成绩表 CSV。
 """
-import csv
 import functools
 import hashlib
-import io
 import json
 import os
 import tempfile
 from dataclasses import dataclass, field
 
+from autograder.parent import neutralise
 from coursetools import LESSONS, REPO_ROOT
 from coursetools.text import Text
 
@@ -265,11 +264,8 @@ def gradebook_row(data: dict, lessons: list) -> list:
 
 
 def write_gradebook(rows: list, path: str, lessons: list) -> str:
-    """The class's gradebook CSV: one row per submission (rows from gradebook_row), sorted by name."""
+    """The class's gradebook CSV: one row per submission (rows from gradebook_row), sorted by name; no cell a
+    spreadsheet would run as a formula (neutralise.csv_text: a folder named =HYPERLINK(...) is text there)."""
     header = GRADEBOOK_HEADER[:1] + [f"lesson{n}" for n in lessons] + GRADEBOOK_HEADER[1:]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(sorted(rows, key=lambda row: row[0]))
-    _atomic_write(path, buffer.getvalue())
+    _atomic_write(path, neutralise.csv_text(sorted(rows, key=lambda row: row[0]), header))
     return path
