@@ -7,7 +7,6 @@ the reference loop on the same start and the same batches, and measures accuraci
 参考循环的重放（相同起点、相同批次）核对结果，并自己测量准确率。
 """
 import functools
-import math
 from contextlib import contextmanager
 
 import pytest
@@ -16,6 +15,7 @@ import torch
 import course_data
 from coursetools.boundary.proxy import Remote
 from coursetools.checks.feedback import describe, describe_zh, fail, raised_at
+from coursetools.checks.numbers import as_number, read_number
 from coursetools.checks.oracles import accuracy_of, mnist, net, predictions_of, replay_loop, start_weights, state_of
 
 pytestmark = [pytest.mark.lesson5, pytest.mark.mnist, pytest.mark.time_limit(300)]
@@ -104,14 +104,9 @@ def _named_by_replay(weights, replay, atol=1e-5):
 
 
 def _as_number(value):
-    """A finite float from a float, an int or a one-element tensor; None otherwise (NaN too: it compares as close)."""
-    number = None
-    if isinstance(value, torch.Tensor) and value.numel() == 1 and value.device.type != "meta" \
-            and not value.is_complex():
-        number = float(value.detach().cpu())
-    elif isinstance(value, (float, int)) and not isinstance(value, bool):
-        number = float(value)
-    return number if number is not None and math.isfinite(number) else None
+    """A finite float from a float, a NumPy scalar or a one-element tensor (checks/numbers.py, the one reader of
+    numbers); None otherwise (NaN too: it compares as close)."""
+    return as_number(value, finite=True)
 
 
 _NO_CUDA = ("no nvidia driver", "not compiled with cuda", "no cuda gpus", "cuda driver", "cuda is not available",
@@ -240,11 +235,8 @@ def _check_loss_inputs(criterion):
 
 
 def _check_number(result, function, what_en, what_zh, hint_en, hint_zh):
-    """The contract's float: a Python number (int or float, not bool), not a tensor or anything else."""
-    if isinstance(result, bool) or not isinstance(result, (int, float)):
-        fail(en=f"{what_en} returned {describe(result)}; the contract says a Python float.",
-             zh=f"{what_zh}返回了 {describe_zh(result)}；按约定应返回 Python 的 float。", hint_en=hint_en,
-             hint_zh=hint_zh, function=function)
+    """The contract's float: a Python float, a NumPy scalar or a one-element tensor (checks/numbers.py)."""
+    read_number(result, (what_en, what_zh), hint=(hint_en, hint_zh), function=function)
 
 
 def _one_epoch(submission, train, mnist_tensors, *, layers, seed, rows, batch_size, optimizer, training=True,
@@ -494,6 +486,12 @@ def _run_on(device, call):
         raise
 
 
+def _on(probe, function, *args):
+    """`function(*args)`, on the student side; with `probe` (kit.stand_in_device) under its CUDA stand-in, where
+    `.tolist()`, `.item()`, `.cpu().numpy()` and `torch.autocast(device.type)` work as on CUDA."""
+    return probe.call("run", function, *args) if probe is not None else function(*args)
+
+
 def _device_or_skip(kind):
     if kind == "cuda" and not torch.cuda.is_available():
         pytest.skip("no CUDA on this machine; the meta case checks the same moves on the CPU")
@@ -508,12 +506,13 @@ def test_train_one_epoch_moves_batches_to_the_device(submission, train, mnist_te
     _one_epoch(submission, train, mnist_tensors, layers="mlp", seed=4, rows=slice(0, 128), batch_size=64,
                optimizer=("SGD", {"lr": 0.01}), device=kind if kind == "cuda" else "cpu", atol=1e-4)
     kit = submission.kit
-    model = kit.to_device(kit.make_net(seed=4), kind)
+    probe = kit.stand_in_device(kit.make_net(seed=4)) if kind == "meta" else None
+    model = probe.get("model") if probe is not None else kit.to_device(kit.make_net(seed=4), kind)
     spy = kit.mode_spy(model)
     criterion = kit.device_probe_loss() if kind == "meta" else kit.cross_entropy()
     batches = kit.mnist_batches("train", 0, 128)
-    _run_on(device, lambda: train.train_one_epoch(model, batches, criterion, kit.optimizer("SGD", model, lr=0.01),
-                                                  device))
+    _run_on(device, lambda: _on(probe, train.train_one_epoch, model, batches, criterion,
+                                kit.optimizer("SGD", model, lr=0.01), device))
     seen = [call[2] for call in spy.call("report")]
     label_devices = [labels for _, labels in criterion.call("report")] if kind == "meta" else []
     if not seen or set(seen) != {kind} or set(label_devices) - {kind}:
@@ -534,10 +533,12 @@ def test_evaluate_moves_batches_to_the_device(submission, train, mnist_tensors, 
     state = start_weights("linear", 5)
     expected = accuracy_of(net("linear", state), images, labels)
     for where in ("cpu", kind):
-        model = kit.to_device(_student_net(kit, "linear", state), where)
+        probe = kit.stand_in_device(_student_net(kit, "linear", state)) if where == "meta" else None
+        model = probe.get("model") if probe is not None else kit.to_device(_student_net(kit, "linear", state), where)
         spy = kit.mode_spy(model)
         batches = kit.mnist_batches("test", 0, 500, batch_size=100)
-        result = _run_on(torch.device(where), functools.partial(train.evaluate, model, batches, torch.device(where)))
+        result = _run_on(torch.device(where), functools.partial(_on, probe, train.evaluate, model, batches,
+                                                                torch.device(where)))
         if where != "meta" and (_as_number(result) is None or abs(_as_number(result) - expected) > 2.5 / 500):
             fail(en=f"on {where} returned {describe(result)} for 500 test images; expected the accuracy {expected:.4f} "
                     "as a number.", zh=f"在 {where} 上对 500 张测试图像返回 {describe_zh(result)}；应为准确率 {expected:.4f}。",

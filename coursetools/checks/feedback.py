@@ -142,31 +142,40 @@ def failing_on(error_type, *positional, en: str = None, zh: str = None, hint_en:
     """Turn an `error_type` raised inside the block into a course-shaped failure.
 
     `en` and `zh` are completed with ": <the error>". A stub's NotImplementedError
-    (a RuntimeError too) passes through, so it still reads "not implemented yet".
+    (a RuntimeError too) passes through, so it still reads "not implemented yet"; a library's
+    NotImplementedError raised in code the student wrote is an error like any other.
     """
     try:
         yield
-    except NotImplementedError:
-        raise
+    except NotImplementedError as error:
+        if getattr(error, "stub", None) or not hasattr(error, "info") or not isinstance(error, error_type):
+            raise
+        _failed_on(error, positional, dict(lesson=lesson, function=function, en=en, zh=zh, hint_en=hint_en,
+                                           hint_zh=hint_zh, pitfall=pitfall))
     except error_type as error:
-        names = ("lesson", "function", "en", "zh", "hint_en", "hint_zh", "pitfall")
-        given = {**dict(lesson=lesson, function=function, en=en, zh=zh, hint_en=hint_en, hint_zh=hint_zh,
-                        pitfall=pitfall), **dict(zip(names, positional))}
-        from coursetools.checks import diagnosis
+        _failed_on(error, positional, dict(lesson=lesson, function=function, en=en, zh=zh, hint_en=hint_en,
+                                           hint_zh=hint_zh, pitfall=pitfall))
 
-        found = diagnosis.of(error)  # what the error usually means (a library's message), when the grader says nothing
-        hint_en, hint_zh, pitfall = given["hint_en"], given["hint_zh"], given["pitfall"]
-        if found and pitfall is None and not hint_en:
-            hint_en, hint_zh, pitfall = found.hint_en, found.hint_zh, found.slug
-        shown = found.shown_en if found and found.shown_en else diagnosis.one_line(str(error), 200)
-        detail = f"{type(error).__name__}: {shown}"
-        detail_zh = (f"{type(error).__name__}：{found.shown_zh}" if found and found.shown_zh
-                     else f"{type(error).__name__}（错误原文见上方英文行）")
-        frames = getattr(error, "frames", None) or []
-        where = f" (at {frames[-1][0]}, line {frames[-1][1]}: {frames[-1][3]})" if frames else ""
-        where_zh = f"（位置：{frames[-1][0]} 第 {frames[-1][1]} 行：{frames[-1][3]}）" if frames else ""
-        fail(en=f"{given['en']}: {detail}{where}", zh=f"{given['zh']}：{detail_zh}{where_zh}", hint_en=hint_en,
-             hint_zh=hint_zh, pitfall=pitfall, lesson=given["lesson"], function=given["function"])
+
+def _failed_on(error, positional, keywords):
+    """failing_on's failure for `error`."""
+    names = ("lesson", "function", "en", "zh", "hint_en", "hint_zh", "pitfall")
+    given = {**keywords, **dict(zip(names, positional))}
+    from coursetools.checks import diagnosis
+
+    found = diagnosis.of(error)  # what the error usually means (a library's message), when the grader says nothing
+    hint_en, hint_zh, pitfall = given["hint_en"], given["hint_zh"], given["pitfall"]
+    if found and pitfall is None and not hint_en:
+        hint_en, hint_zh, pitfall = found.hint_en, found.hint_zh, found.slug
+    shown = found.shown_en if found and found.shown_en else diagnosis.one_line(str(error), 200)
+    detail = f"{type(error).__name__}: {shown}"
+    detail_zh = (f"{type(error).__name__}：{found.shown_zh}" if found and found.shown_zh
+                 else f"{type(error).__name__}（错误原文见上方英文行）")
+    frames = getattr(error, "frames", None) or []
+    where = f" (at {frames[-1][0]}, line {frames[-1][1]}: {frames[-1][3]})" if frames else ""
+    where_zh = f"（位置：{frames[-1][0]} 第 {frames[-1][1]} 行：{frames[-1][3]}）" if frames else ""
+    fail(en=f"{given['en']}: {detail}{where}", zh=f"{given['zh']}：{detail_zh}{where_zh}", hint_en=hint_en,
+         hint_zh=hint_zh, pitfall=pitfall, lesson=given["lesson"], function=given["function"])
 
 
 _WORDS = {  # describe()'s words: (English, 中文)
@@ -194,6 +203,36 @@ def raised_at(error, kind: bool = True) -> tuple:
     return f" (at {path}, line {line}: {source})", f"（{path} 第 {line} 行：{source}）"
 
 
+def type_name(value) -> str:
+    """The name of a value's type in course words: a student object (reached through the boundary) by its own
+    class name (`Products`, `MNIST`), a tensor as `tensor`, anything else by `type(value).__name__`."""
+    import torch
+
+    from coursetools.boundary import wire
+
+    if isinstance(value, torch.Tensor):
+        return "tensor"
+    kind = value.type if isinstance(value, wire.Handle) else None
+    if kind is None and hasattr(type(value), "is_a") and hasattr(type(value), "_handle_for_wire"):  # a proxy.Remote
+        kind = value.type
+    if kind is not None:
+        return str(kind).rsplit(".", 1)[-1] or "object"
+    return type(value).__name__
+
+
+def _first_values(value, count: int):
+    """The first `count` elements of a tensor in row-major order, without copying the rest of it (a broadcast
+    view may show far more elements than it holds)."""
+    import torch
+
+    flat = value.detach()
+    count = min(count, flat.numel())
+    if flat.is_contiguous():
+        return flat.reshape(-1)[:count].cpu().tolist()
+    index = torch.unravel_index(torch.arange(count, device=flat.device), flat.shape)
+    return flat[index].cpu().tolist()
+
+
 def describe(value, max_values: int = 4, lang: str = "en") -> str:
     """Describe a value for a message: shape, dtype, device and a few values of a tensor.
 
@@ -205,14 +244,14 @@ def describe(value, max_values: int = 4, lang: str = "en") -> str:
     word = {key: pair[1 if zh else 0] for key, pair in _WORDS.items()}
     if not isinstance(value, torch.Tensor):
         text = repr(value)
-        return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
+        return f"{type_name(value)} {text[:60]}{'...' if len(text) > 60 else ''}"
     parts = [word["tensor"].format(shape=tuple(value.shape), dtype=value.dtype)]
     if value.device.type != "cpu":
         parts.append(word["device"].format(device=value.device))
     if value.requires_grad:
         parts.append(word["grad"])
     if value.device.type != "meta" and value.numel() > 0:
-        flat = value.detach().reshape(-1)[:max_values].cpu().tolist()
+        flat = _first_values(value, max_values)
         shown = ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in flat)
         parts.append(word["values"].format(values=f"{shown}{', ...' if value.numel() > max_values else ''}"))
     return word["sep"].join(parts)

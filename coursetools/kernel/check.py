@@ -163,8 +163,10 @@ class _NotebookCode:
 def _notebook_transport(code: _NotebookCode):
     """A factory for the plugin's use_transport: the student side in this process, describing the
     notebook's frames (with their notebook and cell) like a .py submission's."""
+    import linecache
+
     from coursetools.boundary.proxy import InProcess
-    from coursetools.sandbox.server import Server
+    from coursetools.sandbox.server import Server, is_stub_raise
 
     class NotebookServer(Server):
         def _describe(self, error):
@@ -176,7 +178,8 @@ def _notebook_transport(code: _NotebookCode):
             while last is not None and last.tb_next is not None:
                 last = last.tb_next
             if isinstance(error, NotImplementedError) and not info.get("stub") and last is not None \
-                    and code.place(last.tb_frame.f_code.co_filename):
+                    and code.place(last.tb_frame.f_code.co_filename) and is_stub_raise(linecache.getline(
+                        last.tb_frame.f_code.co_filename, last.tb_lineno)):  # the stub's line, not torch's error
                 info["stub"] = getattr(last.tb_frame.f_code, "co_qualname", last.tb_frame.f_code.co_name)
                 info["frames"] = frames[-6:]
             return info

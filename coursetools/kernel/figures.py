@@ -80,7 +80,8 @@ def why_no_picture(error: BaseException, namespace: dict, needs: tuple) -> str:
     kind = type(error).__name__
     frames = _frames(error)
     mine = [(name, line) for path, line, name in frames if _is_notebook(path, namespace)]
-    if isinstance(error, NotImplementedError) and frames and _is_notebook(frames[-1][0], namespace):
+    if isinstance(error, NotImplementedError) and frames and _is_notebook(frames[-1][0], namespace) \
+            and _stub_raised(error):
         name = mine[-1][0]
         return (f"No picture yet: {name} is not implemented yet; write it (and run its cell) first.\n"
                 f"暂时没有图片：{name} 尚未实现，请先完成它（并运行那个单元格）。")
@@ -100,6 +101,18 @@ def why_no_picture(error: BaseException, namespace: dict, needs: tuple) -> str:
     where_zh = f"{mine[-1][0]} 第 {mine[-1][1]} 行" if mine else "、".join(needs)
     return (f"No picture: {where} raised {detail}. The check cells of {', '.join(needs)} above say more.\n"
             f"暂时没有图片：{where_zh} 抛出了 {detail}。上面 {'、'.join(needs)} 的检查单元格会给出更多信息。")
+
+
+def _stub_raised(error) -> bool:
+    """Whether the innermost line of the error is a stub's `raise NotImplementedError` (torch's own is not)."""
+    import linecache
+
+    from coursetools.sandbox.server import is_stub_raise
+
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and is_stub_raise(linecache.getline(tb.tb_frame.f_code.co_filename, tb.tb_lineno))
 
 
 def _frames(error) -> list:

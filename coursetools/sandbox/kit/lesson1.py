@@ -47,18 +47,32 @@ def share_probe(function, array, write_array=None, write_tensor=None):
 
 
 class NonCpuStandIn(TorchFunctionMode):
-    """A `meta` tensor that behaves like a CUDA tensor holding `data`, while the mode is on.
+    """`meta` tensors that behave like CUDA tensors holding data, while the mode is on.
 
-    A meta tensor has no data, so copying it to the CPU would fail. Here every operation on
-    it is also run on `data` (a CPU copy): where the meta result is a tensor, the two are
-    paired; where the meta device cannot give data (.cpu(), .to("cpu"), .tolist()), the CPU
-    result is returned, as a GPU would give. `.numpy()` on it raises, as on CUDA.
+    A meta tensor has no data, so copying it to the CPU would fail. Here every operation on a
+    tracked meta tensor is also run on its CPU twin: where the meta result is a tensor, the two
+    are paired; where the meta device cannot give data (.cpu(), .to("cpu"), .tolist(), .item()),
+    the CPU result is returned, as a GPU would give. `.numpy()` on it raises, as on CUDA. A
+    tensor sent to the device (`.to(device)`, `torch.zeros(..., device=device)`) and a model's
+    weights (`adopt`) get a twin too, and `torch.autocast("meta")` is autocast switched off
+    (CUDA code's `torch.autocast(device.type)` runs; the probe checks places, not dtypes).
     """
 
-    def __init__(self, data: torch.Tensor):
+    def __init__(self, data: torch.Tensor = None):
         super().__init__()
-        self.tensor = torch.empty(data.shape, dtype=data.dtype, device="meta").requires_grad_(data.requires_grad)
-        self._pairs = {id(self.tensor): (self.tensor, data)}  # id -> (meta tensor kept alive, its CPU data)
+        self._pairs = {}  # id -> (meta tensor kept alive, its CPU data)
+        if data is not None:
+            self.tensor = torch.empty(data.shape, dtype=data.dtype, device="meta").requires_grad_(data.requires_grad)
+            self._pairs[id(self.tensor)] = (self.tensor, data)
+
+    def adopt(self, model: torch.nn.Module) -> torch.nn.Module:
+        """Move `model` to the meta device, each weight and buffer paired with a CPU copy of its values."""
+        before = {name: t.detach().clone() for name, t in [*model.named_parameters(), *model.named_buffers()]}
+        model.to("meta")
+        for name, t in [*model.named_parameters(), *model.named_buffers()]:
+            if name in before:
+                self._pairs[id(t)] = (t, before[name])
+        return model
 
     def _tracked(self, value) -> bool:
         if isinstance(value, torch.Tensor):
@@ -72,27 +86,68 @@ class NonCpuStandIn(TorchFunctionMode):
     def _on_cpu(self, value):
         if isinstance(value, torch.Tensor) and id(value) in self._pairs:
             return self._pairs[id(value)][1]
+        if isinstance(value, torch.device) and value.type == "meta" or isinstance(value, str) and value == "meta":
+            return torch.device("cpu")
         if isinstance(value, (list, tuple)):
             return type(value)(self._on_cpu(v) for v in value)
         if isinstance(value, dict):
             return {k: self._on_cpu(v) for k, v in value.items()}
         return value
 
+    def _pair(self, out, on_cpu):
+        if isinstance(out, torch.Tensor) and out.device.type == "meta" and isinstance(on_cpu, torch.Tensor) \
+                and on_cpu.device.type == "cpu" and out.shape == on_cpu.shape:
+            self._pairs[id(out)] = (out, on_cpu)
+        elif isinstance(out, (list, tuple)) and isinstance(on_cpu, (list, tuple)) and len(out) == len(on_cpu):
+            for a, b in zip(out, on_cpu):
+                self._pair(a, b)
+
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if not self._tracked((args, kwargs)):
-            return func(*args, **kwargs)
+            out = func(*args, **kwargs)
+            if isinstance(out, torch.Tensor) and out.device.type == "meta" and id(out) not in self._pairs:
+                try:  # sent to the device or made there: its twin is the same call on the CPU
+                    self._pair(out, func(*self._on_cpu(args), **self._on_cpu(kwargs)))
+                except Exception:
+                    pass
+            return out
         if func in (torch.Tensor.numpy, torch.Tensor.__array__) and not kwargs.get("force", False):
             raise TypeError("can't convert meta device type tensor (the grader's stand-in for a cuda:0 tensor) to "
                             "numpy. Use Tensor.cpu() to copy the tensor to host memory first.")
-        on_cpu = func(*self._on_cpu(args), **self._on_cpu(kwargs))
+        try:
+            on_cpu = func(*self._on_cpu(args), **self._on_cpu(kwargs))
+        except Exception:  # a tensor without a twin (a gradient): only the meta result can be given
+            on_cpu = None
         try:
             out = func(*args, **kwargs)
         except NotImplementedError:  # "Cannot copy out of meta tensor": the data leaves the device
+            if on_cpu is None:
+                raise
             return on_cpu
-        if isinstance(out, torch.Tensor) and out.device.type == "meta" and isinstance(on_cpu, torch.Tensor):
-            self._pairs[id(out)] = (out, on_cpu)
+        self._pair(out, on_cpu)
         return out
+
+    def __enter__(self):
+        _AUTOCAST_OFF_ON_META.append(True)
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        _AUTOCAST_OFF_ON_META.pop()
+        return super().__exit__(*exc)
+
+
+_AUTOCAST_OFF_ON_META = []  # non-empty while a stand-in is on
+_autocast_init = torch.amp.autocast_mode.autocast.__init__
+
+
+def _autocast_init_meta(self, device_type, *args, **kwargs):
+    if _AUTOCAST_OFF_ON_META and str(device_type) == "meta":
+        return _autocast_init(self, "cpu", enabled=False)
+    return _autocast_init(self, device_type, *args, **kwargs)
+
+
+torch.amp.autocast_mode.autocast.__init__ = _autocast_init_meta
 
 
 @kit
