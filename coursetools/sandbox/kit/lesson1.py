@@ -121,8 +121,8 @@ class NonCpuStandIn(TorchFunctionMode):
             on_cpu = None
         try:
             out = func(*args, **kwargs)
-        except NotImplementedError:  # "Cannot copy out of meta tensor": the data leaves the device
-            if on_cpu is None:
+        except (NotImplementedError, RuntimeError) as error:  # "Cannot copy out of meta tensor", ".item() cannot
+            if on_cpu is None or "meta" not in str(error):     # be called on meta tensors": the data leaves the device
                 raise
             return on_cpu
         self._pair(out, on_cpu)
