@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._build import prepare, write_mnist_subset
+from ._build import prepare, write_mnist_arrays, write_mnist_subset
 from ._idx import read_idx
 from ._layout import (
     DATA_ROOT,
@@ -44,6 +44,7 @@ __all__ = [
     "mnist_ready",
     "prepare",
     "require_mnist",
+    "write_mnist_arrays",
     "write_mnist_subset",
 ]
 

@@ -285,3 +285,52 @@ def write_mnist_subset(
                            n_train=n_train, n_test=n_test, subset_of=str(source))
         _install(build, dest, stamp)
     return dest
+
+
+def write_mnist_arrays(
+    dest_root: str | os.PathLike,
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
+    *,
+    kind: str = "copy",
+    sync: bool = False,
+    **note,
+) -> Path:
+    """Write MNIST-shaped arrays as a complete data root; return dest_root.
+    把 MNIST 形状的数组写成一个完整的数据根目录；返回 dest_root。
+
+    dest_root gets MNIST/raw/ (uncompressed idx files that torchvision.datasets.MNIST(dest_root)
+    loads), digits/ (the first test images as PNG files with labels.txt) and a stamp, as
+    write_mnist_subset writes: for data a grader changed or cut (a permuted, relabelled copy).
+    dest_root 中会有 MNIST/raw/（torchvision.datasets.MNIST(dest_root) 可加载的未压缩 idx 文件）、
+    digits/（前几张测试图像的 PNG 文件和 labels.txt）以及标记，与 write_mnist_subset 相同：
+    用于评分程序改动或截取过的数据（像素重排、标签重映射后的副本）。
+
+    Args:
+        dest_root: where to write. / 写入的位置。
+        train: (images uint8 (N, 28, 28), labels 0-9 (N,)) of the training split. / 训练划分。
+        test: the same for the test split. / 测试划分，格式相同。
+        kind: the stamp's kind. / 标记中的类型。
+        sync: fsync the idx files (False: a temporary copy). / 是否 fsync idx 文件（False：临时副本）。
+        note: more fields for the stamp. / 写入标记的其他字段。
+
+    Raises:
+        ValueError: arrays of the wrong shape, dtype or label range. / 数组形状、类型或标签范围不对。
+    """
+    splits = {"train": train, "t10k": test}
+    for prefix, (images, labels) in splits.items():
+        images, labels = np.asarray(images), np.asarray(labels)
+        if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28) or not len(images):
+            raise ValueError(f"{prefix} images must be uint8 (N, 28, 28) with N >= 1, got {images.dtype} {images.shape}")
+        if labels.shape != (len(images),) or labels.min() < 0 or labels.max() > 9:
+            raise ValueError(f"{prefix} labels must be {len(images)} classes 0-9, got shape {labels.shape}")
+    dest = resolve_root(dest_root)
+    with _build_dir(dest) as build:
+        (build / "raw").mkdir()
+        for prefix, (images, labels) in splits.items():
+            write_idx(build / "raw" / f"{prefix}-images-idx3-ubyte", np.asarray(images), sync=sync)
+            write_idx(build / "raw" / f"{prefix}-labels-idx1-ubyte", np.asarray(labels).astype(np.uint8), sync=sync)
+        files = {name: {"size": (build / "raw" / name).stat().st_size} for name in IDX_MD5}
+        _write_digits(build / "digits", np.asarray(test[0]), np.asarray(test[1]))
+        _install(build, dest, _new_stamp(kind, files, _record_digits(build / "digits"), **note))
+    return dest

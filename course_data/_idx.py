@@ -27,9 +27,10 @@ def idx_header(shape: tuple[int, ...]) -> bytes:
     return bytes([0, 0, UBYTE, len(shape)]) + struct.pack(f">{len(shape)}I", *shape)
 
 
-def write_idx(path: Path, array: np.ndarray) -> None:
-    """Write a uint8 array (1 to 3 dimensions) as an idx file, flushed to disk.
-    把 uint8 数组（1 到 3 维）写成 idx 文件，并刷新到磁盘。
+def write_idx(path: Path, array: np.ndarray, sync: bool = True) -> None:
+    """Write a uint8 array (1 to 3 dimensions) as an idx file, flushed to disk (unless `sync` is False: a
+    temporary copy that a crash may lose).
+    把 uint8 数组（1 到 3 维）写成 idx 文件，并刷新到磁盘（`sync` 为 False 时不刷新：可丢失的临时副本）。
     """
     if array.dtype != np.uint8:
         raise TypeError(f"write_idx needs a uint8 array, got {array.dtype}")
@@ -38,8 +39,9 @@ def write_idx(path: Path, array: np.ndarray) -> None:
     with open(path, "wb") as f:
         f.write(idx_header(array.shape))
         f.write(np.ascontiguousarray(array).tobytes())
-        f.flush()
-        os.fsync(f.fileno())
+        if sync:
+            f.flush()
+            os.fsync(f.fileno())
 
 
 def _bad_idx(path: Path, problem: str) -> CourseDataError:

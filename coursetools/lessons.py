@@ -32,6 +32,9 @@ class Lesson:
     public_mnist: bool = False
     #: what the student process loads once, before the tests ("torchvision", "mnist"; coursetools/sandbox)
     preload: tuple = ()
+    #: when graded, its tests train and measure on the grader's own copy of MNIST, changed in secret for that
+    #: grading (coursetools.checks.mnist.changed_copy), and the prepared MNIST is hidden from its student process
+    secret_mnist: bool = False
     #: seconds x 10 of one lesson process grading the reference on a 2-core machine: shards are balanced with
     #: it and the longest lessons start first. Only the proportions matter; fixed, so every machine slices alike.
     cost: int = 40
@@ -80,7 +83,7 @@ TABLE = (
         "softmax-before-ce",  # softmax in forward
     )),
     Lesson(5, "train", Text("the training loop", "训练循环"), needs_mnist=True, public_mnist=True,
-           preload=("mnist",), cost=120, pitfalls=(
+           preload=("mnist",), secret_mnist=True, cost=120, pitfalls=(
         "no-zero-grad",  # a loop without zero_grad()
         "eval-with-grad",  # evaluate without torch.no_grad()
         "train-eval-mode",  # train_one_epoch / evaluate without train() / eval()

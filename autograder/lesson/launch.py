@@ -39,6 +39,9 @@ class Plan:
     preload: list = field(default_factory=list)
     threads: int = 1
     work_dir: str = None  # the student process's folder when it runs without bubblewrap
+    #: the data root of the grader's own MNIST copy for this grading (coursetools.checks.mnist.changed_copy): the
+    #: student process reads MNIST there, and the prepared MNIST is not shown (None: the prepared MNIST is shown)
+    mnist: str = None
 
 
 def course_paths() -> list:
@@ -89,12 +92,17 @@ def bwrap_argv(plan: Plan, fd: int) -> list:
             argv += ["--ro-bind", path, path]
     shown = course_paths()
     data = _data_root()
-    if data:
+    if data and not plan.mnist:
         shown.append(data)
     for path in _outermost(shown):
         argv += ["--ro-bind", path, path]
+    if plan.mnist:
+        argv += _hide_prepared_mnist(data, shown)
     for path in [plan.root, *plan.shared]:
         argv += ["--ro-bind", path, path]
+    if plan.mnist and not any(os.path.realpath(plan.mnist).startswith(os.path.realpath(path) + os.sep)
+                              for path in plan.shared):
+        argv += ["--ro-bind", plan.mnist, plan.mnist]
     for device in sorted(os.listdir("/dev")):
         if device.startswith("nvidia"):
             argv += ["--dev-bind", f"/dev/{device}", f"/dev/{device}"]
@@ -109,6 +117,16 @@ def bwrap_argv(plan: Plan, fd: int) -> list:
     return argv + _sandbox_options(plan)
 
 
+def _hide_prepared_mnist(data, shown) -> list:
+    """bwrap arguments that cover the prepared MNIST with an empty folder where a shown path holds it (the default
+    data root is the course_data package itself): a grading on the grader's own copy shows only that copy."""
+    if not data:
+        return []
+    mnist = os.path.realpath(os.path.join(data, "MNIST"))
+    inside = any(mnist.startswith(os.path.realpath(path) + os.sep) for path in shown)
+    return ["--tmpfs", mnist, "--remount-ro", mnist] if inside and os.path.isdir(mnist) else []
+
+
 def plain_argv(plan: Plan, fd: int) -> list:
     return [sys.executable, "-m", "coursetools.sandbox", "--fd", str(fd), "--root", plan.root] + _sandbox_options(plan)
 
@@ -116,6 +134,7 @@ def plain_argv(plan: Plan, fd: int) -> list:
 def _sandbox_options(plan: Plan) -> list:
     """The student process caps a test's data memory itself, once it has preloaded (its own size is then known)."""
     options = ["--memory-bytes", str(int(plan.memory_bytes))] if plan.memory_bytes else []
+    options += ["--mnist", plan.mnist] if plan.mnist else []
     return options + (["--preload", *plan.preload] if plan.preload else [])
 
 

@@ -18,6 +18,7 @@ from _pytest.skipping import evaluate_skip_marks  # the skip/skipif marks, as py
 from autograder.lesson import confine, launch, messages
 from autograder.lesson.client import SandboxTransport
 from coursetools.boundary.proxy import StudentRaised
+from coursetools.checks import mnist as checks_mnist
 from coursetools.checks import pytest_plugin, records
 from coursetools.lessons import BY_NUMBER
 from coursetools.regions import HIDDEN, find_regions
@@ -204,13 +205,19 @@ def run_lesson(channel_fd: int, job: dict) -> int:
     transport = None
     try:
         confine.become_subreaper()
+        memory = confine.bound_lesson_memory(job.get("lesson_cgroup"), job.get("home_cgroup"),
+                                             job.get("lesson_memory_bytes", 0))
+        print(f"lesson process memory limit: {memory or 'none'}", flush=True)  # lesson.log
         # pytest empties and remakes --basetemp when a test first needs it: share the folder above it
         shared = os.path.dirname(job["basetemp"])
         os.makedirs(shared, exist_ok=True)
         os.chmod(shared, 0o755)
+        # training points rest on data the submission could not know: MNIST changed in secret, drawn here anew
+        secret = BY_NUMBER[job["lesson"]].secret_mnist
+        copy = str(checks_mnist.changed_copy(os.path.join(shared, "mnist"))) if secret else None
         plan = launch.Plan(root=job["submission"], shared=[shared], uid=job["sandbox_uid"],
                            memory_bytes=job["memory_bytes"], preload=list(BY_NUMBER[job["lesson"]].preload),
-                           threads=job["threads"], work_dir=job["work_dir"])
+                           threads=job["threads"], work_dir=job["work_dir"], mnist=copy)
         if plan.uid is not None and confine.private_mounts():
             confine.open_paths(launch.course_paths() + [job["submission"], shared], stash_dir=job["work_dir"])
         reason = isolation(plan)

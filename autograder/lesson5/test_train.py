@@ -13,9 +13,9 @@ from contextlib import contextmanager
 import pytest
 import torch
 
-import course_data
 from coursetools.boundary.proxy import Remote
 from coursetools.checks.feedback import describe, describe_zh, fail, raised_at
+from coursetools.checks.mnist import grading_root, write_reduced
 from coursetools.checks.oracles import accuracy_of, mnist, net, predictions_of, replay_loop, start_weights, state_of
 
 pytestmark = [pytest.mark.lesson5, pytest.mark.mnist, pytest.mark.time_limit(300)]
@@ -401,8 +401,9 @@ def test_train_one_epoch_and_evaluate_reach_95_percent(submission, train, mnist_
     if measured < 0.95:
         pitfall = _spy_pitfall(spy.call("report"))  # the spy only names the failure
         fail(en=f"2 epochs with Adam(lr=1e-3), batch 64, gave weights with test accuracy {measured:.4f} (measured "
-                "by the grader); expected at least 0.95.",
-             zh=f"Adam(lr=1e-3)、批大小 64、训练 2 轮后，评分程序测得的测试准确率为 {measured:.4f}；应至少为 0.95。",
+                f"by the grader); expected at least 0.95.{_own_data()}",
+             zh=f"Adam(lr=1e-3)、批大小 64、训练 2 轮后，评分程序测得的测试准确率为 {measured:.4f}；应至少为 0.95。"
+                f"{_own_data(zh=True)}",
              hint_en="" if pitfall else _TRAIN_HINT[0], hint_zh="" if pitfall else _TRAIN_HINT[1], pitfall=pitfall,
              function="train_one_epoch")
     if _as_number(accuracy) is None or abs(_as_number(accuracy) - measured) > 1.5e-4:
@@ -431,6 +432,70 @@ def _contract_weights(weights):
     return found if len(found) == 4 else None
 
 
+def _own_data(zh=False) -> str:
+    """The sentence on the grader's own data for a failed accuracy check, where this grading trains and measures on
+    the grader's copy of MNIST (coursetools.checks.mnist.changed_copy); empty where MNIST itself is used."""
+    if grading_root() is None:
+        return ""
+    if zh:
+        return ("评分程序使用自己的 MNIST 副本进行训练和测试，这份副本在本次评分中被改动过（像素顺序和类别标签），"
+                "因此在别处训练的权重在这里得不到分数。")
+    return (" The grader trains and tests on its own copy of MNIST, changed for this grading (pixel order and class "
+            "labels), so weights trained elsewhere score nothing.")
+
+
+#: what the loop watchers around train_mnist name (kit.watch_loop): pitfall -> (what, hint), each (English, 中文)
+_LOOP_PITFALLS = {
+    "softmax-before-ce": (
+        ("the loss was given rows of {kind} (a softmax or log_softmax of the model's outputs): CrossEntropyLoss "
+         "applies log-softmax itself and expects the raw outputs (logits)",
+         "损失函数收到的每一行都是{kind_zh}（对模型输出做了 softmax 或 log_softmax）：CrossEntropyLoss 自己会做 "
+         "log-softmax，它需要原始输出（logits）"),
+        ("pass the raw outputs: loss = criterion(model(images), labels), no softmax in between (and none at the end "
+         "of the model's forward).",
+         "直接传入原始输出：loss = criterion(model(images), labels)，中间不要加 softmax（模型的 forward 末尾也不要）。")),
+    "no-zero-grad": (
+        ("loss.backward() found the gradients of the batch before still there after optimizer.step() (backward "
+         "{backward}): they are never cleared, so every step adds up all earlier gradients",
+         "optimizer.step() 之后，loss.backward()（第 {backward} 次）发现上一个批次的梯度还在：梯度从未清零，"
+         "每一步都会把之前所有的梯度累加起来"),
+        ("call optimizer.zero_grad() once per batch, before loss.backward() (or right after optimizer.step()).",
+         "每个批次调用一次 optimizer.zero_grad()，放在 loss.backward() 之前（或紧跟在 optimizer.step() 之后）。")),
+    "step-before-backward": (
+        ("optimizer.step() found no gradient to apply (step {step}, after {backward} backward calls): it came before "
+         "loss.backward(), or zero_grad() came between backward() and step()",
+         "optimizer.step()（第 {step} 次，此前有 {backward} 次 backward）没有可用的梯度：它在 loss.backward() 之前，"
+         "或者 zero_grad() 放在了 backward() 与 step() 之间"),
+        _TRAIN_HINT),
+}
+_KINDS_ZH = {"probabilities": "概率", "log-probabilities": "对数概率"}
+
+
+def _check_loop_report(report):
+    """Fail naming the loop pitfall the watchers around train_mnist saw (what they report may only fail the test)."""
+    found = report.get("pitfall") if isinstance(report, dict) else None
+    if not isinstance(found, dict) or found.get("slug") not in _LOOP_PITFALLS:
+        return
+    slug = found["slug"]
+    facts = {"kind": str(found.get("what"))[:40], "kind_zh": _KINDS_ZH.get(found.get("what"), "概率"),
+             **{key: found.get(key) if type(found.get(key)) is int else "?" for key in ("backward", "step")}}
+    (what_en, what_zh), (hint_en, hint_zh) = _LOOP_PITFALLS[slug]
+    fail(en=f"inside train_mnist's own training, {what_en.format(**facts)}.",
+         zh=f"在 train_mnist 自己的训练中，{what_zh.format(**facts)}。", hint_en=hint_en, hint_zh=hint_zh, pitfall=slug,
+         function="train_mnist")
+
+
+def _train_mnist(submission, train, root, device):
+    """The student's train_mnist(root, device=device, seed=0), run under the kit's loop watchers (kit.watch_loop:
+    the loss's inputs, the order of backward and step, wherever the student wrote the loop); fails naming a loop
+    pitfall they saw, else returns what train_mnist returned."""
+    kit = submission.kit
+    with diagnosed():
+        result = kit.watch_loop(train.train_mnist, str(root), device=device, seed=0)
+    _check_loop_report(kit.loop_report())
+    return result
+
+
 def _check_train_mnist(submission, result, images, labels, bar, where_en, where_zh):
     """Check (model, accuracy) from train_mnist: the grader measures the returned model's test accuracy from its
     weights, checks that the model's own outputs agree, then compares with the returned accuracy and the bar."""
@@ -453,27 +518,30 @@ def _check_train_mnist(submission, result, images, labels, bar, where_en, where_
     value = _as_number(accuracy)
     if value is None or not bar <= value <= 1 or measured < bar:
         fail(en=f"{where_en} with its own defaults gave accuracy {describe(accuracy)} (the grader measures "
-                f"{measured:.4f}); expected at least {bar} there.",
-             zh=f"{where_zh}使用默认参数得到准确率 {describe_zh(accuracy)}（评分程序测得 {measured:.4f}）；应至少为 {bar}。",
+                f"{measured:.4f}); expected at least {bar} there.{_own_data()}",
+             zh=f"{where_zh}使用默认参数得到准确率 {describe_zh(accuracy)}（评分程序测得 {measured:.4f}）；应至少为 {bar}。"
+                f"{_own_data(zh=True)}",
              hint_en="load both splits with load_mnist, make_loaders, SimpleMNISTNet, Adam(lr=1e-3), train_one_epoch "
                      "per epoch, then evaluate on the test loader.",
              hint_zh="用 load_mnist 加载两个划分，make_loaders，SimpleMNISTNet，Adam(lr=1e-3)，每轮 train_one_epoch，"
                      "最后 evaluate。")
     if abs(measured - value) > 2e-3:
         fail(en=f"returned accuracy {value:.4f}, but the returned model scores {measured:.4f} on the "
-                f"{len(labels):,} test images of that folder; expected the test accuracy of the returned model.",
-             zh=f"返回的准确率为 {value:.4f}，但返回的模型在该文件夹的测试集上为 {measured:.4f}；应返回该模型的测试准确率。",
+                f"{len(labels):,} test images of that folder; expected the test accuracy of the returned model."
+                f"{_own_data()}",
+             zh=f"返回的准确率为 {value:.4f}，但返回的模型在该文件夹的测试集上为 {measured:.4f}；应返回该模型的测试准确率。"
+                f"{_own_data(zh=True)}",
              hint_en="return model, evaluate(model, test_loader, device) after the last epoch.",
              hint_zh="最后一轮之后返回 model, evaluate(model, test_loader, device)。")
 
 
 @pytest.mark.points(3)
 @pytest.mark.time_limit(300)
-def test_train_mnist_runs_the_whole_pipeline(submission, train, mnist_root, mnist_tensors, tmp_path):
-    """Check train_mnist end to end on a reduced MNIST folder (3,000 training, 1,000 test images)."""
-    root = course_data.write_mnist_subset(tmp_path, n_train=3000, n_test=1000, root=mnist_root)
-    with diagnosed():
-        result = train.train_mnist(str(root), device="cpu", seed=0)
+def test_train_mnist_runs_the_whole_pipeline(submission, train, mnist_tensors, tmp_path):
+    """Check train_mnist end to end on a reduced MNIST folder (3,000 training, 1,000 test images; when graded, of the
+    grader's copy changed for this grading), its loop watched for pitfalls."""
+    root = write_reduced(tmp_path / "mnist", n_train=3000, n_test=1000)  # from the graders' MNIST in memory
+    result = _train_mnist(submission, train, root, "cpu")
     images, labels = mnist_tensors["test"]
     _check_train_mnist(submission, result, images[:1000], labels[:1000], 0.85,
                        "on 3,000 training images (0.95 on all of MNIST)", "在 3000 张训练图像上（完整 MNIST 上为 0.95）")
@@ -644,8 +712,7 @@ def test_train_mnist_on_full_mnist_reaches_95_percent(submission, train, mnist_r
         pytest.skip("train_mnist on all of MNIST takes a minute or two: run with --full to include it")
     device = "cuda" if torch.cuda.is_available() else "cpu"
     start = time.monotonic()
-    with diagnosed():
-        result = train.train_mnist(str(mnist_root), device=device, seed=0)
+    result = _train_mnist(submission, train, grading_root() or mnist_root, device)
     seconds = time.monotonic() - start
     _check_train_mnist(submission, result, *mnist_tensors["test"], 0.95, "on all of MNIST", "在完整 MNIST 上")
     if seconds > 180:

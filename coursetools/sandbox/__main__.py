@@ -23,6 +23,7 @@ def main(argv=None):
     parser.add_argument("--fd", type=int, required=True, help="the channel to the trusted side")
     parser.add_argument("--root", required=True, help="the submission folder")
     parser.add_argument("--preload", nargs="*", default=[], help="torchvision, mnist")
+    parser.add_argument("--mnist", help="the data root to read MNIST from (the grader's copy for this grading)")
     parser.add_argument("--reap", action="store_true", help="kill every other process here after each test "
                         "(only inside a PID namespace of its own)")
     parser.add_argument("--memory-bytes", type=int, default=0, help="data memory a test may allocate beyond what "
@@ -45,6 +46,8 @@ def main(argv=None):
     from coursetools.sandbox.kit import lookup
 
     lookup("work_dir")  # every lesson's kit, imported once here rather than in every test's child
+    if args.mnist:
+        lookup("mnist_source")(args.mnist)
     if "mnist" in args.preload:
         try:
             lookup("preload_mnist")()

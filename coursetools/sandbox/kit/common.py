@@ -144,16 +144,27 @@ class TensorBatches:
 
 
 _MNIST = {}
+#: the data root MNIST is read from: the trusted side's choice when grading (its copy changed in secret for this
+#: grading, `python -m coursetools.sandbox --mnist DIR`), else the prepared MNIST (None)
+_MNIST_SOURCE = {"root": None}
 
 
 def mnist(split):
-    """MNIST `split` ('train' or 'test') as (MnistImages, int64 labels), loaded once per process."""
+    """MNIST `split` ('train' or 'test') as (MnistImages, int64 labels), loaded once per process from the data
+    root the trusted side chose (mnist_source), else from the prepared MNIST."""
     if split not in _MNIST:
         import course_data
 
-        images, labels = course_data.load_mnist_arrays(train=split == "train")
+        images, labels = course_data.load_mnist_arrays(train=split == "train", root=_MNIST_SOURCE["root"])
         _MNIST[split] = MnistImages(torch.from_numpy(images)), torch.from_numpy(labels)
     return _MNIST[split]
+
+
+@kit
+def mnist_source(root):
+    """Read MNIST from the data root `root` (torchvision's layout) from now on (set before preloading)."""
+    _MNIST_SOURCE["root"] = str(root)
+    _MNIST.clear()
 
 
 @kit
@@ -289,6 +300,87 @@ class LoopSpy:
 @kit
 def loop_spy(model, optimizer):
     return LoopSpy(model, optimizer)
+
+
+class LoopWatch:
+    """Process-wide watchers for one call of a student's function that builds its own loss and optimizer (train_mnist):
+    the inputs of every cross-entropy (nn.CrossEntropyLoss and F.cross_entropy: probabilities or log-probabilities
+    mean a softmax before the loss), and the order of backwards and optimizer steps (a step that finds no gradient
+    came before backward, or after a zero_grad between backward and step; a backward that finds the gradients of the
+    last step still there means they were never cleared; gradient accumulation, several backwards before one step,
+    is fine). Installed only for the call, then removed; what it reports may only name a pitfall or fail a test."""
+
+    def __init__(self):
+        self.kinds, self.counts, self.pitfall = {}, {"backward": 0, "step": 0}, None
+        self.stepped = []  # the optimizers that stepped since the last backward
+        self.saved = None
+
+    def _found(self, pitfall, what):
+        if self.pitfall is None:
+            self.pitfall = {"slug": pitfall, "what": what, "backward": self.counts["backward"],
+                            "step": self.counts["step"]}
+
+    def _cross_entropy(self, input, target, *args, **kwargs):
+        kind = _rows_kind(input)
+        self.kinds[str(kind)] = self.kinds.get(str(kind), 0) + 1
+        if kind in ("probabilities", "log-probabilities"):
+            self._found("softmax-before-ce", kind)
+        return self.saved[0](input, target, *args, **kwargs)
+
+    def _backward(self, *args, **kwargs):
+        self.counts["backward"] += 1
+        if self.stepped and any(p.grad is not None and bool(p.grad.ne(0).any())
+                                for optimizer in self.stepped for p in _parameters(optimizer)):
+            self._found("no-zero-grad", "stale gradients at backward")
+        self.stepped = []
+        return self.saved[1](*args, **kwargs)
+
+    def _step(self, optimizer, args, kwargs):
+        self.counts["step"] += 1
+        if not (args or kwargs.get("closure")) and not any(p.grad is not None and bool(p.grad.ne(0).any())
+                                                           for p in _parameters(optimizer)):
+            self._found("step-before-backward", "a step without gradients")
+        if all(o is not optimizer for o in self.stepped):
+            self.stepped.append(optimizer)
+
+    def __enter__(self):
+        from torch.optim.optimizer import register_optimizer_step_pre_hook
+
+        self.saved = (nn.functional.cross_entropy, torch.autograd.backward)
+        nn.functional.cross_entropy, torch.autograd.backward = self._cross_entropy, self._backward
+        self.hook = register_optimizer_step_pre_hook(self._step)
+        return self
+
+    def __exit__(self, *exc):
+        self.hook.remove()
+        nn.functional.cross_entropy, torch.autograd.backward = self.saved
+
+    def report(self):
+        """{"pitfall": None or {"slug", "what", "backward": backwards so far, "step": steps so far}, "kinds": {kind of
+        the cross-entropy's input: calls}, "backward": calls, "step": calls}."""
+        return {"pitfall": None if self.pitfall is None else dict(self.pitfall), "kinds": dict(self.kinds),
+                **self.counts}
+
+
+def _parameters(optimizer):
+    return [p for group in optimizer.param_groups for p in group["params"]]
+
+
+_WATCHED = {}
+
+
+@kit
+def watch_loop(function, *args, **kwargs):
+    """`function(*args, **kwargs)` (the student's train_mnist) under a LoopWatch; `loop_report()` says what it saw."""
+    _WATCHED["last"] = watch = LoopWatch()
+    with watch:
+        return function(*args, **kwargs)
+
+
+@kit
+def loop_report():
+    """What the LoopWatch of the last watch_loop in this test saw (its report), None before any."""
+    return _WATCHED["last"].report() if "last" in _WATCHED else None
 
 
 class DeviceProbeLoss:
