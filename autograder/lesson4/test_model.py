@@ -15,7 +15,7 @@ from torch import nn
 from coursetools.boundary.proxy import Remote
 from coursetools.checks.feedback import describe, describe_zh, fail, failing_on
 
-pytestmark = pytest.mark.lesson4
+pytestmark = [pytest.mark.lesson4, pytest.mark.rests_on("values")]
 
 _CHANNEL_HINT = dict(
     hint_en="the net receives (N, 1, 28, 28) batches, with a channel dimension: flatten everything after the batch "
@@ -433,6 +433,7 @@ def test_count_parameters_on_other_models(kit, model_module, name):
 @pytest.mark.mnist
 @pytest.mark.points(5)
 @pytest.mark.time_limit(300)
+@pytest.mark.rests_on("trusted-work")
 def test_simple_mnist_net_reaches_95_percent_when_trained(kit, model_module):
     """Check the MNIST bar: the net, trained from its own start by the reference loop (2 epochs, Adam lr 1e-3,
     batch 64), scores >= 0.95. Its logits and gradients are checked against weights here (its own start, then weights

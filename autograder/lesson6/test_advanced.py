@@ -23,7 +23,7 @@ from torchvision import models
 from coursetools.boundary.proxy import Remote
 from coursetools.checks.feedback import describe, describe_zh, fail, failing_on, raised_at
 
-pytestmark = [pytest.mark.lesson6, pytest.mark.time_limit(120)]
+pytestmark = [pytest.mark.lesson6, pytest.mark.time_limit(120), pytest.mark.rests_on("values")]
 
 _NO_CUDA = ("no nvidia driver", "not compiled with cuda", "no cuda gpus", "cuda driver", "cuda is not available",
             "deserialize object on a cuda device", "deserialize object on cuda device", "forked subprocess")
@@ -274,9 +274,11 @@ def test_build_finetune_model_replaces_the_head(advanced, submission):
 def test_build_finetune_model_freezes_only_the_backbone(advanced, submission, freeze):
     """Check that with freeze_backbone only fc trains, and without it everything trains."""
     model = returned_model(advanced.build_finetune_model(num_classes=3, freeze_backbone=freeze), loaded=False)
-    params = submission.kit.model_summary(model)["parameters"]
+    params = submission.kit.parameters_of(model)  # the parameters as data: their flags are read here
     names = sorted(name for name, _ in models.resnet18(weights=None, num_classes=3).named_parameters())
-    trainable = sorted(name for name, (_, grad) in params.items() if grad is True) if sorted(params) == names else None
+    params = params if isinstance(params, Mapping) and all(isinstance(p, torch.Tensor) for p in params.values()) else {}
+    trainable = sorted(name for name, p in params.items() if p.requires_grad) if sorted(params) == names else None
+    del params  # 45 MB: a small grading box holds few copies of a ResNet-18
     expected = ["fc.bias", "fc.weight"] if freeze else names
     if trainable != expected:
         shown = trainable if trainable is None or len(trainable) < 6 else trainable[:5] + [f"... {len(trainable)} in all"]
@@ -395,6 +397,9 @@ def test_load_checkpoint_moves_the_model_to_the_device(advanced, submission, kin
 @pytest.mark.parametrize("available", [True, False])
 def test_get_device_follows_cuda_availability(advanced, submission, available):
     """Check get_device() in a pretended CUDA machine and a pretended CPU-only one."""
+    # the answer judged here: get_device() on this machine, called from here; the pretended machine exists only next
+    # to the student's code, so what the kit gives back from it may only fail the test
+    test_get_device_prefers_cuda(advanced)
     result = submission.kit.call_pretending_cuda(advanced.get_device, available)
     expected = "cuda" if available else "cpu"
     if not isinstance(result, torch.device) or result.type != expected:
@@ -408,6 +413,7 @@ def test_get_device_follows_cuda_availability(advanced, submission, available):
 
 
 @pytest.mark.time_limit(300)
+@pytest.mark.rests_on("replay")
 @pytest.mark.parametrize("freeze", [True, False])
 def test_one_optimizer_step_changes_only_the_trainable_layers(advanced, submission, freeze):
     """Check one SGD step over model.parameters() against the same step on torchvision's ResNet-18 here:

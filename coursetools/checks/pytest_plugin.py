@@ -33,7 +33,7 @@ second: an endless loop stops in 20 s) and 60 s for lessons 3 to 6 (the slowest 
 lesson 5's 95 % check, takes about 5 s with the reference on a busy 2-core machine: 12 times
 that); the calibrated limit is `max(10, 5 x the reference's time + 5)` when
 `python -m autograder calibrate` measured this test for these graders on this machine
-(autograder/parent/calibrate.py). Only tests marked `full` (train_mnist on all of MNIST, run
+(coursetools/limits.py). Only tests marked `full` (train_mnist on all of MNIST, run
 with --full) keep their `time_limit(s)` marker, the contract's budget for a whole training; and
 so do the hidden graders when an author runs them in-process (`pytest autograder`).
 The environment variable COURSE_TIME_FACTOR multiplies every limit
@@ -51,9 +51,9 @@ from pathlib import Path
 
 import pytest
 
-from coursetools import REPO_ROOT
+from coursetools import REPO_ROOT, limits
 from coursetools.boundary.proxy import ImportProblem, InProcess, StudentExit, StudentRaised, Submission
-from coursetools.checks import diagnosis, records
+from coursetools.checks import diagnosis, evidence, records
 from coursetools.checks.feedback import CallLog, CheckFailure, rendered
 from coursetools.lessons import BY_NUMBER, marker_lines
 from coursetools.text import Text
@@ -82,6 +82,7 @@ def pytest_configure(config):
     CONFIG["config"] = config
     for line in marker_lines():  # `lessonN` for every lesson of the table (--strict-markers knows them)
         config.addinivalue_line("markers", line)
+    config.addinivalue_line("markers", evidence.MARKER)  # what a graded test's pass rests on
     # One thread per process: the course's small models train several times faster that way
     # on a busy 2-core machine than with two threads fighting (measured: 1.3 s vs 21 s an epoch).
     # An explicit OMP_NUM_THREADS wins.
@@ -225,13 +226,10 @@ def _calibrated(name: str):
     if "limits" not in _calibration:
         _calibration["limits"] = {}
         try:
-            from types import SimpleNamespace
+            if limits.cache_dir().is_dir() and any(limits.cache_dir().glob("calibration-*.json")):
+                import torch  # only then (a calibration is per CUDA-or-not)
 
-            from autograder.parent import calibrate
-
-            folder = calibrate.cache_dir()
-            if folder.is_dir() and any(folder.glob("calibration-*.json")):  # else skip hashing the graders
-                _calibration["limits"] = calibrate.load(SimpleNamespace(full=False)) or {}
+                _calibration["limits"] = limits.load(bool(torch.cuda.is_available()), full=False) or {}
         except Exception:  # no calibration (or an unreadable one): the defaults apply
             pass
     return _calibration["limits"].get(name)
