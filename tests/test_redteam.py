@@ -25,7 +25,7 @@ REDTEAM = REPO_ROOT / "tests" / "redteam"
 HONEST = REDTEAM / "_honest"
 CASES = overlay.overlay_names(REDTEAM)
 #: cases that change what they return (the rest must get exactly the honest statuses)
-CHANGE_VALUES = {"forge-replies", "oversized-reply", "kill-everyone"}
+CHANGE_VALUES = {"forge-replies", "oversized-reply", "kill-everyone", "stride-bomb"}
 #: cases that only make sense behind the sandbox's walls (they would hit this machine itself without them)
 NEEDS_WALLS = {"read-reference", "daemon", "fill-scratch", "kill-everyone"}
 MODES = {

@@ -162,3 +162,90 @@ def test_frames_cross_a_pipe():
     finally:
         os.close(read_fd)
         os.close(write_fd)
+
+
+# ------------------------------------------------------------------ kinds: what a contract calls a tuple stays one
+
+Products = __import__("collections").namedtuple("Products", "elementwise matrix")
+
+
+class LossGrads(__import__("typing").NamedTuple):
+    loss: torch.Tensor
+    w_grad: torch.Tensor
+
+
+@pytest.mark.parametrize("value, base", [
+    (Products(1, 2), tuple), (LossGrads(torch.ones(()), torch.zeros(2)), tuple),
+    (torch.max(torch.tensor([[1.0, 3.0]]), dim=1), tuple),  # torch.return_types.max
+    (type("Items", (list,), {})([1, 2]), list),
+    (__import__("collections").defaultdict(int, {"a": 1}), dict), (OrderedDict(b=1, a=2), dict),
+])
+def test_container_subclasses_cross_as_their_base_type(value, base):
+    """Check named tuples, torch.return_types, list and dict subclasses arrive as plain data of their base type,
+    never as a handle (the contract's "returns a tuple" is met by a named tuple)."""
+    back = wire.loads(wire.dumps(value, encode_other=lambda v: wire.Handle(1, "other")))
+    assert type(back) is base and len(back) == len(value)
+    if base is dict:
+        assert list(back.items()) == list(value.items())
+    else:
+        for got, sent in zip(back, value):
+            assert (torch.equal(got, sent) if isinstance(sent, torch.Tensor) else got == sent)
+
+
+def test_tensor_subclasses_cross_as_plain_tensors():
+    """Check torchvision's tv_tensors.Image (what transforms.v2 returns) arrives as a plain tensor with its values,
+    requires_grad and grad, not as a handle."""
+    from torchvision import tv_tensors
+
+    image = tv_tensors.Image(torch.rand(1, 4, 4)).requires_grad_()
+    image.grad = torch.ones(1, 4, 4)
+    back = wire.loads(wire.dumps([image], encode_other=lambda v: wire.Handle(1, "other")))[0]
+    assert type(back) is torch.Tensor and torch.equal(back, image.as_subclass(torch.Tensor).detach())
+    assert back.requires_grad and torch.equal(back.grad, torch.ones(1, 4, 4))
+
+
+@pytest.mark.parametrize("value", [torch.arange(6.0).reshape(2, 3), torch.arange(6.0).reshape(2, 3).t(),
+                                   torch.nn.Parameter(torch.ones(3)), torch.zeros(0, 3), torch.tensor(2.0)])
+def test_a_received_tensor_has_storage_of_its_own(value):
+    """Check what arrives is no view (of the frame or of anything): `detach_()`, `set_()` and `resize_()` work on it
+    and on its .grad, as torch's own Optimizer.zero_grad does (`p.grad.detach_()` then `p.grad.zero_()`)."""
+    if value.is_floating_point() and value.is_leaf:
+        value.requires_grad_(True)
+        value.grad = torch.ones_like(value)
+    back = roundtrip(value)
+    for t in [back] + ([back.grad] if back.grad is not None else []):
+        assert t._base is None and not t._is_view()
+        assert t.untyped_storage().nbytes() == (wire._span(t) or 0) * t.element_size()
+    if back.grad is not None:
+        back.grad.detach_()
+        back.grad.zero_()
+        assert torch.equal(back.grad, torch.zeros_like(value))
+    plain = back.detach()
+    plain.resize_(plain.numel() + 3)  # its storage may grow, as a tensor made here may
+
+
+def test_a_broadcast_view_is_counted_by_what_it_shows():
+    """Check a zero-stride tensor (8 bytes of data) that shows more elements than a message may carry is refused
+    before it is built, with a message that names the size, and one within the cap arrives with its strides."""
+    tree = {"$tensor": {"dtype": "float32", "shape": [2**29], "stride": [0], "span": 1, "device": "cpu",
+                        "requires_grad": False, "blob": 0}}
+    frame = frame_with(tree, [b"\x00" * 4])
+    assert len(frame) < 300
+    with pytest.raises(wire.WireError, match="2,147,483,648 bytes"):
+        wire.loads(frame, max_blobs=256 * 2**20)
+    small = wire.loads(frame_with({**tree, "$tensor": {**tree["$tensor"], "shape": [1000]}}, [b"\x00" * 4]))
+    assert small.shape == (1000,) and small.stride() == (0,)
+
+
+def test_logical_sizes_add_up_over_a_message():
+    """Check many tensors each under the cap are refused together once their logical sizes pass it (grads and
+    arrays count too)."""
+    one = {"$tensor": {"dtype": "float64", "shape": [64, 1024], "stride": [0, 0], "span": 1, "device": "cpu",
+                       "requires_grad": False, "blob": 0}}
+    frame = frame_with([one] * 5, [b"\x00" * 8])
+    assert len(wire.loads(frame, max_blobs=3 * 2**20)) == 5
+    with pytest.raises(wire.WireError, match="more than the 2,097,152 one message"):
+        wire.loads(frame, max_blobs=2 * 2**20)
+    array = {"$ndarray": {"dtype": "<f8", "shape": [300000], "blob": 0}}
+    with pytest.raises(wire.WireError):
+        wire.loads(frame_with(array, [b"\x00" * 8]), max_blobs=2 * 2**20)

@@ -321,8 +321,8 @@ class InProcess(Transport):
 def _encode_arg(value):
     if isinstance(value, Remote):
         return value._handle_for_wire()
-    if isinstance(value, (list, tuple)):
-        return type(value)(_encode_arg(v) for v in value)
+    if isinstance(value, (list, tuple)):  # a named tuple too: it crosses as the tuple it is
+        return (list if isinstance(value, list) else tuple)(_encode_arg(v) for v in value)
     if isinstance(value, dict):
         return {k: _encode_arg(v) for k, v in value.items()}
     return value
@@ -395,7 +395,7 @@ class Remote:
         return qualname in self.mro
 
     def __repr__(self):
-        return self._handle.repr if self._handle else f"<remote {self._label}>"
+        return self._handle.repr if self._handle else f"<{self._label}>"  # course words: never an engine word
 
     def _handle_for_wire(self):
         if self._handle is None:

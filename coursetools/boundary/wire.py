@@ -19,6 +19,7 @@ import math
 import os
 import select
 import struct
+import sys
 import time
 
 MAGIC = b"CRS1"
@@ -85,7 +86,7 @@ def loads(frame: bytes, decode_handle=None, max_blobs: int = MAX_BLOBS):
     for n in lengths:
         blobs.append(view[start:start + n])
         start += n
-    return _Decoder(blobs, decode_handle).decode(header["msg"], 0)
+    return _Decoder(blobs, decode_handle, max_blobs).decode(header["msg"], 0)
 
 
 def write_frame(fd: int, frame: bytes):
@@ -162,24 +163,26 @@ class _Encoder:
             return value if math.isfinite(value) else {"$float": repr(value)}
         if isinstance(value, Handle):
             return {"$ref": value.id}
-        if type(value) in (list, tuple):
-            items = [self.encode(v, depth + 1) for v in value]
-            return items if type(value) is list else {"$tuple": items}
-        if type(value) is dict or _is_ordered_dict(value):
-            return {"$dict": [[self.encode(k, depth + 1), self.encode(v, depth + 1)] for k, v in value.items()]}
+        if isinstance(value, (list, tuple)):  # subclasses too (named tuples, torch.return_types): as their base
+            if _is_torch_size(value):
+                return {"$tuple": [int(v) for v in tuple.__iter__(value)]}
+            base = list if isinstance(value, list) else tuple
+            items = [self.encode(v, depth + 1) for v in base.__iter__(value)]
+            return items if base is list else {"$tuple": items}
+        if isinstance(value, dict):  # OrderedDict, defaultdict, ...: a dict, in the same order
+            return {"$dict": [[self.encode(k, depth + 1), self.encode(v, depth + 1)] for k, v in dict.items(value)]}
         if isinstance(value, (bytes, bytearray)):
             return {"$bytes": self.blob(value if type(value) is bytes else bytes(value))}  # bytes: no copy here
+        torch = _torch() if "torch" in sys.modules else None
+        if torch is not None and isinstance(value, torch.Tensor) and value.layout == torch.strided:
+            # subclasses (nn.Parameter, torchvision's tv_tensors, ...) cross as plain tensors
+            return {"$tensor": self.tensor(value, depth)}
         module = type(value).__module__.split(".")[0]
         if module == "torch":
-            torch = _torch()
-            if type(value) is torch.Tensor or type(value) is torch.nn.Parameter:
-                return {"$tensor": self.tensor(value, depth)}
             if isinstance(value, torch.dtype):
                 return {"$dtype": str(value).removeprefix("torch.")}
             if isinstance(value, torch.device):
                 return {"$device": str(value)}
-            if isinstance(value, torch.Size):
-                return {"$tuple": [int(v) for v in value]}
         if module == "numpy":
             import numpy as np
 
@@ -199,11 +202,14 @@ class _Encoder:
         dtype = str(t.dtype).removeprefix("torch.")
         if dtype not in TORCH_DTYPES:
             raise WireError(f"tensors of dtype {t.dtype} cannot cross the boundary")
-        spec = {"dtype": dtype, "shape": list(t.shape), "stride": list(t.stride()), "device": t.device.type,
-                "requires_grad": bool(t.requires_grad), "leaf": bool(t.is_leaf), "parameter": type(t) is torch.nn.Parameter,
-                "blob": None, "grad": None}
-        if t.device.type != "meta":
-            data = t.detach().to("cpu")
+        plain = t.detach()  # the data alone; a subclass (tv_tensors.Image) as the plain tensor it holds
+        if type(plain) is not torch.Tensor:
+            plain = plain.as_subclass(torch.Tensor)
+        spec = {"dtype": dtype, "shape": list(plain.shape), "stride": list(plain.stride()),
+                "device": plain.device.type, "requires_grad": bool(t.requires_grad), "leaf": bool(t.is_leaf),
+                "parameter": type(t) is torch.nn.Parameter, "blob": None, "grad": None}
+        if plain.device.type != "meta":
+            data = plain.to("cpu")
             span = _span(data)
             if not data.is_contiguous() and span is not None and span <= 4 * data.numel() + 64:
                 # the memory the tensor spans, so its layout (permuted, sliced, broadcast) arrives as it is
@@ -214,20 +220,30 @@ class _Encoder:
                 spec["stride"] = list(data.stride())
             spec["blob"] = self.blob(memoryview(data.reshape(-1).view(torch.uint8).numpy()))  # dumps copies it once
         grad = t.grad if t.is_leaf else None
-        if grad is not None:
+        if isinstance(grad, torch.Tensor) and grad.layout == torch.strided:
             spec["grad"] = self.tensor(grad, depth + 1)
         return spec
 
 
-def _is_ordered_dict(value) -> bool:
-    from collections import OrderedDict
-
-    return type(value) is OrderedDict
+def _is_torch_size(value) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Size)
 
 
 class _Decoder:
-    def __init__(self, blobs, decode_handle):
+    def __init__(self, blobs, decode_handle, max_bytes=MAX_BLOBS):
         self.blobs, self.decode_handle, self.count = blobs, decode_handle, 0
+        self.max_bytes, self.logical = max_bytes, 0  # tensor and array bytes as built, whatever their strides
+
+    def reserve(self, shape, itemsize, what):
+        """Count a value's logical size (every element it shows, broadcast or overlapping ones included) against
+        the frame's cap, before anything of that size is built."""
+        size = math.prod(shape) * itemsize
+        self.logical += size
+        if self.logical > self.max_bytes:
+            total = "" if self.logical == size else f" ({self.logical:,} with the rest of the message)"
+            raise WireError(f"{what} of shape {tuple(shape)} stands for {size:,} bytes{total}, more than the "
+                            f"{self.max_bytes:,} one message may carry (zero strides count every element shown)")
 
     def decode(self, tree, depth):
         self.count += 1
@@ -295,23 +311,23 @@ class _Decoder:
         torch_dtype = getattr(torch, dtype)
         numel = math.prod(shape)
         device = spec.get("device")
+        itemsize = _ITEMSIZE.get(dtype) or torch.empty((), dtype=torch_dtype).element_size()
+        if device != "meta":  # a meta tensor holds no data: nothing to build
+            self.reserve(shape, itemsize, "a tensor")
         if device == "meta":
             result = torch.empty(shape, dtype=torch_dtype, device="meta")
         else:
             data = self.blob(spec.get("blob"))
-            itemsize = torch.empty((), dtype=torch_dtype).element_size()
             span = spec.get("span")
             if span is not None:  # the spanned memory: rebuild the same layout over it
                 if not isinstance(span, int) or isinstance(span, bool) or span != _span_of(shape, stride) \
                         or span > 4 * numel + 64 or len(data) != span * itemsize:
                     raise WireError("malformed strided tensor")
-                flat = torch.frombuffer(bytearray(data), dtype=torch_dtype)
-                result = flat.as_strided(shape, stride)
+            elif len(data) != numel * itemsize:
+                raise WireError(f"tensor data of {len(data)} bytes for shape {shape} of {dtype}")
             else:
-                if len(data) != numel * itemsize:
-                    raise WireError(f"tensor data of {len(data)} bytes for shape {shape} of {dtype}")
-                flat = torch.frombuffer(bytearray(data), dtype=torch_dtype) if numel else torch.empty(0, dtype=torch_dtype)
-                result = flat.reshape(shape)
+                stride = _contiguous_strides(shape)
+            result = _own_tensor(torch, data, shape, stride, torch_dtype)
             if device == "cuda" and torch.cuda.is_available():
                 result = result.to("cuda")
         if spec.get("parameter"):
@@ -336,10 +352,37 @@ class _Decoder:
             dtype = None
         if dtype is None or dtype.kind not in NUMPY_KINDS or not _dims(shape):
             raise WireError("malformed array")
+        self.reserve(shape, dtype.itemsize, "an array")
         data = self.blob(spec.get("blob"))
         if len(data) != math.prod(shape) * dtype.itemsize:
             raise WireError("array data does not match its shape")
         return np.frombuffer(bytes(data), dtype=dtype).reshape(shape).copy()
+
+
+_ITEMSIZE = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "complex64": 8, "complex128": 16, "uint8": 1,
+             "int8": 1, "int16": 2, "int32": 4, "int64": 8, "bool": 1}
+
+
+def _contiguous_strides(shape):
+    strides, step = [], 1
+    for n in reversed(shape):
+        strides.insert(0, step)
+        step *= max(n, 1)
+    return strides
+
+
+def _own_tensor(torch, data, shape, stride, dtype):
+    """A tensor with storage of its own (not a view of the frame, nor of anything else: `detach_()`, `set_()` and
+    resizing work on it as on one made by the code that receives it), laid out as (shape, stride), holding `data`."""
+    result = torch.empty_strided(shape, stride, dtype=dtype)
+    if len(data):
+        import warnings
+
+        raw = torch.empty(0, dtype=torch.uint8).set_(result.untyped_storage())  # its bytes, to copy into
+        with warnings.catch_warnings():  # "the buffer is not writable": it is only read from
+            warnings.simplefilter("ignore", UserWarning)
+            raw.copy_(torch.frombuffer(data, dtype=torch.uint8))
+    return result
 
 
 def _handle(body) -> Handle:

@@ -203,6 +203,36 @@ def raised_at(error, kind: bool = True) -> tuple:
     return f" (at {path}, line {line}: {source})", f"（{path} 第 {line} 行：{source}）"
 
 
+def type_name(value) -> str:
+    """The name of a value's type in course words: a student object (reached through the boundary) by its own
+    class name (`Products`, `MNIST`), a tensor as `tensor`, anything else by `type(value).__name__`."""
+    import torch
+
+    from coursetools.boundary import wire
+
+    if isinstance(value, torch.Tensor):
+        return "tensor"
+    kind = value.type if isinstance(value, wire.Handle) else None
+    if kind is None and hasattr(type(value), "is_a") and hasattr(type(value), "_handle_for_wire"):  # a proxy.Remote
+        kind = value.type
+    if kind is not None:
+        return str(kind).rsplit(".", 1)[-1] or "object"
+    return type(value).__name__
+
+
+def _first_values(value, count: int):
+    """The first `count` elements of a tensor in row-major order, without copying the rest of it (a broadcast
+    view may show far more elements than it holds)."""
+    import torch
+
+    flat = value.detach()
+    count = min(count, flat.numel())
+    if flat.is_contiguous():
+        return flat.reshape(-1)[:count].cpu().tolist()
+    index = torch.unravel_index(torch.arange(count, device=flat.device), flat.shape)
+    return flat[index].cpu().tolist()
+
+
 def describe(value, max_values: int = 4, lang: str = "en") -> str:
     """Describe a value for a message: shape, dtype, device and a few values of a tensor.
 
@@ -214,14 +244,14 @@ def describe(value, max_values: int = 4, lang: str = "en") -> str:
     word = {key: pair[1 if zh else 0] for key, pair in _WORDS.items()}
     if not isinstance(value, torch.Tensor):
         text = repr(value)
-        return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
+        return f"{type_name(value)} {text[:60]}{'...' if len(text) > 60 else ''}"
     parts = [word["tensor"].format(shape=tuple(value.shape), dtype=value.dtype)]
     if value.device.type != "cpu":
         parts.append(word["device"].format(device=value.device))
     if value.requires_grad:
         parts.append(word["grad"])
     if value.device.type != "meta" and value.numel() > 0:
-        flat = value.detach().reshape(-1)[:max_values].cpu().tolist()
+        flat = _first_values(value, max_values)
         shown = ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in flat)
         parts.append(word["values"].format(values=f"{shown}{', ...' if value.numel() > max_values else ''}"))
     return word["sep"].join(parts)
