@@ -7,15 +7,13 @@ Gradescope's format: https://gradescope-autograders.readthedocs.io/en/latest/spe
 
 结果模型（每个测试一条记录）及导出：Gradescope 的 results.json 和成绩表 CSV。
 """
-import functools
-import hashlib
 import json
 import os
 import tempfile
 from dataclasses import dataclass, field
 
 from autograder.parent import neutralise
-from coursetools import LESSONS, REPO_ROOT
+from coursetools import LESSONS, limits
 from coursetools.text import Text
 
 OUTPUT_EXCERPT = 2000  # characters of a failed test's captured output shown to the student
@@ -106,15 +104,10 @@ def safe_folder(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in display_name(name))[:80].strip(".") or "submission"
 
 
-@functools.cache  # one run asks several times (results, calibration); the files do not change
 def grader_version() -> str:
-    """A fingerprint of the graders, the engine, the course tools and the reference (what decides scores)."""
-    digest = hashlib.sha256()
-    for package in ("autograder", "coursetools", "course_data", "solutions"):
-        for path in sorted((REPO_ROOT / package).rglob("*.py")):
-            if "__pycache__" not in path.parts:
-                digest.update(path.relative_to(REPO_ROOT).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
+    """A fingerprint of the graders, the engine, the course tools and the reference (what decides scores;
+    coursetools/limits.py computes it, where the calibration's file name needs it too)."""
+    return limits.grader_version()
 
 
 def _test_output(test: TestResult) -> str:
