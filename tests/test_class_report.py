@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from autograder import overlay
-from autograder.parent import classreport
+from autograder.parent import classreport, results
 from coursetools import REPO_ROOT
 from coursetools.checks.feedback import PITFALLS
 
@@ -162,6 +162,47 @@ def test_grader_health_counts_incomplete_gradings_not_isolated_runs_and_timeouts
     assert health["timeouts"][0]["student"] == "slow" and health["not_isolated"][0]["lessons"] == [1]
     assert health["errors"][0]["errors"] == ["lesson1: crashed"]
     assert (summary["class"]["students"], summary["class"]["graded"]) == (5, 3)
+
+
+def test_grader_health_groups_timeouts_by_student_and_function():
+    """Check that one looping function is one grader-health row per student, however many of its tests timed out."""
+    first = "[lesson1] filled ran longer than 60 s and was stopped: an endless loop, or work that grows too fast?"
+    later = "[lesson1] filled was not called in this test: it ran past its time limit 3 times in earlier tests"
+    looping = [t(f"test_filled_{i}", False, exercise="filled", output=first if i == 0 else later) for i in range(17)]
+    looping.append(t("test_multiply_1", False, exercise="multiply", output="[lesson1 multiply] timed out after 60 s"))
+    students = [student("loop", looping + [t("test_a_1", exercise="a")]),
+                student("other", [t("test_filled_0", False, exercise="filled", output=first)])]
+    health = classreport.summarise(students)["health"]
+    rows = [(x["student"], x["lesson"], x["exercise"], x["count"]) for x in health["timeouts"]]
+    assert rows == [("loop", 1, "filled", 17), ("loop", 1, "multiply", 1), ("other", 1, "filled", 1)]
+    assert health["counts"]["timeouts"] == 3 and len(health["timeouts"][0]["tests"]) == 17
+    page = classreport.render_html(classreport.summarise(students), {}, "class")
+    assert page.count("lesson1 filled, 17 test(s)") == 1
+
+
+def test_a_failure_is_filed_under_the_function_its_message_names():
+    """Check that a lesson 5 test owned by `evaluate` that failed in `train_one_epoch` counts against the latter."""
+    def real(name, passed, output="", stub=None):
+        return {"name": f"lesson5/test_train.py::{name}", "score": float(passed), "max_score": 1.0,
+                "status": "passed" if passed else "failed", "output": output, "tags": [],
+                "extra_data": {"lesson": 5, "not_implemented": stub}}
+
+    bar = "test_train_one_epoch_and_evaluate_reach_95_percent"  # owned by evaluate (the last function it calls)
+    assert classreport.exercise_key(real(bar, True))[2] == "evaluate"
+    blamed = [real(bar, False, "[lesson5 train_one_epoch] after 2 epochs the accuracy is 0.11; expected 0.95.\n"
+                               "[第5课 train_one_epoch] ..."),
+              real("test_evaluate_counts_samples_not_batches", True),
+              real("test_evaluate_gives_accuracy_without_grad_in_eval_mode", True),
+              real("test_train_one_epoch_matches_the_reference_loop", True),
+              real("test_train_mnist_runs_the_whole_pipeline", False, "[lesson5 no_such_function] failed")]
+    summary = classreport.summarise([student("ann", blamed)], threshold=100)
+    exercises = {x["exercise"]: (x["passed"], x["failed"]) for x in summary["exercises"]}
+    assert exercises == {"train_one_epoch": (0, 1), "evaluate": (1, 0), "train_mnist": (0, 1)}
+    assert summary["help"][0]["first_failing"]["exercise"] == "train_one_epoch"
+    items = {i["test"].partition("::")[2]: i["exercise"] for i in summary["items"]}
+    assert items[bar] == "evaluate"  # an item is the test itself: listed with the function that owns it
+    stubbed = real(bar, False, "[lesson5 evaluate] is not implemented yet", stub="train_one_epoch")
+    assert classreport.exercise_key(stubbed)[2] == "train_one_epoch"  # the stub it reached
 
 
 def test_pitfalls_are_counted_per_student_and_sorted_by_frequency():
@@ -433,3 +474,5 @@ def test_nbgrader_export_and_autograded_notebooks_give_the_same_pitfalls(graded,
     assert by_exercise[(1, "flatten_images")]["failed_students"] == ["carol"]
     assert "bob" in by_exercise[(2, "square_grad")]["not_attempted_students"]
     assert (course / "report" / "index.html").is_file()
+    assert summary["grader_version"] == results.grader_version()  # the header said "grader version ?"
+    assert f"评分程序版本 {results.grader_version()}" in (course / "report" / "index.html").read_text(encoding="utf-8")

@@ -26,7 +26,9 @@ The figures (`summarise`, on plain results.json dicts, so tests can check each o
   or the name missing);
 - who to help: students under --threshold percent (default 50), with their first exercise in
   course order that is not passed;
-- grader health: not graded, unfinished, grader errors, NOT ISOLATED, timeouts.
+- grader health: not graded, unfinished, grader errors, NOT ISOLATED, timeouts (one row per student and
+  function: a failed test goes to the function its message names, "[lesson5 train_one_epoch] ..."; so do the
+  exercises and "who to help").
 
 All student-derived text (folder names, messages) is escaped; nothing is fetched from the network.
 
@@ -38,6 +40,7 @@ import html
 import io
 import json
 import os
+import re
 import statistics
 import subprocess
 import time
@@ -53,7 +56,8 @@ from coursetools.exercises import exercise_names, exercise_of, owners
 REPORT_FOLDER = "report"
 DEFAULT_THRESHOLD = 50.0  # percent of the maximum: below it, a student is listed under "who to help"
 HARD_RATE = 0.10  # a test at most this share of its attempters pass: "almost nobody passes"
-TIMEOUT_MARK = "timed out after"  # autograder/lesson/messages.py timeout()
+# autograder/lesson/messages.py: timeout() (old and new wording), cut_short() (a looping function's later tests)
+TIMEOUT_MARKS = ("timed out after", "ran longer than", "ran past its time limit")
 MISSING_MARKS = ("is missing from the submission", "is not defined in ")  # coursetools/boundary/proxy.py
 NOT_GRADED_YET = "not graded yet"  # autograder/parent/record.py NOT_YET
 
@@ -167,13 +171,33 @@ def _lesson_of(test: dict) -> int:
         return int(head[len("lesson"):]) if head.startswith("lesson") and head[len("lesson"):].isdigit() else 0
 
 
-def exercise_key(test: dict) -> tuple:
-    """(lesson, position in the lesson, exercise) of the exercise a test checks (its extra_data may name it)."""
+# "[lesson5 train_one_epoch] ..." (coursetools.checks.feedback), "[lesson1] filled ran longer ..." (lesson/messages.py)
+_NAMED = re.compile(r"\[lesson(\d+)(?: ([A-Za-z_]\w*)\]|\] ([A-Za-z_]\w*))")
+
+
+def blamed(test: dict, lesson: int, names: list):
+    """The exercise a failed test's own message names ("[lesson5 train_one_epoch] ...", or the stub it reached),
+    when it is one of the lesson's; None otherwise. A test of `evaluate` that failed in `train_one_epoch` is that."""
+    if test.get("status") == "passed":
+        return None
+    extra = test.get("extra_data") or {}
+    stub = extra.get("not_implemented")
+    if stub in names:
+        return stub
+    message = extra.get("message") if isinstance(extra.get("message"), dict) else {}
+    found = _NAMED.match(first_line(message.get("en") or test.get("output"), 400))
+    name = found and (found.group(2) or found.group(3))
+    return name if name and int(found.group(1)) == lesson and name in names else None
+
+
+def exercise_key(test: dict, blame: bool = True) -> tuple:
+    """(lesson, position in the lesson, exercise) of the exercise a test checks (its extra_data may name it); with
+    `blame`, a failed test goes to the exercise its message names (the function that failed), else to its owner."""
     lesson = _lesson_of(test)
     extra = test.get("extra_data") or {}
     names, owned = _exercises(lesson)
     function = str(test.get("name", "")).partition("::")[2].split("[", 1)[0]
-    exercise = extra.get("exercise") or owned.get(function)
+    exercise = extra.get("exercise") or (blame and blamed(test, lesson, names)) or owned.get(function)
     if not exercise and names and function.startswith("test_"):
         exercise = exercise_of(function, names)
     exercise = str(exercise or function or "?")
@@ -305,7 +329,7 @@ def summarise(students: list, threshold: float = DEFAULT_THRESHOLD, meta: dict =
     for s in scored:
         for test in s["data"].get("tests") or []:
             name = str(test.get("name", ""))
-            lesson, position, exercise = exercise_key(test)
+            lesson, position, exercise = exercise_key(test, blame=False)  # an item is a test: its owner
             item = tests.setdefault(name, {"test": name, "lesson": lesson, "exercise": exercise, "position": position,
                                            "max_score": float(test.get("max_score") or 0), "students": 0,
                                            "passed": 0, "attempted": 0, "passed_attempted": 0, "top": [0, 0],
@@ -394,10 +418,15 @@ def summarise(students: list, threshold: float = DEFAULT_THRESHOLD, meta: dict =
             health["not_isolated"].append({"student": s["name"], "folder": s["folder"],
                                            "lessons": sorted(int(n) for n, entry in (extra.get("lessons") or {}).items()
                                                              if str((entry or {}).get("isolation", "")).startswith("NOT"))})
+        looped = {}  # (lesson, exercise) -> its timed-out tests: one row per student and function, not per test
         for test in data.get("tests") or []:
-            if TIMEOUT_MARK in str(test.get("output") or ""):
-                health["timeouts"].append({"student": s["name"], "folder": s["folder"],
-                                           "test": str(test.get("name", "")), "lesson": _lesson_of(test)})
+            if test.get("status") != "passed" and any(m in str(test.get("output") or "") for m in TIMEOUT_MARKS):
+                lesson, _, exercise = exercise_key(test)
+                looped.setdefault((lesson, exercise), []).append(str(test.get("name", "")))
+        for (lesson, exercise), names_timed_out in sorted(looped.items()):
+            health["timeouts"].append({"student": s["name"], "folder": s["folder"], "lesson": lesson,
+                                       "exercise": exercise, "test": names_timed_out[0], "tests": names_timed_out,
+                                       "count": len(names_timed_out)})
     health["counts"] = {k: len(v) for k, v in health.items()}
     health["incomplete"] = health["counts"]["not_graded"] + health["counts"]["unfinished"] + health["counts"]["errors"]
 
@@ -514,7 +543,8 @@ code { font-size: .95em; word-break: break-word; } .muted { color: #777; } td.n 
 
 
 def _e(value) -> str:
-    return html.escape(str(value), quote=True)
+    """Text for the page: escaped, without control characters (they are not valid HTML)."""
+    return html.escape(neutralise.terminal(value), quote=True)
 
 
 def _h(level: int, en: str, zh: str, anchor: str = "") -> str:
@@ -704,7 +734,10 @@ def render_html(summary: dict, images: dict, title: str) -> str:
             ("Grader errors (incomplete grading)", "评分程序出错（评分不完整）", "errors",
              lambda x: f"{x['student']}: {'; '.join(x['errors'])}"),
             ("NOT ISOLATED runs (no sandbox)", "未隔离运行（无沙箱）", "not_isolated", lambda x: x["student"]),
-            ("Timeouts (tests)", "超时（测试）", "timeouts", lambda x: f"{x['student']}: {x['test']}"))
+            ("Timeouts (by student and function)", "超时（按学生和函数）", "timeouts",
+             lambda x: f"{x['student']}: lesson{x['lesson']} {x['exercise']}, {x['count']} test(s) / {x['count']} 个测试 "
+                       f"({x['test'].partition('::')[2] or x['test']}"
+                       + (f" … +{x['count'] - 1}" if x["count"] > 1 else "") + ")"))
     for en, zh, key, show in rows:
         listed = "<br>".join(_e(show(x)) for x in health[key][:50])
         more = f"<br>… {len(health[key]) - 50} more / 另有 {len(health[key]) - 50} 个" if len(health[key]) > 50 else ""

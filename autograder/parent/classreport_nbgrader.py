@@ -20,7 +20,7 @@ import csv
 import os
 import re
 
-from autograder.parent import classreport
+from autograder.parent import classreport, results
 
 CELL_POINTS = re.compile(r"This check cell: ([0-9.eE+-]+) of ([0-9.eE+-]+) point")
 PITFALL_LINE = re.compile(r"Pitfall / 常见错误: ([a-z][a-z-]*)")
@@ -157,7 +157,9 @@ def report(course: str, grades_csv: str = None, out: str = None, threshold: floa
            csv_path: str = None) -> tuple:
     """The class report of an nbgrader course: (path of index.html, summary)."""
     students = load_course(course, grades_csv)
-    summary = classreport.summarise(students, threshold, {"source": "nbgrader"})
+    # the autograded notebooks do not record the engine's version: the one of this checkout, which grades them
+    summary = classreport.summarise(students, threshold, {"source": "nbgrader",
+                                                         "grader_version": results.grader_version()})
     title = os.path.basename(os.path.normpath(os.path.abspath(course)))
     page = classreport.write(summary, out or os.path.join(course, classreport.REPORT_FOLDER), title, csv_path)
     return page, summary
