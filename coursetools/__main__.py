@@ -1,10 +1,12 @@
-"""`python -m coursetools generate [--check]`: make the student files from the one source."""
+"""`python -m coursetools generate [--check]`: make the student files from the one source;
+`python -m coursetools release OUT`: write what students get (a template repository, no answers)."""
 import argparse
 import sys
 from pathlib import Path
 
 from coursetools import REPO_ROOT
 from coursetools.authoring.generate import stale_files, write_all
+from coursetools.authoring.release import ReleaseError, build_release
 from coursetools.regions import RegionError
 
 
@@ -15,8 +17,20 @@ def main(argv=None) -> int:
     generate.add_argument("--check", action="store_true",
                           help="write nothing; exit 1 when a generated file is missing or out of date")
     generate.add_argument("--root", type=Path, default=REPO_ROOT, help="the course repository (default: this one)")
+    release = commands.add_parser("release", help="write the student release (a template repository) into OUT")
+    release.add_argument("out", type=Path, metavar="OUT", help="a new or empty folder")
+    release.add_argument("--root", type=Path, default=REPO_ROOT, help="the course repository (default: this one)")
     args = parser.parse_args(argv)
 
+    if args.command == "release":
+        try:
+            files = build_release(args.out, args.root)
+        except (ReleaseError, RegionError, FileNotFoundError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        print(f"{len(files)} file(s) written to {args.out}: push it as the course's template repository; "
+              "students start with its README.md")
+        return 0
     try:
         if args.check:
             stale = stale_files(args.root)

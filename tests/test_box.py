@@ -228,24 +228,41 @@ def _tree_anon(pid: int) -> int:
     return total
 
 
+CPU_VENV_PYTHON = REPO_ROOT / "build" / "cpu-venv" / "bin" / "python"  # made by scripts/cpu-venv.sh
+
+
+def _box_python() -> tuple[str, bool]:
+    """The interpreter that grades in the box, and whether it was asked for: COURSE_CPU_PYTHON (set by .ci/run, so a
+    missing or CUDA venv fails CI instead of skipping), else scripts/cpu-venv.sh's venv where built, else this one."""
+    if os.environ.get("COURSE_CPU_PYTHON"):
+        return os.environ["COURSE_CPU_PYTHON"], True
+    return (str(CPU_VENV_PYTHON), False) if CPU_VENV_PYTHON.exists() else (sys.executable, False)
+
+
 @pytest.fixture(scope="module")
 def boxed_grade(tmp_path_factory):
-    """`python -m autograder grade solutions` in a 768 MB, 0.5 CPU box (default --workers and --memory-gb)."""
-    import torch
-
+    """`python -m autograder grade solutions` in a 768 MB, 0.5 CPU box (default --workers and --memory-gb), run by
+    the CPU-only venv Gradescope's setup.sh builds (scripts/cpu-venv.sh) where there is one."""
     import course_data
 
     if not course_data.mnist_ready():
         pytest.skip("MNIST is not prepared (python -m course_data)")
-    if torch.version.cuda:
-        pytest.skip(f"torch {torch.__version__} is a CUDA build: Gradescope's image installs the CPU wheels "
-                    "(gradescope.py setup.sh); the CUDA libraries take about 140 MB more in each torch process (two "
+    python, required = _box_python()
+    probe = subprocess.run([python, "-c", "import torch, torchvision; print(torch.__version__, torch.version.cuda)"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0 or probe.stdout.split()[-1:] != ["None"]:
+        why = (f"{python} cannot import torch and torchvision: {probe.stderr.strip()[-300:]}" if probe.returncode
+               else f"torch {probe.stdout.split()[0]} in {python} is a CUDA build")
+        if required:
+            pytest.fail(f"COURSE_CPU_PYTHON: {why}; build the CPU venv with scripts/cpu-venv.sh")
+        pytest.skip(f"{why}: Gradescope's image installs the CPU wheels (gradescope.py setup.sh; here: "
+                    "scripts/cpu-venv.sh); the CUDA libraries take about 140 MB more in each torch process (two "
                     "per lesson), so 768 MB cannot hold them (measured: 0 of 177 points, every student process "
                     "killed while it started, 743 s)")
     out = tmp_path_factory.mktemp("boxed") / "results"
     cgroup = _Cgroup(f"autograder-box-test-{os.getpid()}") if os.geteuid() == 0 else None
     confined = cgroup is not None and not cgroup.refused
-    command = [sys.executable, "-m", "autograder", "grade", str(REPO_ROOT / "solutions"), "--quiet", "--out", str(out)]
+    command = [python, "-m", "autograder", "grade", str(REPO_ROOT / "solutions"), "--quiet", "--out", str(out)]
     peak, done = [0], threading.Event()
     try:
         started = time.monotonic()
@@ -273,7 +290,8 @@ def boxed_grade(tmp_path_factory):
         grade = {"rc": process.returncode, "output": output.decode("utf-8", "replace"), "wall": wall,
                  "peak": peak[0], "with_cache": cgroup.with_cache() if confined else 0,
                  "oom_kills": cgroup.oom_kills() if confined else 0,
-                 "how": (f"cgroup v{cgroup.version}, {BOX_BYTES // MiB} MiB and 0.5 CPU" if confined else
+                 "how": (f"{probe.stdout.split()[0]}, cgroup v{cgroup.version}, {BOX_BYTES // MiB} MiB and 0.5 CPU"
+                         if confined else
                          f"no cgroup ({cgroup.refused if cgroup else 'not root'}): the process tree's memory sampled, "
                          "no CPU limit"),
                  "results": json.loads((out / "results.json").read_text()) if (out / "results.json").exists() else {}}
