@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 from dataclasses import dataclass, field
 
 TMP_BYTES = 512 * 2**20
@@ -172,7 +173,10 @@ def _hidden_options(argv: list) -> tuple:
     closed before the sandboxed command starts), so its own command line, which the student process can read as
     /proc/1/cmdline, holds only what that process's own command line holds."""
     split = argv.index("--")
-    fd = os.memfd_create("bwrap-options", 0)  # not close-on-exec: bubblewrap reads it
+    try:
+        fd = os.memfd_create("bwrap-options")
+    except (AttributeError, OSError):  # no memfd here: an unlinked temporary file does the same
+        fd = os.dup(tempfile.TemporaryFile().fileno())
     os.write(fd, b"".join(os.fsencode(part) + b"\0" for part in argv[1:split]))
     os.lseek(fd, 0, os.SEEK_SET)
     return [shutil.which(argv[0]) or argv[0], "--args", str(fd), *argv[split:]], fd
@@ -201,6 +205,7 @@ def start(plan: Plan, channel_fd: int, output_fd: int, isolated: bool):
         from autograder.lesson import confine
 
         os.setsid()
+        confine.leave_lesson_memory()  # the lesson process's own memory limit is not the student's
         _first_to_go()
         confine.limit_resources(0, plan.max_file_bytes, 512 if plan.uid is not None else 0)  # data: --memory-bytes
         if plan.uid is not None:

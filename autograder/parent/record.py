@@ -22,6 +22,7 @@ import os
 import sys
 import time
 
+from autograder.parent import neutralise
 from autograder.parent import results as results_model
 from autograder.parent.runner import Listener
 
@@ -79,7 +80,8 @@ class Recorder(Listener):
             path = results_model.write_results_json(shown, self.folder_path(result), self.version, self.options)
         except Exception as error:  # noqa: BLE001 (one student's files never stop the class)
             self.failures[result.folder] = f"{type(error).__name__}: {error}"
-            print(f"python -m autograder: could not write the results of {result.display}: {error}", file=sys.stderr)
+            print(neutralise.terminal(f"python -m autograder: could not write the results of {result.display}: {error}"),
+                  file=sys.stderr)
             return
         self.failures.pop(result.folder, None)
         self.written[result.folder] = path
@@ -105,7 +107,7 @@ class Recorder(Listener):
         try:
             return results_model.write_gradebook(self.rows(), path, self.lessons)
         except Exception as error:  # noqa: BLE001 (the results are written; a gradebook failure is said, not fatal)
-            print(f"python -m autograder: could not write {path}: {error}", file=sys.stderr)
+            print(neutralise.terminal(f"python -m autograder: could not write {path}: {error}"), file=sys.stderr)
             return path
 
     def progress_file(self):

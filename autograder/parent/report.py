@@ -56,7 +56,7 @@ def submission_table(result) -> str:
         lesson = result.lessons[number]
         scored = lesson.scored
         passed = sum(t.status == "passed" for t in scored)
-        rows.append(f"  {number} {LESSONS.get(number, ''):<14}{lesson.score:>6g} / {lesson.max_score:<4g}"
+        rows.append(f"  {number} {neutralise.ljust(LESSONS.get(number, ''), 14)}{lesson.score:>6g} / {lesson.max_score:<4g}"
                     f"{passed:>6} / {len(scored):<4}")
         if lesson.error:
             rows.append(f"      grader error: {_first_line(lesson.error, 200)}")
