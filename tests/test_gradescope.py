@@ -43,7 +43,15 @@ def check_gradescope_format(results: dict) -> None:
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    return gradescope.build_bundle(tmp_path_factory.mktemp("bundle") / "autograder.zip")
+    """The bundle as an instructor builds it: `calibrate` on this machine (lessons 1 and 2, in a cache folder of
+    its own), then `gradescope-bundle`, which ships the reference's times."""
+    env = {**os.environ, "AUTOGRADER_CACHE": str(tmp_path_factory.mktemp("cache")), "PYTHONHASHSEED": "0"}
+    subprocess.run([sys.executable, "-m", "autograder", "calibrate", "--lessons", "1", "2", "--quiet"], cwd=REPO_ROOT,
+                   env=env, check=True, capture_output=True, timeout=900)
+    out = tmp_path_factory.mktemp("bundle") / "autograder.zip"
+    subprocess.run([sys.executable, "-m", "autograder", "gradescope-bundle", "--out", str(out)], cwd=REPO_ROOT,
+                   env=env, check=True, capture_output=True, timeout=300)
+    return out
 
 
 @pytest.fixture
@@ -60,6 +68,8 @@ def run_autograder(root: Path, python=sys.executable, lessons="1 2", **extra) ->
     env = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": str(python), "AUTOGRADER_LESSONS": lessons,
            **extra}
     env.pop("COURSE_SUBMISSION", None)
+    if "AUTOGRADER_CACHE" not in extra:  # the image's own cache ($AUTOGRADER_ROOT/cache), as on Gradescope
+        env.pop("AUTOGRADER_CACHE", None)
     done = subprocess.run(["bash", str(root / "source" / "run_autograder")], cwd=root, env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -73,11 +83,69 @@ def test_bundle_holds_the_scripts_at_its_root_and_the_engine_but_no_data_or_solu
     with zipfile.ZipFile(bundle) as archive:
         names = set(archive.namelist())
         modes = {info.filename: info.external_attr >> 16 for info in archive.infolist()}
-    assert {"setup.sh", "run_autograder", "pyproject.toml", "autograder/lesson5/test_train.py",
+    assert {"setup.sh", "calibrate.sh", "reference-times.json", "run_autograder", "pyproject.toml",
+            "autograder/lesson5/test_train.py",
             "autograder/parent/gradescope.py", "coursetools/checks/pytest_plugin.py", "course_data/__main__.py"} <= names
     assert modes["run_autograder"] & 0o111 and modes["setup.sh"] & 0o111
     assert not [n for n in names if n.startswith(("solutions/", "exercises/")) or "/MNIST/" in n or "__pycache__" in n]
     assert bundle.stat().st_size < 2_000_000
+
+
+def _calibrate_image(root: Path, python=sys.executable):
+    """setup.sh's calibration step (calibrate.sh) in the unpacked bundle, with the image's own cache folder."""
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": str(python)}
+    env.pop("AUTOGRADER_CACHE", None)
+    return subprocess.run(["bash", str(root / "source" / "calibrate.sh")], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_the_image_is_calibrated_from_the_shipped_times_without_the_reference(autograder_root):
+    """Check calibrate.sh in the unpacked bundle (no solutions/): limits from the reference's times measured at
+    build time, scaled by the speed probe; an endless loop in `filled` then costs its calibrated 10 s, not 60 s."""
+    source = autograder_root / "source"
+    assert not (source / "solutions").exists() and 'bash "$SOURCE/calibrate.sh"' in (source / "setup.sh").read_text()
+    shipped = json.loads((source / "reference-times.json").read_text(encoding="utf-8"))
+    assert shipped["probe"] > 0 and any(name.startswith("lesson1/") for name in shipped["seconds"])
+    done = _calibrate_image(autograder_root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [made] = (autograder_root / "cache").glob("calibration-*-cpu.json")
+    calibration = json.loads(made.read_text(encoding="utf-8"))
+    scale = calibration["scaled_from"]["scale"]
+    assert set(calibration["limits"]) == set(shipped["seconds"]) and scale >= 0.5
+    for name, seconds in shipped["seconds"].items():
+        assert calibration["seconds"][name] == pytest.approx(seconds * scale, abs=0.002)
+    (autograder_root / "submission" / "tensors.py").write_text(
+        (REPO_ROOT / "solutions" / "lesson1" / "tensors.py").read_text(encoding="utf-8")
+        + "\n\ndef filled(shape, kind):\n    while True:\n        pass\n", encoding="utf-8")
+    results = run_autograder(autograder_root, lessons="1")
+    first = next(t for t in results["tests"] if t["status"] == "failed")
+    limit = calibration["limits"][first["name"]]
+    assert limit < 60 and f"filled ran longer than {limit:g} s" in first["output"], first["output"]
+
+
+def test_a_failed_calibration_stops_the_image_setup_with_a_message(autograder_root):
+    """Check that calibrate.sh (under setup.sh's `set -e`) fails loudly on unreadable shipped times."""
+    (autograder_root / "source" / "reference-times.json").write_text("{not json", encoding="utf-8")
+    done = _calibrate_image(autograder_root)
+    assert done.returncode != 0
+    assert "cannot read the reference's times" in done.stderr and "the image is not ready" in done.stderr
+
+
+def test_a_bundle_without_a_calibration_here_is_refused_unless_asked_for(tmp_path):
+    """Check gradescope-bundle on a machine without a calibration: exit 2 naming `calibrate`; with
+    --graders-time-limits a bundle whose calibrate.sh says the graders' own limits apply."""
+    env = {**os.environ, "AUTOGRADER_CACHE": str(tmp_path / "empty-cache")}
+    refused = subprocess.run([sys.executable, "-m", "autograder", "gradescope-bundle", "--out", str(tmp_path / "a.zip")],
+                             cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "python -m autograder calibrate" in refused.stderr
+    assert not (tmp_path / "a.zip").exists()
+    built = subprocess.run([sys.executable, "-m", "autograder", "gradescope-bundle", "--graders-time-limits", "--out",
+                            str(tmp_path / "b.zip")], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    with zipfile.ZipFile(tmp_path / "b.zip") as archive:
+        archive.extractall(tmp_path / "root" / "source")
+    done = _calibrate_image(tmp_path / "root")
+    assert done.returncode == 0 and "the graders' own time limits apply" in done.stdout
 
 
 def test_bundle_runs_its_own_copy_of_the_engine(autograder_root):

@@ -18,13 +18,17 @@ import time
 
 from autograder.lesson import confine, launch, messages
 from coursetools.boundary import wire
-from coursetools.boundary.proxy import Transport
-from coursetools.checks.feedback import CheckFailure
+from coursetools.boundary.proxy import REPEAT_LIMIT, Transport
+from coursetools.checks.feedback import CallLog, CheckFailure
 
 OUTPUT_LIMIT = 8 * 2**20
 OUTPUT_KEEP = 16 * 1024
 START_TIMEOUT = 120.0  # seconds for a fresh student process to import torch and answer
 MAX_REPLY = 256 * 2**20  # bytes of tensor data in one reply (a ResNet-18 state dict is 45 MB)
+#: A function that ran past a test's limit gets REPEAT_LIMIT seconds per call in the lesson's later tests (the
+#: student tools' leash, coursetools/boundary/proxy.py), and after LEASHED_LOOPS more timeouts its calls fail at
+#: once: one endless loop costs one limit plus about LEASHED_LOOPS x REPEAT_LIMIT seconds, not a limit per test.
+LEASHED_LOOPS = 2
 
 
 class SandboxProblem(CheckFailure):
@@ -46,6 +50,7 @@ class SandboxTransport(Transport):
         self.starts = 0
         self.imported = set()  # lesson modules that answered in the running student process
         self.hung = {}  # module -> message: its import never finished (the tests that need it fail at once)
+        self.looped = {}  # student function -> times it ran past its limit in this lesson (the leash)
 
     # -- the process
 
@@ -150,6 +155,13 @@ class SandboxTransport(Transport):
             raise SandboxProblem(self.broken)
         if self.plan.uid is not None:
             self._open_shared()
+        function = CallLog.function
+        deadline = self.deadline
+        if function in self.looped:  # it looped in an earlier test: a short leash, or none left
+            if self.looped[function] > LEASHED_LOOPS:
+                self.broken = messages.cut_short(self.lesson, function, REPEAT_LIMIT, self.looped[function])
+                raise SandboxProblem(self.broken)
+            deadline = min(deadline, time.monotonic() + REPEAT_LIMIT * self.timeout_factor)
         if self.process is None:
             self._fail("the student process is not running (a previous problem in this test stopped it)")
         try:
@@ -160,12 +172,17 @@ class SandboxTransport(Transport):
             if self.output_total > OUTPUT_LIMIT:
                 self._fail(messages.output_flood(self.lesson, OUTPUT_LIMIT))
             try:
-                frame = self.reader.read(deadline=self.deadline, extra_fds=(self.output_r,))
+                frame = self.reader.read(deadline=deadline, extra_fds=(self.output_r,))
             except TimeoutError:
                 if module and module not in self.imported:  # stuck importing the file: every test needing it would
                     self.hung[module] = messages.timeout(self.lesson, self.time_limit, during_setup=True)
                     self._fail(self.hung[module])
-                self._fail(messages.timeout(self.lesson, self.time_limit))
+                leashed = deadline < self.deadline
+                seconds = REPEAT_LIMIT * self.timeout_factor if leashed else self.time_limit
+                if function:
+                    self.looped[function] = self.looped.get(function, 0) + 1
+                self._fail(messages.timeout(self.lesson, seconds, function=function, leashed=leashed,
+                                            repeat=REPEAT_LIMIT * self.timeout_factor))
             except (EOFError, ConnectionError, OSError):
                 self._died()
             except wire.WireError as error:

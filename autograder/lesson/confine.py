@@ -124,6 +124,48 @@ def limit_resources(memory_bytes: int, max_file_bytes: int, max_processes: int =
         resource.setrlimit(resource.RLIMIT_NPROC, (max_processes, max_processes))
 
 
+_LESSON_MEMORY = {"home": None, "data": None}  # where the student process goes back to (bound_lesson_memory)
+
+
+def bound_lesson_memory(cgroup: str, home: str, limit_bytes: int) -> str:
+    """Put this lesson process under a memory limit of its own; how, in words ('' when it could not).
+
+    `cgroup`: a memory cgroup made for it by the parent (autograder/parent/box.py: make_cgroup), or None; then
+    RLIMIT_DATA: `limit_bytes` of new data beyond what it maps now (RLIMIT_AS would also count the address space
+    CUDA reserves). `home`: the cgroup folder of the parent, where the student process goes back to
+    (leave_lesson_memory), so a student's memory never counts against the trusted process.
+    """
+    _LESSON_MEMORY["data"] = resource.getrlimit(resource.RLIMIT_DATA)
+    if cgroup and limit_bytes:
+        try:
+            with open(os.path.join(cgroup, "cgroup.procs"), "w") as procs:
+                procs.write("0")
+            _LESSON_MEMORY["home"] = home
+            return f"its own memory cgroup ({limit_bytes / 2**20:.0f} MiB)"
+        except OSError:
+            pass
+    if limit_bytes:
+        soft, hard = _LESSON_MEMORY["data"]
+        limit = _status_kib("VmData") * 1024 + limit_bytes
+        if hard == resource.RLIM_INFINITY or limit <= hard:
+            resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+            return f"RLIMIT_DATA ({limit_bytes / 2**20:.0f} MiB beyond its start)"
+    return ""
+
+
+def leave_lesson_memory():
+    """In the student process before it starts (launch.py): out of the lesson process's cgroup and data limit."""
+    home = _LESSON_MEMORY["home"]
+    if home:
+        try:
+            with open(os.path.join(home, "cgroup.procs"), "w") as procs:
+                procs.write("0")
+        except OSError:
+            pass
+    if _LESSON_MEMORY["data"] is not None:
+        resource.setrlimit(resource.RLIMIT_DATA, _LESSON_MEMORY["data"])
+
+
 def drop_privileges(uid: int):
     """Become `uid` (group `uid`, no supplementary groups) for good; no way back to root."""
     os.setgroups([])

@@ -19,7 +19,8 @@ def clip(text: str, limit: int = MAX_MESSAGE) -> str:
     return text if len(text) <= limit else text[:limit] + f"\n... ({len(text) - limit} more characters)"
 
 
-def timeout(lesson, seconds: float, during_setup: bool = False) -> str:
+def timeout(lesson, seconds: float, during_setup: bool = False, function: str = None, leashed: bool = False,
+            repeat: float = 10.0) -> str:
     en, zh = _where(lesson)
     if during_setup:
         return (f"{en} timed out after {seconds:g} s while setting up the test, which imports your file: code at the "
@@ -27,9 +28,41 @@ def timeout(lesson, seconds: float, during_setup: bool = False) -> str:
                 "function; the tests after this one in the same file were not run.\n"
                 f"{zh} 准备测试（导入你的文件）时超时（{seconds:g} 秒）：文件顶层的代码（训练、加载数据、死循环）会在导入时运行。"
                 "请把它移进函数；同一文件中其后的测试未运行。")
+    if function and leashed:
+        return (f"{en} {function} ran longer than {seconds:g} s again and was stopped: it ran past its time limit in "
+                f"an earlier test, so its other tests get {seconds:g} s each and are cut short after a few such stops. "
+                "Look for an endless loop.\n"
+                f"{zh} {function} 再次运行超过 {seconds:g} 秒，已被停止：它在之前的测试中已超时，所以它的其他测试每项只有 "
+                f"{seconds:g} 秒，多次超时后将被直接终止。请检查是否有死循环。")
+    if function:
+        return (f"{en} {function} ran longer than {seconds:g} s and was stopped: an endless loop, or work that grows "
+                "too fast (a loop over every pixel, training far more epochs than asked)? Its other tests get "
+                f"{repeat:g} s each from now on (cut short).\n"
+                f"{zh} {function} 运行超过 {seconds:g} 秒，已被停止：是死循环，还是计算量过大（逐像素循环、训练轮数远超"
+                f"要求）？从现在起它的其他测试每项只有 {repeat:g} 秒（被缩短）。")
     return (f"{en} timed out after {seconds:g} s: the test was stopped. Look for an endless loop, or work that grows "
             "too fast (a loop over every pixel, training far more epochs than asked).\n"
             f"{zh} 超时（{seconds:g} 秒），测试被终止。请检查是否有死循环，或计算量过大（逐像素循环、训练轮数远超要求）。")
+
+
+def cut_short(lesson, function: str, seconds: float, stops: int) -> str:
+    """A call of a function that already ran past its limits `stops` times in this lesson: not run."""
+    en, zh = _where(lesson)
+    return (f"{en} {function} was not called in this test: it ran past its time limit {stops} times in earlier tests "
+            f"(the last ones with {seconds:g} s each), so its other tests were cut short. Look for an endless loop "
+            f"in {function}.\n"
+            f"{zh} 本测试没有调用 {function}：它在之前的测试中已 {stops} 次超时（后几次每次 {seconds:g} 秒），"
+            f"所以它的其他测试被直接终止。请检查 {function} 中是否有死循环。")
+
+
+def overtime(lesson, seconds: float) -> str:
+    """The test (the grader's own checks of what the code returned included) ran past its time limit."""
+    en, zh = _where(lesson)
+    return (f"{en} the test ran longer than {seconds:g} s and was stopped while the grader checked what your code "
+            "returned: it may be far larger than asked (a dataset or loader much longer than its data, a huge "
+            "batch). The rest of the lesson goes on.\n"
+            f"{zh} 测试运行超过 {seconds:g} 秒，在评分程序检查你的代码返回值时被停止：返回值可能远大于要求"
+            "（数据集或加载器的长度远超其数据、批次过大）。本课其余测试照常进行。")
 
 
 def output_flood(lesson, limit: int) -> str:

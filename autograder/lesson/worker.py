@@ -8,9 +8,12 @@ one JSON line per verdict. Student code only ever answers calls with data.
 
 单课进程：用 pytest 运行一课的评分测试；它自己从不运行学生代码，学生代码只在沙箱进程中回答调用。
 """
+import contextlib
 import json
 import os
+import signal
 import subprocess
+import threading
 
 import pytest
 from _pytest.skipping import evaluate_skip_marks  # the skip/skipif marks, as pytest reads them
@@ -20,6 +23,7 @@ from autograder.lesson.client import SandboxTransport
 from coursetools.boundary.proxy import StudentRaised
 from coursetools.checks import mnist as checks_mnist
 from coursetools.checks import pytest_plugin, records
+from coursetools.checks.feedback import CheckFailure
 from coursetools.lessons import BY_NUMBER
 from coursetools.regions import HIDDEN, find_regions
 
@@ -114,6 +118,35 @@ def collect_lessons(channel_fd: int, job: dict) -> int:
         return 1
 
 
+#: Seconds a test's body may run past its time limit before it is stopped: the wait for the student's replies
+#: ends at the limit itself (client.py), so only the trusted work on what came back can reach this.
+TRUSTED_GRACE = 5.0
+
+
+class Overtime(CheckFailure):
+    """The test's body (the trusted checks included) ran past its time limit."""
+
+
+@contextlib.contextmanager
+def overtime_alarm(seconds: float, lesson: int):
+    """Stop the body inside with Overtime after `seconds` (SIGALRM, then again every second: a check that caught
+    it cannot keep the lesson). Student code never runs here; only the trusted side's own Python can be stopped."""
+    if not seconds or seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def alarm(signum, frame):
+        raise Overtime(messages.overtime(lesson, seconds))
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 class LessonPlugin:
     """Registered in the lesson process's pytest run: collection report, one record per test."""
 
@@ -129,6 +162,17 @@ class LessonPlugin:
     @pytest.hookimpl(trylast=True)  # after the course plugin has marked the skips the machine decides
     def pytest_collection_modifyitems(self, session, config, items):
         self.channel.send({"type": "collected", "tests": describe(items, self.job)})
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_call(self, item):
+        """The test's time limit covers its trusted work too: its body stops TRUSTED_GRACE s after the limit."""
+        seconds = pytest_plugin.marker_limit(item) * self.job["timeout_factor"]
+        try:
+            with overtime_alarm(seconds + TRUSTED_GRACE, self.lesson):
+                return (yield)
+        except Overtime:
+            self.transport.stop()  # it may have been stopped mid-reply: the next test gets a fresh student process
+            raise
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(self, item, call):

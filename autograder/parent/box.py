@@ -178,3 +178,69 @@ def _memory_limits(root: str):
     for line in (_read(_inside(root, "proc/meminfo")) or "").splitlines():
         if line.startswith("MemAvailable:"):
             yield int(line.split()[1]) * 1024, "MemAvailable in /proc/meminfo"
+
+
+# -- the lesson process's own memory limit
+
+#: Memory of its own a lesson process (trusted: it runs the graders, never student code) may use beyond what it
+#: shares with the grading parent: the reference's lesson 6 stays far below (ResNet-18 state dicts, 45 MB each).
+#: A student whose answers make it grow past this fails that lesson's tests; nobody else's process is touched.
+LESSON_PROCESS_BYTES = 1536 * 2**20
+
+
+def lesson_process_bytes(box: Box) -> int:
+    """The memory limit of each lesson process: LESSON_PROCESS_BYTES, or less where the box itself has less."""
+    if box.memory_bytes is None:
+        return LESSON_PROCESS_BYTES
+    return int(min(LESSON_PROCESS_BYTES, max(LESSON_BYTES, box.memory_bytes - BASE_BYTES)))
+
+
+def make_cgroup(name: str, limit_bytes: int, root: str = "/") -> str | None:
+    """A memory cgroup `name` below this process's own (v1 memory controller, else v2 where the memory controller
+    is delegated to children), limited to `limit_bytes`; its folder, or None where none can be made here (then the
+    lesson process limits itself with RLIMIT_DATA: autograder/lesson/confine.py)."""
+    for controller, limit_file in (("memory", "memory.limit_in_bytes"), ("", "memory.max")):
+        parent = own_cgroup_dir(controller, root)
+        if parent is None or not os.access(parent, os.W_OK):
+            continue
+        if controller == "" and "memory" not in (_read(os.path.join(parent, "cgroup.subtree_control")) or "").split():
+            continue  # v2 without the memory controller for children (enabling it here is the system's business)
+        folder = os.path.join(parent, name)
+        try:
+            os.mkdir(folder)
+        except FileExistsError:
+            pass
+        except OSError:
+            continue
+        try:
+            with open(os.path.join(folder, limit_file), "w") as file:
+                file.write(str(int(limit_bytes)))
+            if controller == "memory" and os.path.exists(os.path.join(folder, "memory.memsw.limit_in_bytes")):
+                try:  # with swap accounting, swap counts too (the soft limit first, as the kernel requires)
+                    with open(os.path.join(folder, "memory.memsw.limit_in_bytes"), "w") as file:
+                        file.write(str(int(limit_bytes)))
+                except OSError:
+                    pass
+        except OSError:
+            remove_cgroup(folder)
+            continue
+        return folder
+    return None
+
+
+def cgroup_oom_kills(folder: str) -> int:
+    """How many processes the kernel killed in cgroup `folder` for its memory limit (v1 oom_control, v2 events)."""
+    for name in ("memory.oom_control", "memory.events"):
+        for line in (_read(os.path.join(folder, name)) or "").splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[0] == "oom_kill" and parts[1].isdigit():
+                return int(parts[1])
+    return 0
+
+
+def remove_cgroup(folder: str):
+    """Remove an empty cgroup folder made by make_cgroup (its processes have ended)."""
+    try:
+        os.rmdir(folder)
+    except OSError:
+        pass

@@ -58,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--out", metavar="DIR", default=None,
                        help="write DIR/results.json (default: grading-results/<submission name>)")
     common(grade)
+    grade.add_argument("--budget", type=float, default=None, metavar="S",
+                       help="stop grading after S seconds: the tests finished by then keep their points, the rest "
+                            "fail as not graded (a caller's own time limit, e.g. nbgrader's EngineGrades.timeout)")
     batch = commands.add_parser("batch", help="grade every subfolder of a folder of submissions")
     batch.add_argument("submissions", help="a folder with one subfolder per student")
     batch.add_argument("--out", metavar="DIR", required=True,
@@ -92,8 +95,13 @@ def _parser() -> argparse.ArgumentParser:
     calibrate = commands.add_parser("calibrate", help="grade the reference once on this machine and keep its test "
                                     "times: later grading gives each test a few times the reference's time")
     common(calibrate)
+    calibrate.add_argument("--from-times", metavar="FILE", default=None,
+                           help="no reference here: scale the reference's times measured elsewhere (FILE, shipped "
+                                "in the Gradescope bundle) by a quick speed probe on this machine")
     bundle = commands.add_parser("gradescope-bundle", help="write a Gradescope autograder zip (autograder/parent/gradescope.py)")
     bundle.add_argument("--out", metavar="ZIP", default="autograder.zip", help="the zip to write (default: autograder.zip)")
+    bundle.add_argument("--graders-time-limits", action="store_true",
+                        help="build without this machine's calibration: the image then uses the graders' own limits")
     return parser
 
 
@@ -118,18 +126,16 @@ def _data_problem(lessons) -> str:
 
 
 def _options(args, calibrated: bool = True):
-    from autograder.parent import calibrate
+    from autograder.parent import box, calibrate
     from autograder.parent.runner import Options
 
     workers, memory_gb = args.workers, args.memory_gb
-    if workers is None or memory_gb is None:
-        from autograder.parent import box
-
-        limits = box.limits()
-        workers = workers if workers is not None else box.default_workers(limits)
-        memory_gb = memory_gb if memory_gb is not None else box.default_test_memory_gb(limits, workers)
+    limits = box.limits()
+    workers = workers if workers is not None else box.default_workers(limits)
+    memory_gb = memory_gb if memory_gb is not None else box.default_test_memory_gb(limits, workers)
     options = Options(lessons=sorted(set(args.lessons)), workers=max(1, workers), full=args.full,
-                      timeout_factor=args.timeout_factor, memory_gb=memory_gb, keep=args.keep_run_dir)
+                      timeout_factor=args.timeout_factor, memory_gb=memory_gb, keep=args.keep_run_dir,
+                      budget=getattr(args, "budget", None), lesson_memory_bytes=box.lesson_process_bytes(limits))
     if calibrated and not args.graders_time_limits:
         options.time_limits = calibrate.load(options)
         if options.time_limits is None and not args.quiet:
@@ -311,9 +317,19 @@ def _report(args) -> int:
 def _calibrate(args) -> int:
     from autograder.parent import calibrate, report
 
-    if _data_problem(args.lessons):
+    if _data_problem(args.lessons) and not args.from_times:  # --from-times grades nothing
         return _usage_error(_data_problem(args.lessons))
     options = _options(args, calibrated=False)
+    if args.from_times:
+        try:
+            path, limits, scale = calibrate.from_times(options, args.from_times)
+        except calibrate.CalibrationError as error:
+            print(f"python -m autograder calibrate: {error}", file=sys.stderr)
+            return EXIT_GRADER_ERROR
+        print(f"{calibrate.summary(limits)}, from the reference's times in {args.from_times} x {scale:.2f} "
+              "(this machine's speed probe over the building machine's)")
+        print(f"calibration: {path}")
+        return EXIT_OK
     bar = report.ProgressBar(enabled=not args.quiet)
     try:
         path, limits = calibrate.calibrate(options, bar)
@@ -336,7 +352,11 @@ def main(argv=None) -> int:
     if args.command == "gradescope-bundle":
         from autograder.parent import gradescope
 
-        print(f"Gradescope autograder bundle: {gradescope.build_bundle(args.out)}")
+        try:
+            built = gradescope.build_bundle(args.out, calibrated=not args.graders_time_limits)
+        except gradescope.BundleError as error:
+            return _usage_error(str(error))
+        print(f"Gradescope autograder bundle: {built}")
         return EXIT_OK
     if args.command == "calibrate":
         return _calibrate(args)

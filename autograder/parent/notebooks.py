@@ -160,14 +160,25 @@ def write_submission(notebook, lesson: int, folder: Path, here: Path, log) -> tu
     return notes, places
 
 
+def engine_budget(timeout: float) -> float:
+    """The engine's own budget within nbgrader's `timeout`: it stops grading then and writes the points of the
+    tests it finished, with room left to start and to write results (a few looping functions cost their own
+    tests, never the whole notebook's points)."""
+    return max(1.0, timeout - max(30.0, 0.1 * timeout))
+
+
 def run_engine(submission: Path, lesson: int, out: Path, timeout: float, timeout_factor: float) -> dict:
     """Grade lesson `lesson` of `submission` with `python -m autograder grade`; its results.json as a dict.
+
+    The engine gets `engine_budget(timeout)` seconds (`--budget`): the tests it has not finished by then fail as
+    not graded and the others keep their points; `timeout` itself is only the last resort.
 
     Raises:
         GradingFailed: no results, the engine's exit code says grading did not complete, or the time ran out.
     """
     command = [sys.executable, "-m", "autograder", "grade", str(submission), "--lessons", str(lesson),
-               "--out", str(out), "--quiet", "--workers", "1", "--timeout-factor", str(timeout_factor)]
+               "--out", str(out), "--quiet", "--workers", "1", "--timeout-factor", str(timeout_factor),
+               "--budget", f"{engine_budget(timeout):g}"]
     log = Path(out).parent / "engine.log"  # a file, not a pipe: nothing left behind can keep us waiting
     with open(log, "wb") as output:
         process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT,

@@ -23,6 +23,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from autograder.lesson import confine
+from autograder.parent import box
 from autograder.parent.results import LessonResult, SubmissionResult, TestResult, display_name, safe_folder
 from coursetools import LESSONS, REPO_ROOT
 from coursetools.lessons import grading_order
@@ -46,9 +47,11 @@ class Options:
     full: bool = False
     timeout_factor: float = 1.0
     memory_gb: float = 4.0
+    lesson_memory_bytes: int = 1536 * 2**20  # each lesson process's own limit (box.lesson_process_bytes); 0: none
     threads: int = 1
     keep: bool = False  # keep the run folder (logs) for debugging
     time_limits: dict = None  # test name -> seconds, calibrated on this machine (calibrate.py); else the graders'
+    budget: float = None  # seconds for the whole run: then running lessons stop, their finished tests keep points
 
 
 class Listener:
@@ -199,6 +202,8 @@ class _Job:
     started: float = 0.0
     deadline: float = 0.0
     done: bool = False
+    cgroup: str = None  # the lesson process's own memory cgroup (box.make_cgroup), removed when it ends
+    out_of_budget: float = 0.0  # stopped by Options.budget (its seconds): unfinished tests not graded, no error
     tests: dict = field(default_factory=dict)
 
     @property
@@ -214,6 +219,7 @@ def grade_all(submissions, options: Options, progress=None, listener=None) -> li
     are stopped, every unfinished submission is finished with its tests not run marked as stopped,
     and the exception goes on.
     """
+    begun = time.monotonic()  # Options.budget counts from here
     progress = progress or NullProgress()
     listener = listener or Listener()
     _preload()
@@ -228,6 +234,7 @@ def grade_all(submissions, options: Options, progress=None, listener=None) -> li
     try:
         graders = copy_graders(run_dir, options.lessons)
         scheduler = _Scheduler(options, run_dir, graders, progress, listener)
+        scheduler.begun = begun
         scheduler.known = collect_all(options, run_dir, graders)
         for index, (name, path, *folder) in enumerate(submissions):
             result = SubmissionResult(name=name, path=str(path), folder=folder[0] if folder else safe_folder(name))
@@ -302,6 +309,7 @@ class _Scheduler:
         self.remaining = {}  # id(SubmissionResult) -> lessons not ended yet
         self.known = {}  # lesson -> its collected tests (the same for every submission: graders and machine)
         self.counter = 0
+        self.begun = time.monotonic()
 
     def finish_submission(self, result, stopped: bool = False):
         first = self.started.get(id(result))
@@ -342,8 +350,32 @@ class _Scheduler:
         _start(job, self.counter, self.options, self.run_dir, self.graders, [j.fd for j in self.running.values()])
         self.running[job.fd] = job
 
+    def out_of_budget(self, jobs):
+        """Options.budget has run out: stop the running lessons (their finished tests keep their points) and
+        start no other; the tests not finished fail with a message that says why."""
+        budget = self.options.budget
+        for job in self.running.values():
+            job.out_of_budget = budget
+            try:
+                os.kill(job.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        while jobs:  # never started
+            job = jobs.popleft()
+            job.result.duration = 0.0
+            for test in job.result.tests:
+                if not test.reported:
+                    test.status, test.score, test.reported = "failed", 0.0, True
+                    test.message = _not_graded(job.lesson, budget)
+            key = id(job.submission)
+            self.remaining[key] -= 1
+            if self.remaining[key] == 0:
+                self.finish_submission(job.submission)
+
     def run(self, jobs):
         while jobs or self.running:
+            if self.options.budget and time.monotonic() - self.begun > self.options.budget:
+                self.out_of_budget(jobs)
             while jobs and len(self.running) < max(1, self.options.workers):
                 self.start(jobs.popleft())
             ready, _, _ = select.select(list(self.running), [], [], 1.0)
@@ -385,7 +417,11 @@ def _start(job: _Job, counter: int, options: Options, run_dir: str, graders: str
         "basetemp": os.path.join(job_dir, "shared", "pytest"), "memory_bytes": int(options.memory_gb * 2**30),
         "threads": options.threads, "timeout_factor": options.timeout_factor, "full": options.full,
         "sandbox_uid": job.uid, "time_limits": options.time_limits or {},
+        "lesson_memory_bytes": options.lesson_memory_bytes,
     }
+    if options.lesson_memory_bytes:
+        job.cgroup = box.make_cgroup(f"autograder-{os.getpid()}-{counter}", options.lesson_memory_bytes)
+        spec.update(lesson_cgroup=job.cgroup, home_cgroup=os.path.dirname(job.cgroup) if job.cgroup else None)
     log = os.path.join(job_dir, "lesson.log")
     pid, read_fd = _fork("run_lesson", spec, log, job_dir, other_fds)
     job.pid, job.fd, job.started = pid, read_fd, time.monotonic()
@@ -546,14 +582,23 @@ def _finish(job: _Job, known: dict):
     _, status = os.waitpid(job.pid, 0)
     lesson = job.result
     lesson.duration = time.monotonic() - job.started
-    if not job.done and not lesson.error:
+    bloated = False
+    if job.cgroup:
+        bloated = not job.done and box.cgroup_oom_kills(job.cgroup) > 0
+        box.remove_cgroup(job.cgroup)
+    if not job.done and not lesson.error and not job.out_of_budget and not bloated:
         lesson.error = f"the lesson process stopped unexpectedly (wait status {status}); log: {_tail(job.log)}"
     if not lesson.tests and job.lesson in known:  # it ended before collecting: the same tests, none run
         _expect(job, known[job.lesson])
     for test in lesson.tests:
         if not test.reported:
             test.status, test.score = "failed", 0.0
-            test.message = _not_run(lesson)
+            if bloated and not lesson.error:
+                test.message = _bloated(job.lesson)
+            elif job.out_of_budget and not lesson.error:
+                test.message = _not_graded(job.lesson, job.out_of_budget)
+            else:
+                test.message = _not_run(lesson)
             test.reported = True
 
 
@@ -561,6 +606,21 @@ def _not_run(lesson: LessonResult) -> str:
     from autograder.lesson import messages
 
     return messages.grader_error(lesson.lesson, lesson.error or "the test was never run")
+
+
+def _bloated(lesson: int) -> str:
+    return (f"[lesson{lesson}] not graded: the grader's process for this lesson ran out of its own memory while it "
+            "checked what your code returned (something your code returned or made is far larger than asked: a "
+            "dataset or loader much longer than its data, a huge tensor). The tests finished before keep their "
+            f"points.\n[第{lesson}课] 未评分：评分程序检查你的代码返回值时，本课的评分进程用完了它自己的内存（你的代码"
+            "返回或创建的东西远大于要求：数据集或加载器的长度远超其数据、巨大的张量）。之前完成的测试保留其得分。")
+
+
+def _not_graded(lesson: int, budget: float) -> str:
+    return (f"[lesson{lesson}] not graded: grading this submission may take {budget:g} s, and the tests before "
+            "this one used it all (look for the functions whose tests timed out). The tests finished in time keep "
+            f"their points.\n[第{lesson}课] 未评分：本提交的评分时间上限为 {budget:g} 秒，之前的测试已用完（请检查"
+            "超时的测试所调用的函数）。按时完成的测试保留其得分。")
 
 
 def _tail(path: str, size: int = 1500) -> str:
