@@ -8,6 +8,9 @@ student's feedback.
 """
 import io
 import mmap
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -182,3 +185,25 @@ def test_what_was_called_on_what():
     text = diagnosis.describe_call("evaluate", (torch.ones(2, 3), [torch.ones(1)], "cpu"), {"lr": 0.1})
     assert text == "evaluate(<tensor (2, 3)>, [<tensor (1,)>], 'cpu', lr=0.1)"
     assert len(diagnosis.describe_call("f", (list(range(100)), "x" * 500))) <= 110
+
+
+@pytest.mark.skipif(not shutil.which("bwrap"), reason="bubblewrap makes the read-only file system")
+def test_saving_into_the_read_only_submission_copy(tmp_path):
+    """torch.save and open() into a read-only folder (bubblewrap's --ro-bind, as the graded copy is): the hint
+    says why (the copy is read-only) and where to write instead, in both languages."""
+    script = ("import torch\n"
+              "for save in (lambda p: torch.save({{}}, p), lambda p: open(p, 'wb')):\n"
+              "    try:\n        save({!r})\n    except Exception as error:\n"
+              "        print(type(error).__name__ + '|' + str(error))\n").format(str(tmp_path / "model.pt"))
+    run = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", sys.executable, "-c",
+                          script], capture_output=True, text=True, timeout=120)
+    errors = [line.split("|", 1) for line in run.stdout.splitlines() if "|" in line]
+    assert len(errors) == 2 and all("Read-only file system" in message for _, message in errors), run
+    for type_name, message in errors:
+        found = diagnosis.diagnose(type_name, message)
+        assert found is not None and found.slug is None, message
+        for words in (("read-only", "只读"), ("Path(__file__).parent",) * 2, ("save_checkpoint's `path`",
+                      "save_checkpoint 的 `path`"), ("tempfile.TemporaryDirectory()",) * 2):
+            assert words[0] in found.hint_en and words[1] in found.hint_zh, (words, found)
+    torch_save = diagnosis.diagnose(*errors[0])
+    assert "enforce fail" in errors[0][1] and torch_save.shown_en and "inline_container" not in torch_save.shown_en

@@ -8,6 +8,8 @@ import textwrap
 import pytest
 import torch
 
+from autograder import overlay
+from coursetools import REPO_ROOT
 from coursetools.sandbox.kit.lesson1 import NonCpuStandIn
 from coursetools.sandbox.server import Server, is_stub_raise
 
@@ -100,3 +102,36 @@ def test_stand_in_accepts_what_cuda_code_does():
             predictions.numpy()
     with pytest.raises(RuntimeError):  # the stand-in's autocast is off again outside it
         torch.autocast("meta")
+
+
+BLAME = REPO_ROOT / "tests" / "blame"
+
+
+@pytest.fixture(scope="module")
+def blamed(tmp_path_factory):
+    """{name: results.json} for tests/blame/*: wrong code that no pitfall of the table describes."""
+    return overlay.grade_overlays(BLAME, overlay.overlay_names(BLAME), tmp_path_factory.mktemp("blame"),
+                                  "--lessons", "5", "6")
+
+
+@pytest.mark.slow
+def test_a_loss_divided_twice_fails_with_no_pitfall(blamed):
+    """Check that a loss divided by the batch size twice (weights barely move) loses lesson 5's loop tests and is
+    tagged with no pitfall: not step-before-backward, whose replay never moves the weights."""
+    result = blamed["loss-divided-twice"]
+    failed = [t for t in result["tests"] if t["status"] == "failed"]
+    assert any("train_one_epoch_matches_the_reference_loop" in t["name"] for t in failed), result["output"]
+    assert not [t["tags"] for t in result["tests"] if t["tags"]]
+    assert all(t["status"] == "passed" for t in result["tests"] if t["name"].startswith("lesson6/"))
+
+
+@pytest.mark.slow
+def test_saving_next_to_the_submission_says_where_to_write(blamed):
+    """Check that saving into the read-only graded copy fails with why and where to write, in both languages."""
+    result = blamed["save-next-to-own-file"]
+    failed = [t for t in result["tests"] if t["status"] == "failed"]
+    assert failed and all("save_checkpoint" in t["output"] for t in failed)
+    for test in failed:
+        text = test["output"]
+        assert "read-only" in text and "只读" in text and text.count("tempfile.TemporaryDirectory()") == 2, text
+        assert "inline_container" not in text and not test["tags"], text

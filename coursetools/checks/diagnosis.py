@@ -45,6 +45,13 @@ _DEVICE_EN = ("use the device you were given: .to(device) for the model and ever
 _DEVICE_ZH = "使用给你的 device：模型和每个批次都用 .to(device) 移动；不要写死 .cuda()（评分机器可能没有 GPU）"
 _NO_CUDA_EN = "CUDA is not available here (your code asked for a GPU directly)"
 _NO_CUDA_ZH = "这里没有可用的 CUDA（你的代码直接请求了 GPU）"
+_READ_ONLY_EN = ("the copy of your submission that is graded (or checked) is read-only, so nothing can be saved next "
+                 "to your own .py file (Path(__file__).parent) or in the current folder: write where you are told "
+                 "to, the path your function was given (save_checkpoint's `path`), or a temporary folder "
+                 "(tempfile.TemporaryDirectory()), which every machine that runs your code lets you write.")
+_READ_ONLY_ZH = ("被评分（或检查）的提交副本是只读的，所以不能把文件保存在你自己的 .py 文件旁边（Path(__file__).parent）"
+                 "或当前文件夹里：请写到指定的位置，即函数收到的路径（save_checkpoint 的 `path`），或写到临时文件夹"
+                 "（tempfile.TemporaryDirectory()），运行你代码的每台机器都允许在那里写入。")
 
 #: message -> (pitfall, hint EN, hint 中文). First match wins: precise rows before general ones.
 RULES = (
@@ -117,6 +124,11 @@ RULES = (
     Rule(r"pic should be pil image or ndarray\. got <class 'torch\.tensor'>", None,
          "ToTensor() was given a tensor: it converts a PIL image once; do not apply it twice or to a tensor.",
          "ToTensor() 收到的是张量：它只把 PIL 图像转换一次；不要用两次，也不要用在张量上。"),
+    # writing next to the submission: the graded copy is read-only (torch.save's own words first, then Python's)
+    Rule(r"enforce fail.*strerror: read-only file system", None, _READ_ONLY_EN, _READ_ONLY_ZH,
+         shown_en="the file could not be written: read-only file system",
+         shown_zh="无法写入文件：只读文件系统"),
+    Rule(r"read-only file system", None, _READ_ONLY_EN, _READ_ONLY_ZH),
     # autograd outside a pitfall of the table
     Rule(r"a leaf variable that requires grad is being used in an in-place operation", None,
          "update parameters inside `with torch.no_grad():` (p -= lr * p.grad there), or use p.data.",

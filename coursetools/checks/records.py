@@ -5,7 +5,8 @@ pytest 报告只在这里变成记录：`course` 命令、笔记本检查和评�
 
 A record is one test's result: {"nodeid", "outcome" (passed, failed, skipped; "not run" from `course`),
 "message" (the text pytest shows), "text" (the message as Text.to_json(), English and Chinese apart, when the
-course wrote it; else None), "pitfalls", "not_implemented", "duration"}. record_of reads one phase (setup, call,
+course wrote it; else None), "pitfalls", "not_implemented", "duration", "shown" (a result the test shows even when it passes, as
+Text.to_json(): lesson 5's accuracy against the 95 % goal; else None)}. record_of reads one phase (setup, call,
 teardown); merge folds the phases of a test into one record: the first failure decides it.
 """
 
@@ -26,7 +27,8 @@ def record_of(report, message: str = None) -> dict:
             "message": "" if report.passed else (message or message_of(report)),
             "text": None if report.passed else properties.get("message"),
             "pitfalls": [str(value) for key, value in report.user_properties if key == "pitfall"],
-            "not_implemented": properties.get("not_implemented"), "duration": round(report.duration, 3)}
+            "not_implemented": properties.get("not_implemented"), "duration": round(report.duration, 3),
+            "shown": properties.get("shown")}
 
 
 def merge(records: dict, record: dict) -> dict:
@@ -35,10 +37,11 @@ def merge(records: dict, record: dict) -> dict:
     not run) replaces "passed"; pitfalls add up, durations too."""
     state = records.setdefault(record["nodeid"], {"nodeid": record["nodeid"], "outcome": "passed", "message": "",
                                                   "text": None, "pitfalls": [], "not_implemented": None,
-                                                  "duration": 0.0})
+                                                  "duration": 0.0, "shown": None})
     state["duration"] += float(record.get("duration") or 0.0)
     state["pitfalls"] += [slug for slug in record.get("pitfalls") or [] if slug not in state["pitfalls"]]
     state["not_implemented"] = state["not_implemented"] or record.get("not_implemented")
+    state["shown"] = state.get("shown") or record.get("shown")
     outcome = record.get("outcome", "failed")
     if (outcome == "failed" and state["outcome"] != "failed") or (outcome != "passed" and state["outcome"] == "passed"):
         state.update(outcome=outcome, message=record.get("message") or "", text=record.get("text"))
