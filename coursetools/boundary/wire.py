@@ -47,6 +47,9 @@ class Handle:
     def __init__(self, id: int, type: str = "", mro=(), repr: str = ""):
         self.id, self.type, self.mro, self.repr = id, type, tuple(mro), repr
 
+    def __repr__(self):  # in course words: the object's own repr, or its class (never this class's name)
+        return self.repr or f"<{self.type.rsplit('.', 1)[-1] or 'object'}>"
+
 
 # ------------------------------------------------------------------ frames
 
