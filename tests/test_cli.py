@@ -609,3 +609,63 @@ def test_a_function_defined_twice_is_listed_once_with_its_last_definition(tmp_pa
     names = [f.name for f in found]
     assert names.count("sgd_step") == 1 and len(names) == 5
     assert next(f for f in found if f.name == "sgd_step").line == len(text.splitlines()) + 3
+
+
+def test_check_says_which_function_runs_long_while_it_runs(tmp_path):
+    """Check that `course check` names the function of a test that is still running, before it is stopped, in both
+    languages (not only "Running..." and then another function)."""
+    exercises, _ = _endless_lesson2(tmp_path)
+    run = course("check", "lesson2", "--exercises", exercises, env={"COURSE_TEST_TIME_LIMIT": "3"}, timeout=120)
+    out = run.stdout
+    notice = re.search(r"\[lesson2 sgd_step\] test_sgd_step\w* has been running for \d+ s: sgd_step is running long "
+                       r"\(an endless loop\?\); it is stopped after 3 s\.", out)
+    assert notice, out
+    assert re.search(r"\[第2课 sgd_step\] test_sgd_step\w* 已运行 \d+ 秒：sgd_step 运行时间很长（死循环？）；超过 3 秒会被停止。",
+                     out), out
+    assert notice.start() < out.index("ran longer than 3 s"), out  # said while it ran, before the report
+
+
+def test_train_runs_train_mnist_with_progress_and_shows_the_accuracy(tmp_path):
+    """Check `course train` on a tiny MNIST folder with the reference lessons 3 to 5: a progress line per epoch
+    and per test pass, then the accuracy train_mnist returned against the 95 % goal, in both languages."""
+    import course_data
+
+    root = course_data.write_mnist_subset(tmp_path / "mnist", n_train=320, n_test=100)
+    exercises = copy_exercises(tmp_path / "exercises", solved=(3, 4, 5))
+    run = course("train", "--exercises", exercises, "--data-root", root, "--device", "cpu", timeout=300)
+    out = run.stdout
+    assert "Traceback" not in out + run.stderr, out + run.stderr
+    for line in (r"epoch 1 / 训练第 1 轮 .* 5/5 batches / 批, 320 images / 张图像",
+                 r"epoch 2 / 训练第 2 轮 .* 5/5 batches / 批, 320 images / 张图像",
+                 r"test pass 1 / 测试第 1 遍 .* 2/2 batches / 批, 100 images / 张图像"):
+        assert re.search(line, out), (line, out)
+    accuracy = re.search(r"Test accuracy: (\d+\.\d\d)% after \d+ s \(goal on all of MNIST: at least 95%: (.*)\)", out)
+    assert accuracy and 0 < float(accuracy.group(1)) <= 100, out
+    assert f"测试准确率：{accuracy.group(1)}%" in out and "完整 MNIST 上的目标：至少 95%" in out
+    assert run.returncode == (0 if float(accuracy.group(1)) >= 95 else 1)
+
+
+def test_train_of_a_fresh_copy_names_the_stub(tmp_path, fresh):
+    """Check that `course train` on fresh stubs says what is not written yet, at its line, without a traceback."""
+    import course_data
+
+    root = course_data.write_mnist_subset(tmp_path / "mnist", n_train=64, n_test=64)
+    run = course("train", "--exercises", fresh, "--data-root", root, timeout=300)
+    assert run.returncode == 1 and "Traceback" not in run.stdout + run.stderr, run.stdout + run.stderr
+    assert re.search(r"train_mnist \(or a function it calls\) is not implemented yet \(lesson5/train\.py, line \d+: "
+                     r"raise NotImplementedError\(\)\)", run.stdout), run.stdout
+    assert re.search(r"尚未实现（lesson5/train\.py 第 \d+ 行：raise NotImplementedError\(\)）", run.stdout), run.stdout
+
+
+@pytest.mark.slow
+def test_check_of_lesson5_shows_the_accuracy_against_the_goal(tmp_path):
+    """Check that `course check lesson5` shows the accuracy the student's training reached and the 95 % goal, in
+    both languages, also when every test passes."""
+    exercises = copy_exercises(tmp_path / "exercises", solved=(3, 4, 5))
+    run = course("check", "lesson5", "--exercises", exercises, timeout=600)
+    out = run.stdout
+    assert run.returncode == 0, out + run.stderr
+    accuracy = re.search(r"Your train_one_epoch, 2 epochs with Adam\(lr=1e-3\): test accuracy (\d+\.\d\d)% on the "
+                         r"10,000 test images \(goal: at least 95%, reached\)\.", out)
+    assert accuracy and float(accuracy.group(1)) >= 95, out
+    assert f"10000 张测试图像上的测试准确率为 {accuracy.group(1)}%（目标：至少 95%，已达到）" in out, out

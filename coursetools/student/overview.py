@@ -87,7 +87,8 @@ def evaluate(exercises: Path, lessons: list, progress: Progress, out: Printer, f
         names = ", ".join(f"lesson{n}" for n, _, _ in to_run)
         out.say(f"Running the public tests of {names} ...", f"正在运行 {names} 的公开测试 ...")
         try:
-            records = run_public_tests(exercises, [n for n, _, _ in to_run], cancel)
+            records = run_public_tests(exercises, [n for n, _, _ in to_run], cancel,
+                                       slow=lambda text: out.message(text, "  "))  # names a function running long
         except PublicTestsError as error:
             records = None
             for n, fns, _ in to_run:

@@ -52,6 +52,10 @@ MAX_HANGS = 2
 #: the student code caught the exception meant to stop it).
 GAVE_UP = 124
 _POLL = 0.2
+#: Seconds after which a test still running is announced (`slow`), naming its function, while it runs (a third of
+#: its limit when that is shorter).
+#: 测试运行超过这么多秒（或其时间限制的三分之一，取较短者）仍未结束时，就在运行期间说出它属于哪个函数。
+SLOW_AFTER = 10.0
 
 
 class PublicTestsError(Exception):
@@ -83,7 +87,7 @@ class _Child:
     idle: bool = False  # stopped for doing nothing visible for IDLE_LIMIT s
 
 
-def run_public_tests(exercises: Path, lessons: list, cancel=None) -> dict:
+def run_public_tests(exercises: Path, lessons: list, cancel=None, slow=None) -> dict:
     """Run the public tests of `lessons` in a child pytest; return {lesson: [record, ...]}.
 
     A record is {"test", "nodeid", "outcome", "message", "pitfalls", "not_implemented"},
@@ -93,7 +97,8 @@ def run_public_tests(exercises: Path, lessons: list, cancel=None) -> dict:
     as failed with a bilingual message naming its lesson and function. The tests after it run
     in a new pytest, up to MAX_HANGS stopped tests; those left are recorded as "not run".
     `cancel`, when given, is called a few times a second; when it returns true the run stops
-    and Cancelled is raised.
+    and Cancelled is raised. `slow`, when given, is called once per test that is still running
+    after SLOW_AFTER seconds, with slow_message(...) naming its function, while it runs.
 
     Raises:
         PublicTestsError: pytest stopped before reporting the tests of every lesson.
@@ -115,7 +120,9 @@ def run_public_tests(exercises: Path, lessons: list, cancel=None) -> dict:
         while True:
             progress = tmp / f"progress{attempt}.jsonl"
             extra = ["--course-progress", str(progress)] + (["--course-skip", str(skip)] if attempt else [])
-            child = _run_child(command + extra, exercises, tmp, progress, override, cancel)
+            announce = (lambda nodeid, seconds, limit: slow(slow_message(exercises, nodeid, seconds, limit))) \
+                if slow is not None else None
+            child = _run_child(command + extra, exercises, tmp, progress, override, cancel, announce)
             known = set(order)
             order += [nodeid for nodeid, _ in child.collected if nodeid not in known]
             raw = _read_lines(report)
@@ -177,13 +184,14 @@ def _running(events: list):
     return last.get("start") if last else None
 
 
-def _run_child(command: list, cwd: Path, tmp: Path, progress: Path, override, cancel) -> _Child:
-    """Run pytest in its own process group, stopping the group when a test overruns its limit."""
+def _run_child(command: list, cwd: Path, tmp: Path, progress: Path, override, cancel, slow=None) -> _Child:
+    """Run pytest in its own process group, stopping the group when a test overruns its limit; `slow(nodeid,
+    seconds, limit)` once for a test still running after SLOW_AFTER seconds."""
     log = tmp / "output.txt"
     with open(log, "w", encoding="utf-8") as sink:
         child = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
                                  process_group=0)
-    collected, culprit, seen, since, idle = [], None, None, time.monotonic(), False
+    collected, culprit, seen, since, idle, announced = [], None, None, time.monotonic(), False, set()
     try:
         while child.poll() is None:
             time.sleep(_POLL)
@@ -200,6 +208,10 @@ def _run_child(command: list, cwd: Path, tmp: Path, progress: Path, override, ca
                     break
                 continue
             limit = override or dict(map(tuple, collected)).get(current)
+            if slow is not None and now - since > min(SLOW_AFTER, (limit or SLOW_AFTER * 3) / 3) \
+                    and current not in announced:
+                announced.add(current)
+                slow(current, now - since, limit)
             if limit and now - since > limit:
                 culprit = current
                 break
@@ -240,8 +252,8 @@ def _stop(child) -> None:
     child.wait()
 
 
-def hang_message(exercises: Path, nodeid: str, seconds: float) -> Text:
-    """The bilingual message of a test stopped after `seconds`, naming its lesson and function."""
+def _lesson_and_function(exercises: Path, nodeid: str) -> tuple:
+    """(lesson, the function its test belongs to (else the test's name), the test's name) of a node id."""
     match = _NODE.match(nodeid)
     lesson, test = (int(match.group(1)), match.group(2)) if match else (0, nodeid)
     name = test
@@ -252,6 +264,22 @@ def hang_message(exercises: Path, nodeid: str, seconds: float) -> Text:
         name = found.name if found is not None else test
     except StudentFileError:  # an unreadable lesson file: the test's name will do
         pass
+    return lesson, name, test
+
+
+def slow_message(exercises: Path, nodeid: str, seconds: float, limit=None) -> Text:
+    """What a test still running after `seconds` is doing, while it runs: its lesson, function and limit."""
+    lesson, name, test = _lesson_and_function(exercises, nodeid)
+    stop = f"; it is stopped after {limit:g} s" if limit else ""
+    stop_zh = f"；超过 {limit:g} 秒会被停止" if limit else ""
+    return Text(f"[lesson{lesson} {name}] {test} has been running for {seconds:.0f} s: {name} is running long "
+                f"(an endless loop?){stop}.",
+                f"[第{lesson}课 {name}] {test} 已运行 {seconds:.0f} 秒：{name} 运行时间很长（死循环？）{stop_zh}。")
+
+
+def hang_message(exercises: Path, nodeid: str, seconds: float) -> Text:
+    """The bilingual message of a test stopped after `seconds`, naming its lesson and function."""
+    lesson, name, test = _lesson_and_function(exercises, nodeid)
     shown = f"{seconds:g}" if seconds else "?"
     return Text(f"[lesson{lesson} {name}] {test} ran longer than {shown} s and was stopped: an endless loop?\n"
                 f"Hint: look for a loop in {name} that never ends (a `while` whose condition stays true, a counter "
