@@ -455,7 +455,7 @@ class Remote:
 def _call(transport, target, args, kwargs, label):
     if label and "module" in target:
         CallLog.function = label
-    elif "kit" in target:  # a kit function calling the student's function on the student side: name that one
+    else:  # a kit function or a kit object's method (a spy's `call`) running the student's function: name that one
         named = [a._label for a in [*args, *kwargs.values()] if isinstance(a, Remote) and a._label
                  and "module" in a._target]
         if named:
