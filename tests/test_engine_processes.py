@@ -40,7 +40,7 @@ def test_a_looping_function_costs_at_most_two_minutes_of_a_batch(tmp_path):
     cut = [t for t in others if "filled was not called in this test" in t["output"]]
     assert len(again) == 2 and len(cut) == len(others) - 2 >= 10
     assert all("本测试没有调用 filled" in t["output"] and "其他测试被直接终止" in t["output"] for t in cut)
-    assert results["score"] > 0 and all(t["extra_data"]["duration"] < 20 for t in others)
+    assert results["score"] > 0 and all(t["extra_data"]["duration"] < 30 for t in others)
 
 
 def test_an_engine_run_for_nbgrader_keeps_its_budget_and_the_finished_points(tmp_path):
