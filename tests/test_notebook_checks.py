@@ -177,7 +177,14 @@ def test_an_earlier_lessons_cells_show_their_lines_in_tracebacks(lesson_folders,
     with pytest.raises(NotImplementedError) as raised:
         SimpleMNISTNet()
     text = "".join(traceback.format_tb(raised.value.__traceback__))
-    assert "lesson4.ipynb [code cell" in text and "raise NotImplementedError()" in text
+    assert "raise NotImplementedError()" in text
+    # the cell as JupyterLab shows it: the N-th cell from the top, markdown cells counted
+    place = re.search(r"\"([^\"]*lesson4\.ipynb) \[cell (\d+) from the top\]", text)
+    assert place, text
+    import nbformat
+
+    cell = nbformat.read(place.group(1), as_version=4).cells[int(place.group(2)) - 1]
+    assert cell.cell_type == "code" and "class SimpleMNISTNet" in cell.source, cell.source[:200]
 
 
 def test_one_diagnosis_is_shown_once_under_the_tests_that_gave_it():

@@ -135,3 +135,11 @@ def test_saving_next_to_the_submission_says_where_to_write(blamed):
         text = test["output"]
         assert "read-only" in text and "只读" in text and text.count("tempfile.TemporaryDirectory()") == 2, text
         assert "inline_container" not in text and not test["tags"], text
+
+
+def test_without_its_source_line_only_a_bare_not_implemented_error_is_a_stub():
+    """Check code run without a readable source (exec'd cells): the stub's bare NotImplementedError() is the stub,
+    torch's (which always has a message) is not."""
+    assert is_stub_raise("", NotImplementedError()) and is_stub_raise(None, NotImplementedError())
+    assert not is_stub_raise("", NotImplementedError("Cannot copy out of meta tensor; no data!"))
+    assert not is_stub_raise(None, RuntimeError())

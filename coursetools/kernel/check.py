@@ -55,6 +55,7 @@ from coursetools import LESSONS, REPO_ROOT
 from coursetools.checks import records
 from coursetools.checks.feedback import CallLog, message
 from coursetools.exercises import exercise_names, owners  # noqa: F401 (part of the check cells' API)
+from coursetools.text import Text
 
 _SHIM = (
     "# The code of a notebook, handed to the course's pytest plugin by coursetools.kernel.check.\n"
@@ -69,11 +70,27 @@ _namespaces = {}
 class NotebookCheckFailed(AssertionError):
     """Failed checks of one exercise; the text is the whole bilingual diagnosis.
 
-    Jupyter shows only this text (no traceback into the course's machinery).
+    Jupyter shows only this text (no traceback into the course's machinery), in lines of at most
+    WIDTH characters: `nbgrader validate` cuts longer ones (at its Validator.width, 90, less its indent).
     """
 
+    WIDTH = 80
+
     def _render_traceback_(self):
-        return [f"{type(self).__name__}:"] + str(self).splitlines()
+        return [f"{type(self).__name__}:"] + wrapped(str(self), self.WIDTH)
+
+
+def wrapped(text: str, width: int) -> list:
+    """The lines of `text`, each longer one broken into lines of at most `width` characters (at spaces where it
+    has them, anywhere in Chinese), the pieces after the first indented like it plus two spaces; nothing dropped."""
+    import textwrap
+
+    lines = []
+    for line in text.splitlines():
+        indent = line[:len(line) - len(line.lstrip())]
+        lines += textwrap.wrap(line, width, subsequent_indent=indent + "  ", break_on_hyphens=False,
+                               replace_whitespace=False) or [line]
+    return lines
 
 
 def registered_namespace(module_name: str) -> dict:
@@ -119,8 +136,8 @@ class _NotebookCode:
                     self.cells.setdefault(code.co_filename, "")
 
     def place(self, filename: str):
-        """`lesson4.ipynb [code cell 5]` or `lesson5.ipynb In [7]` for the notebook's code, else None."""
-        match = re.search(r"(lesson\d+\.ipynb) (\[code cell \d+\])$", filename)
+        """`lesson4.ipynb [cell 5 from the top]` or `lesson5.ipynb In [7]` for the notebook's code, else None."""
+        match = re.search(r"(lesson\d+\.ipynb) (\[cell \d+ from the top\])$", filename)
         if match:  # an earlier lesson's notebook (coursetools/kernel/importer.py compiles it so)
             return f"{match.group(1)} {match.group(2)}"
         if filename in self.cells:
@@ -179,7 +196,7 @@ def _notebook_transport(code: _NotebookCode):
                 last = last.tb_next
             if isinstance(error, NotImplementedError) and not info.get("stub") and last is not None \
                     and code.place(last.tb_frame.f_code.co_filename) and is_stub_raise(linecache.getline(
-                        last.tb_frame.f_code.co_filename, last.tb_lineno)):  # the stub's line, not torch's error
+                        last.tb_frame.f_code.co_filename, last.tb_lineno), error):  # the stub's, not torch's error
                 info["stub"] = getattr(last.tb_frame.f_code, "co_qualname", last.tb_frame.f_code.co_name)
                 info["frames"] = frames[-6:]
             return info
@@ -414,25 +431,30 @@ def run_tests(lesson: int, name: str, namespace: dict, test_file: Path, module_f
     _report(lesson, name, collector, exit_code, output.getvalue())
 
 
+def _cell_zh(cell: str) -> str:
+    """A cell's place in Chinese: "cell 5 from the top" (every cell counts, as JupyterLab shows them) or "In [7]"."""
+    return re.sub(r"^cell (\d+) from the top$", r"从上往下第 \1 个单元格", cell)
+
+
 def _not_implemented(lesson: int, name: str, stub, where) -> str:
     """The message for a check stopped by a stub: the check's own function, or the one it needs (maybe of an
     earlier lesson's notebook)."""
     found = re.match(r"lesson(\d+)\.ipynb", where or "")
     other = int(found.group(1)) if found else lesson
-    cell = re.sub(r"^lesson\d+\.ipynb\s*", "", where or "").strip("[] ")  # "code cell 5", "In [7]" or ""
+    cell = re.sub(r"^lesson\d+\.ipynb\s*", "", where or "").strip("[] ")  # "cell 5 from the top", "In [7]" or ""
     if not stub or stub.split(".")[0] == name and other == lesson:
         return (f"{name} is not implemented yet: write it where it says \"# YOUR CODE HERE\", run its cell, "
                 f"then run this check again.\n"
                 f"{name} 尚未实现：请在“在此编写代码”处完成它，运行那个单元格后再运行本检查。")
     if other != lesson:
-        cell_zh = re.sub(r"^code cell (\d+)$", r"第 \1 个单元格", cell)
+        cell_zh = _cell_zh(cell)
         at, at_zh = (f", {cell}", f"，{cell_zh}") if cell else ("", "")
         return (f"{name} needs {stub} from your lesson {other} notebook (lesson{other}/lesson{other}.ipynb{at}), "
                 f"which is not implemented yet: finish lesson {other} first (write it there and save that "
                 f"notebook), then run this check again.\n"
                 f"{name} 需要你第 {other} 课笔记本（lesson{other}/lesson{other}.ipynb{at_zh}）中的 {stub}，"
                 f"但它尚未实现：请先完成第 {other} 课（在那里写好并保存该笔记本），然后再运行本检查。")
-    cell_zh = re.sub(r"^code cell (\d+)$", r"第 \1 个单元格", cell)
+    cell_zh = _cell_zh(cell)
     at, at_zh = (f" ({cell})", f"（{cell_zh}）") if cell else ("", "")
     return (f"{name} needs {stub}, which is not implemented yet: write it above in this notebook{at}, run "
             f"its cell, then run this check again.\n"
@@ -451,6 +473,10 @@ def _report(lesson, name, collector, code, output) -> None:
         skipped = len(collector.results) - len(passed)
         en, zh = (f" ({skipped} skipped on this machine)", f"（{skipped} 项在本机跳过）") if skipped else ("", "")
         print(f"{name}: {len(passed)} {kind} test(s) passed{en}. / {name}：{len(passed)} 项{zh_kind}通过{zh}。")
+        for record in collector.records.values():  # what a test shows when it passes: lesson 5's accuracy vs 95 %
+            shown = Text.from_json(record.get("shown"))
+            if shown is not None:
+                print("\n".join(wrapped(str(shown), NotebookCheckFailed.WIDTH)))
         return
     stubs = [collector.not_implemented[r[3]] for r in failed if r[3] in collector.not_implemented]
     if stubs and not any(r[3] in collector.timed_out for r in failed):

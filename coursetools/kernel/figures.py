@@ -112,7 +112,7 @@ def _stub_raised(error) -> bool:
     tb = error.__traceback__
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
-    return tb is not None and is_stub_raise(linecache.getline(tb.tb_frame.f_code.co_filename, tb.tb_lineno))
+    return tb is not None and is_stub_raise(linecache.getline(tb.tb_frame.f_code.co_filename, tb.tb_lineno), error)
 
 
 def _frames(error) -> list:
@@ -127,7 +127,7 @@ def _frames(error) -> list:
 
 def _is_notebook(path: str, namespace: dict) -> bool:
     """Is `path` the file of the notebook's code (a cell of this kernel, or an earlier lesson's notebook)?"""
-    if re.search(r"\.ipynb \[code cell \d+\]$", path):
+    if re.search(r"\.ipynb \[cell \d+ from the top\]$", path):
         return True
     for value in namespace.values():
         code = getattr(value, "__code__", None)

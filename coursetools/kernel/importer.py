@@ -56,7 +56,7 @@ class _LessonNotebookFinder:
                 f"请把各课文件夹放在一起（lesson{lesson}/ 与本课文件夹并列）。", name=module.__name__)
         module.__file__ = str(found[0])
         for number, source in notebook_code(found[0]):
-            filename = f"{found[0]} [code cell {number}]"
+            filename = f"{found[0]} [cell {number} from the top]"  # as JupyterLab shows it: markdown cells count
             # its lines for tracebacks and the checks' diagnoses (there is no such file to read them from)
             linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
             exec(compile(source, filename, "exec"), module.__dict__)

@@ -310,7 +310,7 @@ class Server:
             # only a `raise NotImplementedError` line of the submission itself (the stub) means "not written": torch's
             # own NotImplementedError ("Cannot copy out of meta tensor") raised at a student line means the code ran
             if os.path.realpath(last.filename).startswith(root) and not os.path.basename(path).startswith("test_") \
-                    and is_stub_raise(last.line):
+                    and is_stub_raise(last.line, error):
                 code = _last_code(error.__traceback__)
                 stub = getattr(code, "co_qualname", name) if code else name
         try:
@@ -341,9 +341,13 @@ def _mutable_part(value):
 _STUB_RAISE = re.compile(r"raise\s+NotImplementedError\b")
 
 
-def is_stub_raise(line) -> bool:
-    """Whether a source line is a stub's `raise NotImplementedError(...)` (the line that means "not written yet")."""
-    return bool(_STUB_RAISE.match((line or "").strip()))
+def is_stub_raise(line, error: BaseException = None) -> bool:
+    """Whether a source line is a stub's `raise NotImplementedError(...)` (the line that means "not written yet").
+    Where the line cannot be read (code run without a source file), a NotImplementedError `error` without a message
+    is the stub's (the stub's has none; a library's always says what it cannot do)."""
+    if (line or "").strip():
+        return bool(_STUB_RAISE.match(line.strip()))
+    return isinstance(error, NotImplementedError) and not str(error).strip()
 
 
 def _last_code(tb):

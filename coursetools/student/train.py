@@ -133,7 +133,7 @@ def run(exercises: Path, out: Printer, data_root=None, device=None) -> int:
         frame = _student_frame(error, exercises)
         where = f"{frame[0]}, line {frame[1]}: {frame[2]}" if frame else ""
         where_zh = f"{frame[0]} 第 {frame[1]} 行：{frame[2]}" if frame else ""
-        if isinstance(error, NotImplementedError) and frame and is_stub_raise(frame[2]):
+        if isinstance(error, NotImplementedError) and frame and is_stub_raise(frame[2], error):
             out.say(f"train_mnist (or a function it calls) is not implemented yet ({where}): write it first, "
                     "then run `course check lesson5`.",
                     f"train_mnist（或它调用的函数）尚未实现（{where_zh}）：请先完成它，再运行 `course check lesson5`。")
