@@ -186,3 +186,22 @@ def test_solved_lessons_pass_their_public_tests_in_the_release(release, student_
         assert run.returncode == 0 and " passed" in output and "failed" not in output, output[-3000:]
     finally:
         shutil.rmtree(solved)
+
+
+def test_the_template_commits_as_it_is_without_prepared_data(release, tmp_path):
+    """Check `git init; git add -A` on the template takes every released file, and no prepared MNIST, progress file
+    or venv once the student has made them."""
+    repo = tmp_path / "repo"
+    shutil.copytree(release, repo, ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+    made = ["course_data/MNIST/raw/train-images-idx3-ubyte", "course_data/digits/labels.txt",
+            ".course-progress.json", ".venv/bin/python", "notebooks/lesson1/.ipynb_checkpoints/lesson1-checkpoint.ipynb"]
+    for name in made:
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text("made by the student's tools\n")
+    git = ["git", "-c", "init.defaultBranch=main"]
+    assert _run([*git, "init", "-q"], repo).returncode == 0
+    assert _run([*git, "add", "-A"], repo).returncode == 0
+    staged = set(_run([*git, "diff", "--cached", "--name-only"], repo).stdout.split())
+    shipped = {p.relative_to(release).as_posix() for p in release.rglob("*")
+               if p.is_file() and "__pycache__" not in p.parts and ".egg-info" not in p.as_posix()}
+    assert staged == shipped, (sorted(staged - shipped), sorted(shipped - staged))
