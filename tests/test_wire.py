@@ -249,3 +249,13 @@ def test_logical_sizes_add_up_over_a_message():
     array = {"$ndarray": {"dtype": "<f8", "shape": [300000], "blob": 0}}
     with pytest.raises(wire.WireError):
         wire.loads(frame_with(array, [b"\x00" * 8]), max_blobs=2 * 2**20)
+
+
+def test_the_sender_refuses_what_the_receiver_would():
+    """Check dumps(max_logical=...) refuses a broadcast view by what it shows (the student side's first refusal,
+    which keeps its process), and sends it below the cap."""
+    bomb = torch.zeros(2, 1).expand(2, 2**28)
+    with pytest.raises(wire.WireError, match="2,147,483,648 bytes"):
+        wire.dumps({"ok": bomb}, max_logical=wire.MAX_REPLY)
+    assert len(wire.dumps(bomb)) < 1000  # without a cap: its 8 bytes and layout
+    assert roundtrip(torch.zeros(2, 1).expand(2, 1000), max_blobs=wire.MAX_REPLY).shape == (2, 1000)

@@ -92,7 +92,9 @@ def student_error(info: dict) -> Exception:
     if kind == "timeout":
         return TimedOut(info, CallLog.function)
     if kind in ("protocol", "unsendable"):
-        return StudentProtocolError(f"{info.get('message', '')}")
+        message = str(info.get("message", ""))[:500].removeprefix("WireError: ")  # course words, not the engine's
+        too_large = kind == "unsendable" and "one message may carry" in message
+        return (ResultTooLarge if too_large else StudentProtocolError)(message)
     base = StudentExit if kind == "exit" else next(
         (_BUILTIN_ERRORS[name] for name in info.get("bases") or [] if name in _BUILTIN_ERRORS), StudentExit)
     name = str(info.get("type") or base.__name__)[:80]
@@ -114,6 +116,11 @@ def student_error(info: dict) -> Exception:
 
 class StudentProtocolError(Exception):
     """The student side sent something that is not an answer (or could not send its result)."""
+
+
+class ResultTooLarge(StudentProtocolError):
+    """What the student's function returned stands for more data than a reply may carry (a broadcast view of
+    gigabytes, say): refused by the student side before sending, so the test fails and the process is kept."""
 
 
 def _import_problem(info: dict):

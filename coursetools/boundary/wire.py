@@ -28,6 +28,7 @@ MAX_HEADER = 16 * 2**20  # bytes of JSON in one frame
 MAX_BLOBS = 1 * 2**30  # bytes of tensor data in one frame
 MAX_DEPTH = 64
 MAX_ITEMS = 1_000_000  # values in one message
+MAX_REPLY = 256 * 2**20  # bytes of tensor data a student's reply may stand for (a ResNet-18 state dict is 45 MB)
 
 #: dtypes allowed across the boundary (torch name -> NumPy name where one exists)
 TORCH_DTYPES = ("float16", "bfloat16", "float32", "float64", "complex64", "complex128", "uint8", "int8", "int16",
@@ -54,10 +55,15 @@ class Handle:
 # ------------------------------------------------------------------ frames
 
 
-def dumps(message, encode_other=None) -> bytes:
-    """Encode `message` into one frame; `encode_other(value) -> Handle` for values that are not data."""
+def dumps(message, encode_other=None, max_logical: int = None) -> bytes:
+    """Encode `message` into one frame; `encode_other(value) -> Handle` for values that are not data.
+
+    `max_logical`: refuse (WireError) tensors and arrays that stand for more bytes in all than this, counted as
+    the receiver counts them (every element a tensor shows, zero strides included): the student side sends
+    MAX_REPLY, so an honest oversized answer fails its test at once, with the process kept, instead of being
+    refused by the receiver (which must then start a fresh student process)."""
     blobs = []
-    tree = _Encoder(blobs, encode_other).encode(message, 0)
+    tree = _Encoder(blobs, encode_other, max_logical).encode(message, 0)
     header = json.dumps({"msg": tree, "blobs": [len(b) for b in blobs]}, ensure_ascii=False,
                         allow_nan=False, separators=(",", ":")).encode("utf-8")
     total = sum(len(b) for b in blobs)
@@ -147,8 +153,15 @@ def _torch():
 
 
 class _Encoder:
-    def __init__(self, blobs, encode_other):
+    def __init__(self, blobs, encode_other, max_logical=None):
         self.blobs, self.encode_other, self.count = blobs, encode_other, 0
+        self.max_logical, self.logical = max_logical, 0
+
+    def reserve(self, shape, itemsize, what):
+        if self.max_logical is not None:
+            self.logical += math.prod(shape) * itemsize
+            if self.logical > self.max_logical:
+                raise WireError(_too_large(what, shape, math.prod(shape) * itemsize, self.logical, self.max_logical))
 
     def blob(self, data) -> int:
         self.blobs.append(data)
@@ -190,6 +203,7 @@ class _Encoder:
             import numpy as np
 
             if type(value) is np.ndarray and value.dtype.kind in NUMPY_KINDS:
+                self.reserve(value.shape, value.dtype.itemsize, "an array")
                 array = value if value.flags.c_contiguous else value.copy(order="C")
                 return {"$ndarray": {"dtype": array.dtype.str, "shape": list(array.shape),
                                      "blob": self.blob(array.tobytes())}}
@@ -212,6 +226,7 @@ class _Encoder:
                 "device": plain.device.type, "requires_grad": bool(t.requires_grad), "leaf": bool(t.is_leaf),
                 "parameter": type(t) is torch.nn.Parameter, "blob": None, "grad": None}
         if plain.device.type != "meta":
+            self.reserve(plain.shape, plain.element_size(), "a tensor")
             data = plain.to("cpu")
             span = _span(data)
             if not data.is_contiguous() and span is not None and span <= 4 * data.numel() + 64:
@@ -244,9 +259,7 @@ class _Decoder:
         size = math.prod(shape) * itemsize
         self.logical += size
         if self.logical > self.max_bytes:
-            total = "" if self.logical == size else f" ({self.logical:,} with the rest of the message)"
-            raise WireError(f"{what} of shape {tuple(shape)} stands for {size:,} bytes{total}, more than the "
-                            f"{self.max_bytes:,} one message may carry (zero strides count every element shown)")
+            raise WireError(_too_large(what, shape, size, self.logical, self.max_bytes))
 
     def decode(self, tree, depth):
         self.count += 1
@@ -360,6 +373,12 @@ class _Decoder:
         if len(data) != math.prod(shape) * dtype.itemsize:
             raise WireError("array data does not match its shape")
         return np.frombuffer(bytes(data), dtype=dtype).reshape(shape).copy()
+
+
+def _too_large(what, shape, size, total, most) -> str:
+    also = "" if total == size else f" ({total:,} with the rest of the message)"
+    return (f"{what} of shape {tuple(shape)} stands for {size:,} bytes{also}, more than the {most:,} one message "
+            "may carry (zero strides count every element shown)")
 
 
 _ITEMSIZE = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "complex64": 8, "complex128": 16, "uint8": 1,
