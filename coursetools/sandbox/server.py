@@ -95,7 +95,7 @@ class Server:
             reply = {"error": self._describe(error)}
         reply["seq"] = seq if isinstance(seq, int) else None
         try:
-            return wire.dumps(reply, self._register)
+            return wire.dumps(reply, self._register, max_logical=wire.MAX_REPLY)  # the trusted side refuses more
         except BaseException as error:  # a result that cannot be sent (or an encoder patched to fail)
             return wire.dumps({"seq": reply["seq"], "error": {"kind": "unsendable",
                                                               "message": f"{type(error).__name__}: {error}"[:500]}})
