@@ -119,3 +119,17 @@ def test_the_trusted_work_of_a_test_body_is_stopped_at_its_limit():
     message = str(stopped.value.msg)
     assert "[lesson3] the test ran longer than 1 s" in message and "[第3课] 测试运行超过 1 秒" in message
     time.sleep(1.5)  # no alarm left behind
+
+
+def test_the_cgroups_of_a_killed_grader_are_removed_by_the_next():
+    """Check remove_abandoned_cgroups: a lesson cgroup named after a pid that no longer runs goes, ours stays."""
+    dead = box.make_cgroup("autograder-999999999-1", LIMIT)
+    if dead is None:
+        pytest.skip("no memory cgroup can be made here")
+    ours = box.make_cgroup(f"autograder-{os.getpid()}-1", LIMIT)
+    try:
+        box.remove_abandoned_cgroups()
+        assert not os.path.exists(dead) and os.path.isdir(ours)
+    finally:
+        box.remove_cgroup(dead)
+        box.remove_cgroup(ours)

@@ -244,3 +244,16 @@ def remove_cgroup(folder: str):
         os.rmdir(folder)
     except OSError:
         pass
+
+
+def remove_abandoned_cgroups(prefix: str = "autograder-", root: str = "/"):
+    """Remove the empty lesson cgroups `prefix<pid>-<n>` of graders that were killed (their pid no longer runs)."""
+    for controller in ("memory", ""):
+        parent = own_cgroup_dir(controller, root)
+        if parent is None or not os.path.isdir(parent):
+            continue
+        for name in os.listdir(parent):
+            pid = name[len(prefix):].split("-", 1)[0]
+            if not name.startswith(prefix) or not pid.isdigit() or os.path.exists(f"/proc/{pid}"):
+                continue
+            remove_cgroup(os.path.join(parent, name))

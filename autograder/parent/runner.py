@@ -224,6 +224,7 @@ def grade_all(submissions, options: Options, progress=None, listener=None) -> li
     listener = listener or Listener()
     _preload()
     _remove_abandoned_runs()
+    box.remove_abandoned_cgroups()
     run_dir = tempfile.mkdtemp(prefix=RUN_PREFIX)
     os.chmod(run_dir, 0o711)
     with open(os.path.join(run_dir, "owner.pid"), "w") as owner:
