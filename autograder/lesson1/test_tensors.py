@@ -406,7 +406,8 @@ def test_multiply_gives_elementwise_and_matrix_product(tensors):
     if elementwise.shape != a.shape or matrix.shape != a.shape or not torch.allclose(elementwise.cpu(), a * b) \
             or not torch.allclose(matrix.cpu(), a @ b):
         fail(en=f"multiply(a, b) on 3x3 matrices gave ({describe(elementwise)}), ({describe(matrix)}); expected "
-             "(a * b, a @ b).", zh="对 3x3 矩阵 multiply(a, b) 的结果不对；应为 (a * b, a @ b)。",
+             "(a * b, a @ b).", zh=f"对 3x3 矩阵调用 multiply(a, b) 得到 ({describe_zh(elementwise)})、"
+             f"({describe_zh(matrix)})；应为 (a * b, a @ b)。",
              hint_en="* multiplies element by element, @ (torch.matmul) is the matrix product.",
              hint_zh="* 是逐元素相乘，@（torch.matmul）是矩阵乘法。")
 

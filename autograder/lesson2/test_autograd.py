@@ -173,9 +173,10 @@ def _check_square(submission, autograd, x):
     number = read_number(result, (f"square_grad({x})", f"square_grad({x})"), hint=_SQUARE_HINT,
                          function="square_grad")  # a float, a NumPy scalar or a one-element tensor (CURRICULUM.md)
     if not close(number):
-        fail(en=f"square_grad({x}) returned {describe(result)}; expected a number equal to the derivative of "
-             "2x² at x that torch's autograd gives.", zh=f"square_grad({x}) 返回 {describe_zh(result)}；应为一个数，等于 "
-             "torch 自动求导给出的 2x² 在 x 处的导数。", hint_en=_SQUARE_HINT[0], hint_zh=_SQUARE_HINT[1],
+        fail(en=f"square_grad({x}) returned {describe(result)}; expected {round(expected, 6)}, the derivative of 2x² at "
+             f"x = {x} (4x) that torch's autograd gives.", zh=f"square_grad({x}) 返回 {describe_zh(result)}；应为 "
+             f"{round(expected, 6)}，即 torch 自动求导给出的 2x² 在 x = {x} 处的导数（4x）。", hint_en=_SQUARE_HINT[0],
+             hint_zh=_SQUARE_HINT[1],
              function="square_grad")
     return passes
 

@@ -301,7 +301,8 @@ def test_make_loaders_shuffles_train_only(data, kit):
                 f"{test_sizes[:12]}; training order shuffled (each item once): {shuffled}; test order kept: "
                 f"{in_order}. Expected ten batches of 20, shuffled training, ordered test.",
              zh=f"200 个样本、batch_size=20 时训练批大小为 {train_sizes[:12]}，测试批大小为 {test_sizes[:12]}；"
-                "应为每批 20 个、训练集打乱（每个样本一次）、测试集保持顺序。",
+                f"训练集顺序已打乱（每个样本一次）：{'是' if shuffled else '否'}；测试集顺序保持不变："
+                f"{'是' if in_order else '否'}。应为每批 20 个、训练集打乱、测试集保持顺序。",
              hint_en="DataLoader(train_set, batch_size, shuffle=True) and DataLoader(test_set, batch_size, shuffle=False).",
              hint_zh="训练用 shuffle=True，测试用 shuffle=False。")
 

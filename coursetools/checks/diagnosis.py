@@ -246,6 +246,18 @@ def where_lines(frames) -> list:
     return lines
 
 
+def where_lines_zh(frames) -> list:
+    """where_lines in Chinese: the same places, lines and source (`course --lang zh` shows only these)."""
+    if not frames:
+        return []
+    path, line, function, source = frames[-1]
+    lines = [f"  位置：{path} 第 {line} 行，{function} 中：{one_line(source, 100)}"]
+    if len(frames) > 1:
+        path, line, function, source = frames[-2]
+        lines.append(f"  调用处：{path} 第 {line} 行，{function} 中：{one_line(source, 90)}")
+    return lines
+
+
 def raised_text(lesson, function, call, error) -> tuple:
     """The course block for an error raised by code the student called: (Text, pitfall or None)."""
     info = getattr(error, "info", {}) or {}
@@ -259,8 +271,9 @@ def raised_text(lesson, function, call, error) -> tuple:
         en.append(f"Hint: {found.hint_en}")
     if found and found.shown_zh:
         zh = [f"{zh_head} {call} 抛出了 {type_name}：{found.shown_zh}"]
-    else:
-        zh = [f"{zh_head} {call} 抛出了 {type_name}（错误原文见上方英文行）"]
+    else:  # the library's own words (English): the Chinese line carries them too
+        zh = [f"{zh_head} {call} 抛出了 {type_name}（错误原文）：{shown_en}"]
+    zh += where_lines_zh(getattr(error, "frames", []))
     if found and found.hint_zh:
         zh.append(f"提示：{found.hint_zh}")
     slug = found.slug if found and found.slug else None
@@ -282,6 +295,7 @@ def timeout_message(lesson, function, call, seconds, frames) -> str:
     lines.append("Hint: look for a loop whose condition never turns false (a `while` without `break`, a counter "
                  "never increased), or far more work than asked (more epochs, a loop over every pixel).")
     lines.append(f"{zh_head} {call} 运行超过 {seconds:g} 秒，已被停止：是死循环吗？")
+    lines += where_lines_zh(frames)
     lines.append("提示：检查是否有永远不会结束的循环（没有 break 的 while、从不递增的计数器），"
                  "或计算量远超要求（更多轮次、逐像素循环）。")
     return "\n".join(lines)

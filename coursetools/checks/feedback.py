@@ -170,7 +170,7 @@ def _failed_on(error, positional, keywords):
     shown = found.shown_en if found and found.shown_en else diagnosis.one_line(str(error), 200)
     detail = f"{type(error).__name__}: {shown}"
     detail_zh = (f"{type(error).__name__}：{found.shown_zh}" if found and found.shown_zh
-                 else f"{type(error).__name__}（错误原文见上方英文行）")
+                 else f"{type(error).__name__}（错误原文）：{shown}")
     frames = getattr(error, "frames", None) or []
     where = f" (at {frames[-1][0]}, line {frames[-1][1]}: {frames[-1][3]})" if frames else ""
     where_zh = f"（位置：{frames[-1][0]} 第 {frames[-1][1]} 行：{frames[-1][3]}）" if frames else ""

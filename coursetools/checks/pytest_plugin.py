@@ -396,30 +396,33 @@ def escaped_message(item, when: str, excinfo) -> Text:
     name = f" {function}" if function else ""
     en_head, zh_head = (f"[lesson{lesson}{name}]", f"[第{lesson}课{name}]") if lesson else (f"[grader{name}]",
                                                                                        f"[评分{name}]")
-    where = ""
+    where = where_zh = ""
     if in_test is not None:
-        where = f"  in the test: {Path(test_file).parent.name}/{Path(test_file).name}, line {in_test.lineno + 1}"
+        shown_file = f"{Path(test_file).parent.name}/{Path(test_file).name}"
+        where = f"  in the test: {shown_file}, line {in_test.lineno + 1}"
+        where_zh = f"  位于测试中：{shown_file} 第 {in_test.lineno + 1} 行"
         if _transport_factory is None:  # public tests: the student has the file
             try:
-                where += f": {diagnosis.one_line(str(in_test.statement), 100)}"
+                statement = diagnosis.one_line(str(in_test.statement), 100)
+                where, where_zh = f"{where}: {statement}", f"{where_zh}：{statement}"
             except Exception:
                 pass
     phase = {"setup": "setting up the test", "teardown": "cleaning up after the test"}.get(when, "the check")
     phase_zh = {"setup": "准备测试时", "teardown": "测试结束清理时"}.get(when, "检查时")
     if isinstance(error, AssertionError) and not grader:
         lines = [f"{en_head} a check failed on what {function} returned: {detail}"]
-        zh = f"{zh_head} 对 {function} 返回值的检查未通过：{type(error).__name__}（原文见上方英文行）"
+        zh = f"{zh_head} 对 {function} 返回值的检查未通过：{detail}"
     elif grader:
         lines = [f"{en_head} {phase} failed with {detail}. This looks like a problem of the grader (or of this "
                  "machine), not of your code: tell your instructor."]
-        zh = (f"{zh_head} {phase_zh}出错（{type(error).__name__}，原文见上方英文行）。"
+        zh = (f"{zh_head} {phase_zh}出错：{detail}。"
               "这看起来是评分程序（或本机）的问题，不是你的代码的问题：请告诉老师。")
     else:
         lines = [f"{en_head} the check could not use what {function} returned: {detail}"]
-        zh = f"{zh_head} 检查无法使用 {function} 的返回值（{type(error).__name__}，原文见上方英文行）"
+        zh = f"{zh_head} 检查无法使用 {function} 的返回值：{detail}"
     if where:
         lines.append(where)
-    zh = [zh]
+    zh = [zh, where_zh] if where_zh else [zh]
     if not grader:
         lines.append(f"Hint: return exactly what the exercise asks for (type, shape, dtype): see {function}'s "
                      "docstring.")
