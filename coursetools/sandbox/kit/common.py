@@ -337,8 +337,8 @@ class LoopWatch:
 
     def _step(self, optimizer, args, kwargs):
         self.counts["step"] += 1
-        if not (args or kwargs.get("closure")) and not any(p.grad is not None and bool(p.grad.ne(0).any())
-                                                           for p in _parameters(optimizer)):
+        closure = [a for a in args if a is not optimizer] or kwargs.get("closure")  # args: the step's, self first
+        if not closure and not any(p.grad is not None and bool(p.grad.ne(0).any()) for p in _parameters(optimizer)):
             self._found("step-before-backward", "a step without gradients")
         if all(o is not optimizer for o in self.stepped):
             self.stepped.append(optimizer)
