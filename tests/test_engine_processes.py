@@ -38,7 +38,7 @@ def test_a_looping_function_costs_at_most_two_minutes_of_a_batch(tmp_path):
     assert "10 s each" in first["output"] and "10 秒" in first["output"]
     again = [t for t in others if "ran longer than 10 s again" in t["output"]]
     cut = [t for t in others if "filled was not called in this test" in t["output"]]
-    assert len(again) == 2 and len(cut) == len(others) - 2 >= 10
+    assert len(again) == 1 and len(cut) == len(others) - 1 >= 10
     assert all("本测试没有调用 filled" in t["output"] and "其他测试被直接终止" in t["output"] for t in cut)
     assert results["score"] > 0 and all(t["extra_data"]["duration"] < 30 for t in others)
 

@@ -28,7 +28,7 @@ MAX_REPLY = 256 * 2**20  # bytes of tensor data in one reply (a ResNet-18 state 
 #: A function that ran past a test's limit gets REPEAT_LIMIT seconds per call in the lesson's later tests (the
 #: student tools' leash, coursetools/boundary/proxy.py), and after LEASHED_LOOPS more timeouts its calls fail at
 #: once: one endless loop costs one limit plus about LEASHED_LOOPS x REPEAT_LIMIT seconds, not a limit per test.
-LEASHED_LOOPS = 2
+LEASHED_LOOPS = 1
 
 
 class SandboxProblem(CheckFailure):

@@ -30,10 +30,10 @@ def timeout(lesson, seconds: float, during_setup: bool = False, function: str = 
                 "请把它移进函数；同一文件中其后的测试未运行。")
     if function and leashed:
         return (f"{en} {function} ran longer than {seconds:g} s again and was stopped: it ran past its time limit in "
-                f"an earlier test, so its other tests get {seconds:g} s each and are cut short after a few such stops. "
-                "Look for an endless loop.\n"
-                f"{zh} {function} 再次运行超过 {seconds:g} 秒，已被停止：它在之前的测试中已超时，所以它的其他测试每项只有 "
-                f"{seconds:g} 秒，多次超时后将被直接终止。请检查是否有死循环。")
+                f"an earlier test, so this test gave it {seconds:g} s, and its other tests are cut short (they fail "
+                "without calling it). Look for an endless loop.\n"
+                f"{zh} {function} 再次运行超过 {seconds:g} 秒，已被停止：它在之前的测试中已超时，所以本测试只给它 "
+                f"{seconds:g} 秒，它的其他测试将被直接终止（不调用它即判为失败）。请检查是否有死循环。")
     if function:
         return (f"{en} {function} ran longer than {seconds:g} s and was stopped: an endless loop, or work that grows "
                 "too fast (a loop over every pixel, training far more epochs than asked)? Its other tests get "
@@ -49,9 +49,9 @@ def cut_short(lesson, function: str, seconds: float, stops: int) -> str:
     """A call of a function that already ran past its limits `stops` times in this lesson: not run."""
     en, zh = _where(lesson)
     return (f"{en} {function} was not called in this test: it ran past its time limit {stops} times in earlier tests "
-            f"(the last ones with {seconds:g} s each), so its other tests were cut short. Look for an endless loop "
+            f"(the later ones with {seconds:g} s), so its other tests were cut short. Look for an endless loop "
             f"in {function}.\n"
-            f"{zh} 本测试没有调用 {function}：它在之前的测试中已 {stops} 次超时（后几次每次 {seconds:g} 秒），"
+            f"{zh} 本测试没有调用 {function}：它在之前的测试中已 {stops} 次超时（之后的每次只有 {seconds:g} 秒），"
             f"所以它的其他测试被直接终止。请检查 {function} 中是否有死循环。")
 
 
