@@ -16,6 +16,7 @@ import torch
 from coursetools.boundary.proxy import Remote
 from coursetools.checks.feedback import describe, describe_zh, fail, raised_at
 from coursetools.checks.mnist import grading_root, write_reduced
+from coursetools.checks.numbers import as_number, read_number
 from coursetools.checks.oracles import accuracy_of, mnist, net, predictions_of, replay_loop, start_weights, state_of
 from coursetools.text import Text
 
@@ -123,14 +124,9 @@ def _named_by_replay(weights, replay, atol=1e-5):
 
 
 def _as_number(value):
-    """A finite float from a float, an int or a one-element tensor; None otherwise (NaN too: it compares as close)."""
-    number = None
-    if isinstance(value, torch.Tensor) and value.numel() == 1 and value.device.type != "meta" \
-            and not value.is_complex():
-        number = float(value.detach().cpu())
-    elif isinstance(value, (float, int)) and not isinstance(value, bool):
-        number = float(value)
-    return number if number is not None and math.isfinite(number) else None
+    """A finite float from a float, a NumPy scalar or a one-element tensor (checks/numbers.py, the one reader of
+    numbers); None otherwise (NaN too: it compares as close)."""
+    return as_number(value, finite=True)
 
 
 _NO_CUDA = ("no nvidia driver", "not compiled with cuda", "no cuda gpus", "cuda driver", "cuda is not available",
@@ -259,11 +255,8 @@ def _check_loss_inputs(criterion):
 
 
 def _check_number(result, function, what_en, what_zh, hint_en, hint_zh):
-    """The contract's float: a Python number (int or float, not bool), not a tensor or anything else."""
-    if isinstance(result, bool) or not isinstance(result, (int, float)):
-        fail(en=f"{what_en} returned {describe(result)}; the contract says a Python float.",
-             zh=f"{what_zh}返回了 {describe_zh(result)}；按约定应返回 Python 的 float。", hint_en=hint_en,
-             hint_zh=hint_zh, function=function)
+    """The contract's float: a Python float, a NumPy scalar or a one-element tensor (checks/numbers.py)."""
+    read_number(result, (what_en, what_zh), hint=(hint_en, hint_zh), function=function)
 
 
 def _one_epoch(submission, train, mnist_tensors, *, layers, seed, rows, batch_size, optimizer, training=True,
