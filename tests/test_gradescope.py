@@ -265,3 +265,17 @@ def test_a_run_past_the_time_budget_still_reports_every_finished_test(autograder
     assert full.returncode == 0 and results["max_score"] == reference["max_score"] == reference["score"]
     assert any("not graded yet" in t["output"] or "timed out" in t["output"] or "stopped" in t["output"]
                for t in results["tests"] if t["status"] == "failed")
+
+
+@pytest.mark.slow
+def test_kit_rebinding_on_stubs_scores_zero_in_the_bundle(autograder_root, tmp_path):
+    """Check the on-stubs red team (tests/redteam/_on-stubs/kit-rebinding) uploaded to the bundle: the stubs' 0."""
+    from autograder import overlay
+
+    built = overlay.build(REPO_ROOT / "tests" / "redteam" / "_on-stubs" / "kit-rebinding", tmp_path / "upload",
+                          reference=REPO_ROOT / "exercises")
+    for lesson in ("lesson1", "lesson2"):
+        shutil.copytree(built / lesson, autograder_root / "submission" / lesson)
+    results = run_autograder(autograder_root)
+    assert results["max_score"] > 0 and results["tests"]
+    assert results["score"] == 0, [t["name"] for t in results["tests"] if t["score"]]
