@@ -10,7 +10,7 @@ import torch
 
 from coursetools.checks.feedback import describe, describe_zh, fail, raised_at
 
-pytestmark = pytest.mark.lesson1
+pytestmark = [pytest.mark.lesson1, pytest.mark.rests_on("values")]
 
 
 @pytest.fixture(scope="module")
@@ -98,12 +98,17 @@ def _from_numpy(tensors, submission, array, call, write_array=None, write_tensor
     """matrix_from_numpy(array) called next to the student's code, which then writes through the array and/or
     the tensor (`(index, value)`) and reads the other side; returns (the result as returned, that report).
 
-    Shared memory cannot cross processes: what the student side reads back may only fail a test.
+    The result is what the function answered when called from here, judged here. Shared memory cannot cross
+    processes: the kit's probe repeats the call next to the student's code, and what it reads back (or gives) may
+    only fail a test, never pass one.
     """
+    result = _call(tensors, "matrix_from_numpy", call, array.copy(), call_zh=call_zh)
+    _expect_tensor(result, call, "matrix_from_numpy", call_zh)
     with _student_call(call, call_zh or call, "matrix_from_numpy"):
         seen = submission.kit.share_probe(tensors.matrix_from_numpy, array, write_array, write_tensor)
-    result = seen.get("result") if isinstance(seen, dict) else seen
-    _expect_tensor(result, call, "matrix_from_numpy", call_zh)
+    seen = seen if isinstance(seen, dict) else {}
+    probed = seen.get("result")
+    _expect_tensor(probed, call, "matrix_from_numpy", call_zh)
     return result, seen
 
 
@@ -257,7 +262,8 @@ def test_multiply_gives_elementwise_and_matrix_product(tensors):
     if elementwise.shape != a.shape or matrix.shape != a.shape or not torch.allclose(elementwise.cpu(), a * b) \
             or not torch.allclose(matrix.cpu(), a @ b):
         fail(en=f"multiply(a, b) on 3x3 matrices gave ({describe(elementwise)}), ({describe(matrix)}); expected "
-             "(a * b, a @ b).", zh="对 3x3 矩阵 multiply(a, b) 的结果不对；应为 (a * b, a @ b)。",
+             "(a * b, a @ b).", zh=f"对 3x3 矩阵调用 multiply(a, b) 得到 ({describe_zh(elementwise)})、"
+             f"({describe_zh(matrix)})；应为 (a * b, a @ b)。",
              hint_en="* multiplies element by element, @ (torch.matmul) is the matrix product.",
              hint_zh="* 是逐元素相乘，@（torch.matmul）是矩阵乘法。")
 
@@ -302,6 +308,14 @@ def test_to_numpy_works_on_a_non_cpu_tensor(tensors, submission, requires_grad):
     """Check to_numpy on a tensor that is not on the CPU (the kit's meta-device stand-in for CUDA)."""
     data = torch.tensor([[1.5, -2.0, 3.25], [0.0, 7.0, 8.5]], requires_grad=requires_grad)
     expected = data.detach().clone().numpy()
+    # the answer judged here: the same call on a CPU tensor made here; the non-CPU call below may only fail the test
+    direct = _call(tensors, "to_numpy", f"to_numpy on a (2, 3) tensor (requires_grad={requires_grad})",
+                   data.detach().clone().requires_grad_(requires_grad), pitfall="numpy-on-grad-or-cuda",
+                   call_zh=f"对 (2, 3) 张量（requires_grad={requires_grad}）调用 to_numpy")
+    if not isinstance(direct, np.ndarray) or direct.shape != (2, 3) or not np.array_equal(direct, expected):
+        fail(en=f"to_numpy on a (2, 3) tensor returned {describe(direct)}; expected a (2, 3) NumPy array of its values.",
+             zh=f"对 (2, 3) 张量，to_numpy 返回了 {describe_zh(direct)}；应为含其数值的 (2, 3) NumPy 数组。",
+             function="to_numpy")
     with _student_call(f"to_numpy on a (2, 3) tensor on a non-CPU device (requires_grad={requires_grad})",
                        f"对非 CPU 设备上的 (2, 3) 张量（requires_grad={requires_grad}）调用 to_numpy", "to_numpy",
                        pitfall="numpy-on-grad-or-cuda", cuda_asked=True):

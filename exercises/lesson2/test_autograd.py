@@ -8,15 +8,15 @@ update was recorded) is watched there by the course kit; what it reports can onl
 期望的梯度来自 torch 本身（作为标准答案），而不是手工抄写。计算图不会传到学生一侧，需要计算图的观察
 （统计 backward 次数、更新是否被记录）由课程工具在那一侧完成，其报告只能判为不通过。
 """
-import numbers
 
 import pytest
 import torch
 
 from coursetools.boundary.proxy import StudentExit
 from coursetools.checks.feedback import describe, describe_zh, fail, raised_at
+from coursetools.checks.numbers import read_number
 
-pytestmark = pytest.mark.lesson2
+pytestmark = [pytest.mark.lesson2, pytest.mark.rests_on("values")]
 
 
 @pytest.fixture(scope="module")
@@ -71,15 +71,25 @@ def _passes(spy):
             and all(isinstance(v, bool) for v in row)] if isinstance(report, list) else []
 
 
+def _copy(value):
+    """A tensor argument's copy (same values, dtype and requires_grad); anything else as it is."""
+    return value.detach().clone().requires_grad_(value.requires_grad) if isinstance(value, torch.Tensor) else value
+
+
 def _run(submission, autograd, name, call, call_zh, *args, hint=("", "")):
     """Call the submission's `name`(*args) on the student side under the kit's backward spy.
 
     Returns (result, backward passes the spy saw: [non_scalar, retain_graph, raised] each). An error
     it raises fails the test, naming the call and, when the spy or the error shows one, the pitfall.
+    The result is what the function answered when called from here (on copies of the arguments, after the spied
+    call, whose changes to the arguments come back to the caller's objects): what the spy reports, or what the
+    spied call gave, may only fail a test or name a pitfall, never pass one.
     """
     spy = submission.kit.backward_spy()
     try:
-        return spy.call("run", getattr(autograd, name), *args), _passes(spy)
+        spy.call("run", getattr(autograd, name), *args)
+        passes = _passes(spy)
+        return getattr(autograd, name)(*(_copy(a) for a in args)), passes
     except (NotImplementedError, StudentExit):
         raise
     except Exception as error:
@@ -126,9 +136,8 @@ def _check_linear(submission, autograd, w, b, x, y_true):
              zh=f"{call_zh} 返回的梯度为 {describe_zh(w_grad)} 和 {describe_zh(b_grad)}；应为张量。",
              hint_en="after loss.backward() the gradients are w.grad and b.grad (of your copies).",
              hint_zh="loss.backward() 之后梯度在（副本的）w.grad 和 b.grad 中。", function="linear_loss_grads")
-    loss_ok = (isinstance(loss, (float, int)) or isinstance(loss, torch.Tensor) and loss.dim() == 0) \
-        and abs(float(loss.detach() if isinstance(loss, torch.Tensor) else loss) - exp_loss) \
-        <= 1e-4 * max(1.0, abs(exp_loss))  # a loss with its graph is fine (CURRICULUM.md): read it detached
+    loss_value = read_number(loss, (f"{call}'s loss", f"{call_zh} 的 loss"), function="linear_loss_grads")
+    loss_ok = abs(loss_value - exp_loss) <= 1e-4 * max(1.0, abs(exp_loss))  # with its graph or not (CURRICULUM.md)
     shapes_ok = w_grad.shape == w.shape and b_grad.shape == ()
     got_w, got_b = w_grad.detach().cpu().float(), b_grad.detach().cpu().float()
     values_ok = shapes_ok and torch.allclose(got_w, exp_w, rtol=1e-4, atol=1e-5) \
@@ -163,17 +172,13 @@ def _check_square(submission, autograd, x):
     def close(number):
         return abs(number - expected) <= 1e-5 * max(1.0, abs(expected))
 
-    if isinstance(result, torch.Tensor) and result.numel() == 1 and result.is_floating_point() \
-            and close(result.detach().cpu().item()):
-        fail(en=f"square_grad({x}) returned a tensor ({describe(result)}); the contract says a Python float: use "
-             ".item().", zh=f"square_grad({x}) 返回了张量（{describe_zh(result)}）；约定要求返回 Python 浮点数："
-             "请用 .item()。", hint_en="return x.grad.item(): .item() turns a one-element tensor into a Python float.",
-             hint_zh="返回 x.grad.item()：.item() 把只有一个元素的张量变成 Python 浮点数。", function="square_grad")
-    number = isinstance(result, numbers.Real) and not isinstance(result, bool)  # float, int, NumPy float scalars
-    if not number or not close(float(result)):
-        fail(en=f"square_grad({x}) returned {describe(result)}; expected a Python float equal to the derivative of "
-             "2x² at x that torch's autograd gives.", zh=f"square_grad({x}) 返回 {describe_zh(result)}；应为 Python 浮点数，等于 "
-             "torch 自动求导给出的 2x² 在 x 处的导数。", hint_en=_SQUARE_HINT[0], hint_zh=_SQUARE_HINT[1],
+    number = read_number(result, (f"square_grad({x})", f"square_grad({x})"), hint=_SQUARE_HINT,
+                         function="square_grad")  # a float, a NumPy scalar or a one-element tensor (CURRICULUM.md)
+    if not close(number):
+        fail(en=f"square_grad({x}) returned {describe(result)}; expected {round(expected, 6)}, the derivative of 2x² at "
+             f"x = {x} (4x) that torch's autograd gives.", zh=f"square_grad({x}) 返回 {describe_zh(result)}；应为 "
+             f"{round(expected, 6)}，即 torch 自动求导给出的 2x² 在 x = {x} 处的导数（4x）。", hint_en=_SQUARE_HINT[0],
+             hint_zh=_SQUARE_HINT[1],
              function="square_grad")
     return passes
 

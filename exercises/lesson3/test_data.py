@@ -20,8 +20,9 @@ import course_data
 from coursetools.checks.feedback import describe, describe_zh, fail
 from coursetools.checks.mnist import MNIST_MEAN as MEAN
 from coursetools.checks.mnist import MNIST_STD as STD
+from coursetools.checks.numbers import as_number
 
-pytestmark = [pytest.mark.lesson3, pytest.mark.mnist]
+pytestmark = [pytest.mark.lesson3, pytest.mark.mnist, pytest.mark.rests_on("values")]
 
 #: the grader's own mnist_transform, applied here to the same MNIST digits
 NORMALIZE = transforms.Compose([transforms.ToTensor(), transforms.Normalize((MEAN,), (STD,))])
@@ -176,6 +177,21 @@ def pair(item) -> tuple:
     return tuple(item) if isinstance(item, (tuple, list)) and len(item) == 2 else (item, None)
 
 
+def every_index(dataset, label_file) -> list:
+    """[0, ..., len(dataset) - 1] for a dataset read from `label_file`, its length first held to the contract: one
+    item per non-blank line, so never more than the file's lines (a student's len() must not size the grader's
+    work: a dataset claiming 30 million items would make the grader build and send 30 million indices)."""
+    most = len(label_file.read_bytes().splitlines())
+    length = len(dataset)
+    if length > most:
+        fail(function="ImageLabelDataset", en=f"len(dataset) is {length:,} for {label_file.name}, a file of {most} "
+             f"lines; expected at most {most}, one item per non-blank line.",
+             zh=f"{label_file.name} 只有 {most} 行，len(dataset) 却为 {length:,}；应至多为 {most}，每个非空行一项。",
+             hint_en="__len__ returns len(self.samples), the list of (name, label) pairs read in __init__.",
+             hint_zh="__len__ 返回 len(self.samples)，即 __init__ 中读出的 (文件名, 标签) 列表的长度。")
+    return list(range(length))
+
+
 def blame_blank_lines(data, kit, folder, tmp_path, name, line):
     """A test's label file `name` had a blank line `line` before its real problem: when the dataset also fails on
     a file whose only difference from a good one is a blank line, that blank line is the cause, and the message
@@ -185,7 +201,7 @@ def blame_blank_lines(data, kit, folder, tmp_path, name, line):
     probe.write_text("digit_001.png 2\n" * (line - 1) + "\n" + "digit_002.png 1\n")
     try:
         dataset = data.ImageLabelDataset(student_path(kit, folder), student_path(kit, probe))
-        kit.dataset_items(dataset, list(range(len(dataset))))
+        kit.dataset_items(dataset, every_index(dataset, probe))
     except NotImplementedError:
         raise
     except Exception as error:
@@ -210,7 +226,8 @@ def test_mnist_transform_normalizes_a_real_digit(data, kit, mnist_root):
     images, _ = mnist_arrays(mnist_root, False)
     transform = data.mnist_transform()
     values = (data.MNIST_MEAN, data.MNIST_STD)
-    if values != (MEAN, STD):
+    numbers = [as_number(v) for v in values]  # 0.1307 as a float, a NumPy scalar or a one-element tensor
+    if any(n is None or abs(n - v) > 1e-6 for n, v in zip(numbers, (MEAN, STD))):
         fail(function="MNIST_MEAN, MNIST_STD", en=f"found {values}; expected ({MEAN}, {STD}).",
              zh=f"得到 {values}；应为 ({MEAN}, {STD})。")
     result = transformed(kit, transform, images[0], "on the first MNIST test digit", "对第一张 MNIST 测试图像")
@@ -286,7 +303,8 @@ def test_make_loaders_shuffles_train_only(data, kit):
                 f"{test_sizes[:12]}; training order shuffled (each item once): {shuffled}; test order kept: "
                 f"{in_order}. Expected ten batches of 20, shuffled training, ordered test.",
              zh=f"200 个样本、batch_size=20 时训练批大小为 {train_sizes[:12]}，测试批大小为 {test_sizes[:12]}；"
-                "应为每批 20 个、训练集打乱（每个样本一次）、测试集保持顺序。",
+                f"训练集顺序已打乱（每个样本一次）：{'是' if shuffled else '否'}；测试集顺序保持不变："
+                f"{'是' if in_order else '否'}。应为每批 20 个、训练集打乱、测试集保持顺序。",
              hint_en="DataLoader(train_set, batch_size, shuffle=True) and DataLoader(test_set, batch_size, shuffle=False).",
              hint_zh="训练用 shuffle=True，测试用 shuffle=False。")
 
@@ -323,7 +341,7 @@ def test_image_label_dataset_rejects_a_malformed_line(data, kit, digits, tmp_pat
     label_file.write_text(f"digit_001.png 2\n\n{bad_line}\n")  # line 2 is blank: skipped, not an error
     try:
         dataset = data.ImageLabelDataset(student_path(kit, folder), student_path(kit, label_file))
-        kit.dataset_items(dataset, list(range(len(dataset))))
+        kit.dataset_items(dataset, every_index(dataset, label_file))
     except NotImplementedError:
         raise
     except Exception as error:

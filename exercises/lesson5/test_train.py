@@ -15,10 +15,12 @@ from contextlib import contextmanager
 import pytest
 import torch
 
-import course_data
 from coursetools.boundary.proxy import Remote
 from coursetools.checks.feedback import describe, describe_zh, fail, raised_at
+from coursetools.checks.mnist import grading_root, write_reduced
+from coursetools.checks.numbers import as_number, read_number
 from coursetools.checks.oracles import accuracy_of, mnist, net, predictions_of, replay_loop, start_weights, state_of
+from coursetools.text import Text
 
 pytestmark = [pytest.mark.lesson5, pytest.mark.mnist, pytest.mark.time_limit(300)]
 
@@ -91,29 +93,42 @@ def _spy_pitfall(events):
     return None
 
 
+def _distance(weights, expected) -> float:
+    """The L2 distance between two state dicts of the same names and shapes (all their tensors as one vector)."""
+    return math.sqrt(sum(float((weights[k].detach().cpu().double() - v.double()).pow(2).sum())
+                         for k, v in expected.items()))
+
+
+#: a pitfall loop names the mistake only when the student's weights are this much closer to its replay than the
+#: replay is to the right loop's (a real match is float noise apart; a loss scaled down 64 times, whose weights barely
+#: move, is 1/64 of the way from a loop that never moves them)
+_CLEAR_MATCH = 1e-3
+
+
 def _named_by_replay(weights, replay, atol=1e-5):
     """(pitfall, (what in English, in Chinese)) of the first pitfall loop whose replay gives `weights`, else None.
     `replay(order, softmax, training)` returns the weights after that loop; a replay that cannot run (a step
-    between forward and backward changes the weights the graph still needs) is simply not that loop."""
+    between forward and backward changes the weights the graph still needs) is simply not that loop.
+
+    A tag must name the mistake made: the weights must equal the pitfall loop's (within `atol`) *and* lie far
+    closer to it than to the right loop's, relative to how far apart those two loops end (`_CLEAR_MATCH`); weights
+    that barely moved for another reason (a loss divided twice) match no pitfall."""
+    right = replay("zfbs", False, True)
     for pitfall, order, softmax, mode, what in _PITFALL_LOOPS:
         try:
             replayed = replay(order, softmax, mode)
         except RuntimeError:
             continue
-        if _same(weights, replayed, atol):
+        if _same(weights, replayed, atol) and \
+                _distance(weights, replayed) <= _CLEAR_MATCH * _distance(right, replayed):
             return pitfall, what
     return None
 
 
 def _as_number(value):
-    """A finite float from a float, an int or a one-element tensor; None otherwise (NaN too: it compares as close)."""
-    number = None
-    if isinstance(value, torch.Tensor) and value.numel() == 1 and value.device.type != "meta" \
-            and not value.is_complex():
-        number = float(value.detach().cpu())
-    elif isinstance(value, (float, int)) and not isinstance(value, bool):
-        number = float(value)
-    return number if number is not None and math.isfinite(number) else None
+    """A finite float from a float, a NumPy scalar or a one-element tensor (checks/numbers.py, the one reader of
+    numbers); None otherwise (NaN too: it compares as close)."""
+    return as_number(value, finite=True)
 
 
 _NO_CUDA = ("no nvidia driver", "not compiled with cuda", "no cuda gpus", "cuda driver", "cuda is not available",
@@ -242,11 +257,8 @@ def _check_loss_inputs(criterion):
 
 
 def _check_number(result, function, what_en, what_zh, hint_en, hint_zh):
-    """The contract's float: a Python number (int or float, not bool), not a tensor or anything else."""
-    if isinstance(result, bool) or not isinstance(result, (int, float)):
-        fail(en=f"{what_en} returned {describe(result)}; the contract says a Python float.",
-             zh=f"{what_zh}返回了 {describe_zh(result)}；按约定应返回 Python 的 float。", hint_en=hint_en,
-             hint_zh=hint_zh, function=function)
+    """The contract's float: a Python float, a NumPy scalar or a one-element tensor (checks/numbers.py)."""
+    read_number(result, (what_en, what_zh), hint=(hint_en, hint_zh), function=function)
 
 
 def _one_epoch(submission, train, mnist_tensors, *, layers, seed, rows, batch_size, optimizer, training=True,
@@ -380,7 +392,7 @@ def test_evaluate_gives_accuracy_without_grad_in_eval_mode(submission, train, mn
 
 @pytest.mark.points(5)
 @pytest.mark.time_limit(300)
-def test_train_one_epoch_and_evaluate_reach_95_percent(submission, train, mnist_tensors):
+def test_train_one_epoch_and_evaluate_reach_95_percent(submission, train, mnist_tensors, record_property):
     """Check that 2 epochs of train_one_epoch with Adam(lr=1e-3) give weights the grader measures at test accuracy
     >= 0.95, and that evaluate reports that accuracy."""
     kit = submission.kit
@@ -400,11 +412,17 @@ def test_train_one_epoch_and_evaluate_reach_95_percent(submission, train, mnist_
         fail(en="after training, the network's weights could not be read back as its own layers.",
              zh="训练后无法读回网络各层的权重。", function="train_one_epoch")
     measured = accuracy_of(net("mlp", weights), *mnist_tensors["test"])
+    record_property("shown", Text(  # the lesson's goal as a number, shown also when the test passes
+        f"Your train_one_epoch, 2 epochs with Adam(lr=1e-3): test accuracy {measured:.2%} on the 10,000 test images "
+        f"(goal: at least 95%{', reached' if measured >= 0.95 else ', not reached'}).",
+        f"你的 train_one_epoch，Adam(lr=1e-3) 训练 2 轮：10000 张测试图像上的测试准确率为 {measured:.2%}"
+        f"（目标：至少 95%，{'已达到' if measured >= 0.95 else '未达到'}）。").to_json())
     if measured < 0.95:
         pitfall = _spy_pitfall(spy.call("report"))  # the spy only names the failure
         fail(en=f"2 epochs with Adam(lr=1e-3), batch 64, gave weights with test accuracy {measured:.4f} (measured "
-                "by the grader); expected at least 0.95.",
-             zh=f"Adam(lr=1e-3)、批大小 64、训练 2 轮后，评分程序测得的测试准确率为 {measured:.4f}；应至少为 0.95。",
+                f"by the grader); expected at least 0.95.{_own_data()}",
+             zh=f"Adam(lr=1e-3)、批大小 64、训练 2 轮后，评分程序测得的测试准确率为 {measured:.4f}；应至少为 0.95。"
+                f"{_own_data(zh=True)}",
              hint_en="" if pitfall else _TRAIN_HINT[0], hint_zh="" if pitfall else _TRAIN_HINT[1], pitfall=pitfall,
              function="train_one_epoch")
     if _as_number(accuracy) is None or abs(_as_number(accuracy) - measured) > 1.5e-4:
@@ -433,6 +451,70 @@ def _contract_weights(weights):
     return found if len(found) == 4 else None
 
 
+def _own_data(zh=False) -> str:
+    """The sentence on the grader's own data for a failed accuracy check, where this grading trains and measures on
+    the grader's copy of MNIST (coursetools.checks.mnist.changed_copy); empty where MNIST itself is used."""
+    if grading_root() is None:
+        return ""
+    if zh:
+        return ("评分程序使用自己的 MNIST 副本进行训练和测试，这份副本在本次评分中被改动过（像素顺序和类别标签），"
+                "因此在别处训练的权重在这里得不到分数。")
+    return (" The grader trains and tests on its own copy of MNIST, changed for this grading (pixel order and class "
+            "labels), so weights trained elsewhere score nothing.")
+
+
+#: what the loop watchers around train_mnist name (kit.watch_loop): pitfall -> (what, hint), each (English, 中文)
+_LOOP_PITFALLS = {
+    "softmax-before-ce": (
+        ("the loss was given rows of {kind} (a softmax or log_softmax of the model's outputs): CrossEntropyLoss "
+         "applies log-softmax itself and expects the raw outputs (logits)",
+         "损失函数收到的每一行都是{kind_zh}（对模型输出做了 softmax 或 log_softmax）：CrossEntropyLoss 自己会做 "
+         "log-softmax，它需要原始输出（logits）"),
+        ("pass the raw outputs: loss = criterion(model(images), labels), no softmax in between (and none at the end "
+         "of the model's forward).",
+         "直接传入原始输出：loss = criterion(model(images), labels)，中间不要加 softmax（模型的 forward 末尾也不要）。")),
+    "no-zero-grad": (
+        ("loss.backward() found the gradients of the batch before still there after optimizer.step() (backward "
+         "{backward}): they are never cleared, so every step adds up all earlier gradients",
+         "optimizer.step() 之后，loss.backward()（第 {backward} 次）发现上一个批次的梯度还在：梯度从未清零，"
+         "每一步都会把之前所有的梯度累加起来"),
+        ("call optimizer.zero_grad() once per batch, before loss.backward() (or right after optimizer.step()).",
+         "每个批次调用一次 optimizer.zero_grad()，放在 loss.backward() 之前（或紧跟在 optimizer.step() 之后）。")),
+    "step-before-backward": (
+        ("optimizer.step() found no gradient to apply (step {step}, after {backward} backward calls): it came before "
+         "loss.backward(), or zero_grad() came between backward() and step()",
+         "optimizer.step()（第 {step} 次，此前有 {backward} 次 backward）没有可用的梯度：它在 loss.backward() 之前，"
+         "或者 zero_grad() 放在了 backward() 与 step() 之间"),
+        _TRAIN_HINT),
+}
+_KINDS_ZH = {"probabilities": "概率", "log-probabilities": "对数概率"}
+
+
+def _check_loop_report(report):
+    """Fail naming the loop pitfall the watchers around train_mnist saw (what they report may only fail the test)."""
+    found = report.get("pitfall") if isinstance(report, dict) else None
+    if not isinstance(found, dict) or found.get("slug") not in _LOOP_PITFALLS:
+        return
+    slug = found["slug"]
+    facts = {"kind": str(found.get("what"))[:40], "kind_zh": _KINDS_ZH.get(found.get("what"), "概率"),
+             **{key: found.get(key) if type(found.get(key)) is int else "?" for key in ("backward", "step")}}
+    (what_en, what_zh), (hint_en, hint_zh) = _LOOP_PITFALLS[slug]
+    fail(en=f"inside train_mnist's own training, {what_en.format(**facts)}.",
+         zh=f"在 train_mnist 自己的训练中，{what_zh.format(**facts)}。", hint_en=hint_en, hint_zh=hint_zh, pitfall=slug,
+         function="train_mnist")
+
+
+def _train_mnist(submission, train, root, device):
+    """The student's train_mnist(root, device=device, seed=0), run under the kit's loop watchers (kit.watch_loop:
+    the loss's inputs, the order of backward and step, wherever the student wrote the loop); fails naming a loop
+    pitfall they saw, else returns what train_mnist returned."""
+    kit = submission.kit
+    with diagnosed():
+        result = kit.watch_loop(train.train_mnist, str(root), device=device, seed=0)
+    _check_loop_report(kit.loop_report())
+    return result
+
+
 def _check_train_mnist(submission, result, images, labels, bar, where_en, where_zh):
     """Check (model, accuracy) from train_mnist: the grader measures the returned model's test accuracy from its
     weights, checks that the model's own outputs agree, then compares with the returned accuracy and the bar."""
@@ -455,27 +537,30 @@ def _check_train_mnist(submission, result, images, labels, bar, where_en, where_
     value = _as_number(accuracy)
     if value is None or not bar <= value <= 1 or measured < bar:
         fail(en=f"{where_en} with its own defaults gave accuracy {describe(accuracy)} (the grader measures "
-                f"{measured:.4f}); expected at least {bar} there.",
-             zh=f"{where_zh}使用默认参数得到准确率 {describe_zh(accuracy)}（评分程序测得 {measured:.4f}）；应至少为 {bar}。",
+                f"{measured:.4f}); expected at least {bar} there.{_own_data()}",
+             zh=f"{where_zh}使用默认参数得到准确率 {describe_zh(accuracy)}（评分程序测得 {measured:.4f}）；应至少为 {bar}。"
+                f"{_own_data(zh=True)}",
              hint_en="load both splits with load_mnist, make_loaders, SimpleMNISTNet, Adam(lr=1e-3), train_one_epoch "
                      "per epoch, then evaluate on the test loader.",
              hint_zh="用 load_mnist 加载两个划分，make_loaders，SimpleMNISTNet，Adam(lr=1e-3)，每轮 train_one_epoch，"
                      "最后 evaluate。")
     if abs(measured - value) > 2e-3:
         fail(en=f"returned accuracy {value:.4f}, but the returned model scores {measured:.4f} on the "
-                f"{len(labels):,} test images of that folder; expected the test accuracy of the returned model.",
-             zh=f"返回的准确率为 {value:.4f}，但返回的模型在该文件夹的测试集上为 {measured:.4f}；应返回该模型的测试准确率。",
+                f"{len(labels):,} test images of that folder; expected the test accuracy of the returned model."
+                f"{_own_data()}",
+             zh=f"返回的准确率为 {value:.4f}，但返回的模型在该文件夹的测试集上为 {measured:.4f}；应返回该模型的测试准确率。"
+                f"{_own_data(zh=True)}",
              hint_en="return model, evaluate(model, test_loader, device) after the last epoch.",
              hint_zh="最后一轮之后返回 model, evaluate(model, test_loader, device)。")
 
 
 @pytest.mark.points(3)
 @pytest.mark.time_limit(300)
-def test_train_mnist_runs_the_whole_pipeline(submission, train, mnist_root, mnist_tensors, tmp_path):
-    """Check train_mnist end to end on a reduced MNIST folder (3,000 training, 1,000 test images)."""
-    root = course_data.write_mnist_subset(tmp_path, n_train=3000, n_test=1000, root=mnist_root)
-    with diagnosed():
-        result = train.train_mnist(str(root), device="cpu", seed=0)
+def test_train_mnist_runs_the_whole_pipeline(submission, train, mnist_tensors, tmp_path):
+    """Check train_mnist end to end on a reduced MNIST folder (3,000 training, 1,000 test images; when graded, of the
+    grader's copy changed for this grading), its loop watched for pitfalls."""
+    root = write_reduced(tmp_path / "mnist", n_train=3000, n_test=1000)  # from the graders' MNIST in memory
+    result = _train_mnist(submission, train, root, "cpu")
     images, labels = mnist_tensors["test"]
     _check_train_mnist(submission, result, images[:1000], labels[:1000], 0.85,
                        "on 3,000 training images (0.95 on all of MNIST)", "在 3000 张训练图像上（完整 MNIST 上为 0.95）")
@@ -496,6 +581,12 @@ def _run_on(device, call):
         raise
 
 
+def _on(probe, function, *args):
+    """`function(*args)`, on the student side; with `probe` (kit.stand_in_device) under its CUDA stand-in, where
+    `.tolist()`, `.item()`, `.cpu().numpy()` and `torch.autocast(device.type)` work as on CUDA."""
+    return probe.call("run", function, *args) if probe is not None else function(*args)
+
+
 def _device_or_skip(kind):
     if kind == "cuda" and not torch.cuda.is_available():
         pytest.skip("no CUDA on this machine; the meta case checks the same moves on the CPU")
@@ -510,12 +601,13 @@ def test_train_one_epoch_moves_batches_to_the_device(submission, train, mnist_te
     _one_epoch(submission, train, mnist_tensors, layers="mlp", seed=4, rows=slice(0, 128), batch_size=64,
                optimizer=("SGD", {"lr": 0.01}), device=kind if kind == "cuda" else "cpu", atol=1e-4)
     kit = submission.kit
-    model = kit.to_device(kit.make_net(seed=4), kind)
+    probe = kit.stand_in_device(kit.make_net(seed=4)) if kind == "meta" else None
+    model = probe.get("model") if probe is not None else kit.to_device(kit.make_net(seed=4), kind)
     spy = kit.mode_spy(model)
     criterion = kit.device_probe_loss() if kind == "meta" else kit.cross_entropy()
     batches = kit.mnist_batches("train", 0, 128)
-    _run_on(device, lambda: train.train_one_epoch(model, batches, criterion, kit.optimizer("SGD", model, lr=0.01),
-                                                  device))
+    _run_on(device, lambda: _on(probe, train.train_one_epoch, model, batches, criterion,
+                                kit.optimizer("SGD", model, lr=0.01), device))
     seen = [call[2] for call in spy.call("report")]
     label_devices = [labels for _, labels in criterion.call("report")] if kind == "meta" else []
     if not seen or set(seen) != {kind} or set(label_devices) - {kind}:
@@ -536,10 +628,12 @@ def test_evaluate_moves_batches_to_the_device(submission, train, mnist_tensors, 
     state = start_weights("linear", 5)
     expected = accuracy_of(net("linear", state), images, labels)
     for where in ("cpu", kind):
-        model = kit.to_device(_student_net(kit, "linear", state), where)
+        probe = kit.stand_in_device(_student_net(kit, "linear", state)) if where == "meta" else None
+        model = probe.get("model") if probe is not None else kit.to_device(_student_net(kit, "linear", state), where)
         spy = kit.mode_spy(model)
         batches = kit.mnist_batches("test", 0, 500, batch_size=100)
-        result = _run_on(torch.device(where), functools.partial(train.evaluate, model, batches, torch.device(where)))
+        result = _run_on(torch.device(where), functools.partial(_on, probe, train.evaluate, model, batches,
+                                                                torch.device(where)))
         if where != "meta" and (_as_number(result) is None or abs(_as_number(result) - expected) > 2.5 / 500):
             fail(en=f"on {where} returned {describe(result)} for 500 test images; expected the accuracy {expected:.4f} "
                     "as a number.", zh=f"在 {where} 上对 500 张测试图像返回 {describe_zh(result)}；应为准确率 {expected:.4f}。",

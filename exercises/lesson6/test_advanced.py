@@ -25,7 +25,7 @@ from torchvision import models
 from coursetools.boundary.proxy import Remote
 from coursetools.checks.feedback import describe, describe_zh, fail, failing_on, raised_at
 
-pytestmark = [pytest.mark.lesson6, pytest.mark.time_limit(120)]
+pytestmark = [pytest.mark.lesson6, pytest.mark.time_limit(120), pytest.mark.rests_on("values")]
 
 _NO_CUDA = ("no nvidia driver", "not compiled with cuda", "no cuda gpus", "cuda driver", "cuda is not available",
             "deserialize object on a cuda device", "deserialize object on cuda device", "forked subprocess")
@@ -276,9 +276,11 @@ def test_build_finetune_model_replaces_the_head(advanced, submission):
 def test_build_finetune_model_freezes_only_the_backbone(advanced, submission, freeze):
     """Check that with freeze_backbone only fc trains, and without it everything trains."""
     model = returned_model(advanced.build_finetune_model(num_classes=3, freeze_backbone=freeze), loaded=False)
-    params = submission.kit.model_summary(model)["parameters"]
+    params = submission.kit.parameters_of(model)  # the parameters as data: their flags are read here
     names = sorted(name for name, _ in models.resnet18(weights=None, num_classes=3).named_parameters())
-    trainable = sorted(name for name, (_, grad) in params.items() if grad is True) if sorted(params) == names else None
+    params = params if isinstance(params, Mapping) and all(isinstance(p, torch.Tensor) for p in params.values()) else {}
+    trainable = sorted(name for name, p in params.items() if p.requires_grad) if sorted(params) == names else None
+    del params  # 45 MB: a small grading box holds few copies of a ResNet-18
     expected = ["fc.bias", "fc.weight"] if freeze else names
     if trainable != expected:
         shown = trainable if trainable is None or len(trainable) < 6 else trainable[:5] + [f"... {len(trainable)} in all"]
