@@ -51,6 +51,7 @@ class SandboxTransport(Transport):
         self.imported = set()  # lesson modules that answered in the running student process
         self.hung = {}  # module -> message: its import never finished (the tests that need it fail at once)
         self.looped = {}  # student function -> times it ran past its limit in this lesson (the leash)
+        self.warming = None  # monotonic start of a student process that has not answered yet (prestart)
 
     # -- the process
 
@@ -66,6 +67,13 @@ class SandboxTransport(Transport):
         self.reader = wire.Reader(ours.fileno(), max_blobs=MAX_REPLY, on_idle=self._drain)
         self.starts += 1
         self.imported = set()
+        self.warming = time.monotonic()
+
+    def prestart(self):
+        """Start the student process now (bubblewrap, python, torch, the lesson's preloads), so that it imports
+        while pytest collects here; the first test's `begin` then waits for it with the start's own timeout."""
+        if self.process is None:
+            self._start()
 
     def stop(self):
         if self.process is not None:
@@ -79,6 +87,7 @@ class SandboxTransport(Transport):
                 pass
             self.process.wait()
             self.process = None
+            self.warming = None
             confine.reap()  # bubblewrap's inner process, re-parented to this subreaper
         if self.channel is not None:
             self.channel.close()
@@ -125,7 +134,9 @@ class SandboxTransport(Transport):
         if fresh:
             self.stop()
             self._start()
-            self.deadline = started + START_TIMEOUT * self.timeout_factor
+        if self.warming is not None:  # started here or ahead (prestart): it may still be importing
+            fresh = True
+            self.deadline = self.warming + START_TIMEOUT * self.timeout_factor
         else:
             self.deadline = started + self.time_limit
         try:
@@ -135,6 +146,7 @@ class SandboxTransport(Transport):
                       f"{self.take_output()[-1500:] or 'no output'}")
             self.broken = messages.grader_error(self.lesson, detail)
             raise SandboxProblem(self.broken) from None
+        self.warming = None
         self.deadline = time.monotonic() + self.time_limit
 
     def end(self):

@@ -28,6 +28,10 @@ from coursetools.lessons import BY_NUMBER
 from coursetools.regions import HIDDEN, find_regions
 
 GRADERS_PACKAGE = "_course_graders"
+#: The run's folder for trusted work that every submission repeats identically (lesson 4's trusted training of the
+#: student's net, keyed by every byte of its start weights): only the grading user can read it, no sandbox shows it,
+#: and it goes with the run folder. Read by the graders (autograder/lesson4/test_model.py) only with the walls up.
+TRUSTED_CACHE = "AUTOGRADER_TRUSTED_CACHE"
 DEFAULT_POINTS = 1.0
 
 
@@ -268,6 +272,9 @@ def run_lesson(channel_fd: int, job: dict) -> int:
         channel.send({"type": "walls", "isolated": not reason, "reason": reason,
                       "description": launch.describe(plan, reason)})
         transport = SandboxTransport(plan, job["lesson"], isolated=not reason, timeout_factor=job["timeout_factor"])
+        transport.prestart()  # the student process imports torch while pytest collects here
+        if job.get("cache_dir") and not reason:  # trusted work repeated for every submission, done once per run
+            os.environ[TRUSTED_CACHE] = job["cache_dir"]
         pytest_plugin.use_transport(lambda root: transport)
         plugin = LessonPlugin(channel, job, transport)
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only the course plugin: faster, nothing unknown

@@ -254,6 +254,46 @@ def test_simple_mnist_net_returns_logits_not_probabilities(kit, model_module):
 
 
 ### BEGIN HIDDEN TESTS
+#: The grading engine's folder for work the trusted side repeats identically for every submission of one run
+#: (autograder/lesson/worker.py sets it only with the walls up; the student process never sees it). Unset: no cache.
+TRUSTED_CACHE = "AUTOGRADER_TRUSTED_CACHE"
+
+
+def trained_score(start, train_x, train_y, test_x, test_y) -> float:
+    """Accuracy on the test images of a trusted copy of the net trained here from `start` by the reference loop (2
+    epochs, Adam lr 1e-3, batch 64). Within one grading run, the same start weights (a class's nets built the same
+    way start alike) reuse the score the trusted side computed for them: the key is every byte of the start."""
+    import hashlib
+    import json
+    import os
+    import tempfile
+
+    folder, path = os.environ.get(TRUSTED_CACHE), None
+    if folder:
+        key = hashlib.sha256(b"lesson4 reaches 95: Adam 1e-3, batch 64, 2 epochs, shuffle 0;")
+        for tensor in start:
+            key.update(repr((tuple(tensor.shape), str(tensor.dtype))).encode())
+            key.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        path = os.path.join(folder, f"lesson4-trained-{key.hexdigest()}.json")
+        try:
+            with open(path, encoding="utf-8") as file:
+                return float(json.load(file)["score"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    model = mlp(dict(zip(("1.weight", "1.bias", "3.weight", "3.bias"), start)))  # a trusted copy from its start
+    replay_loop(model, train_x, train_y, batch_size=64, optimizer=("Adam", {"lr": 1e-3}), epochs=2, shuffle_seed=0,
+                threads=1)  # the reference loop, run here
+    score = accuracy_of(model, test_x, test_y)
+    if path:
+        try:
+            with tempfile.NamedTemporaryFile("w", dir=folder, suffix=".part", delete=False) as file:
+                json.dump({"score": score}, file)
+            os.replace(file.name, path)
+        except OSError:
+            pass
+    return score
+
+
 @pytest.mark.parametrize("n", [1, 2, 33, 100])
 def test_simple_mnist_net_accepts_any_batch_size(kit, model_module, n):
     """Check (N, 1, 28, 28) batches of several sizes, one image included: the right (N, 10) float32 logits."""
@@ -449,10 +489,7 @@ def test_simple_mnist_net_reaches_95_percent_when_trained(kit, model_module):
     check_gradients(kit, net, weights, images, labels)  # and trains them
     set_mode(net, "eval")
     expect_loaded_logits(kit, net, images, seed=10, mode="eval")
-    model = mlp(dict(zip(("1.weight", "1.bias", "3.weight", "3.bias"), start)))  # a trusted copy from its start
-    replay_loop(model, train_x, train_y, batch_size=64, optimizer=("Adam", {"lr": 1e-3}), epochs=2, shuffle_seed=0,
-                threads=1)  # the reference loop, run here
-    score = accuracy_of(model, test_x, test_y)
+    score = trained_score(start, train_x, train_y, test_x, test_y)
     if score < 0.95:
         fail(en=f"trained from its initial weights for 2 epochs with Adam (lr 1e-3, batch 64) on the 60,000 training "
                 f"images, the net scores {score:.4f} on the 10,000 test images; expected at least 0.95.",

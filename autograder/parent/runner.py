@@ -418,7 +418,7 @@ def _start(job: _Job, counter: int, options: Options, run_dir: str, graders: str
         "basetemp": os.path.join(job_dir, "shared", "pytest"), "memory_bytes": int(options.memory_gb * 2**30),
         "threads": options.threads, "timeout_factor": options.timeout_factor, "full": options.full,
         "sandbox_uid": job.uid, "time_limits": options.time_limits or {},
-        "lesson_memory_bytes": options.lesson_memory_bytes,
+        "lesson_memory_bytes": options.lesson_memory_bytes, "cache_dir": _trusted_cache(run_dir),
     }
     if options.lesson_memory_bytes:
         job.cgroup = box.make_cgroup(f"autograder-{os.getpid()}-{counter}", options.lesson_memory_bytes)
@@ -428,6 +428,15 @@ def _start(job: _Job, counter: int, options: Options, run_dir: str, graders: str
     job.pid, job.fd, job.started = pid, read_fd, time.monotonic()
     job.deadline = job.started + 600 * options.timeout_factor  # until the tests are known
     job.log = log
+
+
+def _trusted_cache(run_dir: str) -> str:
+    """The run's folder for trusted work done once per run (worker.TRUSTED_CACHE): the grading user's alone (0700),
+    never shown to a sandbox, removed with the run folder; nothing in it outlives the run."""
+    folder = os.path.join(run_dir, "trusted-cache")
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    os.chmod(folder, 0o700)
+    return folder
 
 
 def _fork(body: str, spec: dict, log: str, cwd: str, other_fds=()) -> tuple:
