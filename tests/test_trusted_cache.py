@@ -1,0 +1,64 @@
+"""Check lesson 4's once-per-run trusted training (autograder/lesson4/test_model.py, trained_score; the run folder's
+`trusted-cache`, autograder/parent/runner.py): a second submission whose net starts from the same weights reuses the
+score the trusted side computed for the first, and a net that cannot learn still fails, even when it writes a forged
+score for its own start weights into every cache folder it can find (tests/redteam/forged-trusted-cache).
+
+With the walls up the folder is not in the sandbox; NOT ISOLATED, as the grading user (AUTOGRADER_UNPRIVILEGED=1), the
+student process could write there, so the engine uses no cache at all. With the cache on in that mode (the guard in
+autograder/lesson/worker.py removed), the forger passed the 95 % test.
+
+第 4 课的可信训练每次评分只做一次（按初始权重的每个字节区分）；伪造缓存的提交仍然失败。
+"""
+import os
+import shutil
+
+import pytest
+
+from autograder import overlay
+from coursetools import REPO_ROOT
+
+CASE = REPO_ROOT / "tests" / "redteam" / "forged-trusted-cache"
+TRAINED = "lesson4/test_model.py::test_simple_mnist_net_reaches_95_percent_when_trained"
+MODES = {
+    "default": {},
+    "not-isolated-same-user": {"AUTOGRADER_NO_BWRAP": "1", "AUTOGRADER_UNPRIVILEGED": "1"},
+}
+
+pytestmark = [pytest.mark.mnist, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module", params=sorted(MODES))
+def graded(request, tmp_path_factory):
+    """(mode, {name: the 95 % test's record}) of a-honest, b-forger, c-honest graded on lesson 4, in that order."""
+    mode = request.param
+    if mode == "default" and not shutil.which("bwrap"):
+        pytest.skip("bubblewrap is not installed (Debian package bubblewrap)")
+    work = tmp_path_factory.mktemp(f"cache-{mode}")
+    for name in ("a-honest", "c-honest"):
+        shutil.copytree(REPO_ROOT / "solutions", work / "in" / name, ignore=shutil.ignore_patterns("__pycache__"))
+    overlay.build(CASE, work / "in" / "b-forger")
+    old = {key: os.environ.get(key) for key in MODES[mode]}
+    os.environ.update(MODES[mode])
+    try:
+        results = overlay.grade_batch(work / "in", work / "out", "--workers", "1", "--lessons", "4")
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return mode, {name: next(t for t in result["tests"] if t["name"] == TRAINED) for name, result in results.items()}
+
+
+def test_a_net_that_cannot_learn_fails_whatever_it_writes(graded):
+    mode, tests = graded
+    assert tests["b-forger"]["status"] == "failed", (mode, tests["b-forger"])
+    assert "expected at least 0.95" in tests["b-forger"]["output"], tests["b-forger"]["output"]
+
+
+def test_honest_nets_pass_and_the_second_reuses_the_training(graded):
+    mode, tests = graded
+    first, second = tests["a-honest"], tests["c-honest"]
+    assert first["status"] == second["status"] == "passed", (first, second)
+    if mode == "default":  # the same start weights: the trusted training (seconds) is not done again
+        assert second["extra_data"]["duration"] < first["extra_data"]["duration"] / 2, (first, second)
