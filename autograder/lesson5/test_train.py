@@ -507,10 +507,27 @@ def _train_mnist(submission, train, root, device):
     the loss's inputs, the order of backward and step, wherever the student wrote the loop); fails naming a loop
     pitfall they saw, else returns what train_mnist returned."""
     kit = submission.kit
-    with diagnosed():
-        result = kit.watch_loop(train.train_mnist, str(root), device=device, seed=0)
+    try:
+        with diagnosed():
+            result = kit.watch_loop(train.train_mnist, str(root), device=device, seed=0)
+    except Exception as error:
+        if getattr(error, "stub", None) or not any(words in str(error) for words in _NOT_FOUND):
+            raise
+        at_en, at_zh = raised_at(error)
+        fail(en=f"MNIST was not found where train_mnist looked{at_en}: {str(error)[:160]}. The grader passes the folder "
+                f"to read as data_root ({root}); while grading, no other MNIST is there to read.",
+             zh=f"train_mnist 在它查找的位置没有找到 MNIST{at_zh}：{str(error)[:160]}。"
+                f"评分程序通过 data_root 传入要读取的文件夹（{root}）；评分时没有其他 MNIST 可读。",
+             hint_en="load both splits from the argument: load_mnist(data_root, train=True), load_mnist(data_root, "
+                     "train=False), never a path of your own.",
+             hint_zh="从参数读取两个划分：load_mnist(data_root, train=True)、load_mnist(data_root, train=False)，"
+                     "不要使用自己写的路径。", function="train_mnist")
     _check_loop_report(kit.loop_report())
     return result
+
+
+#: what torchvision and course_data say when MNIST is not in the folder given to them
+_NOT_FOUND = ("Dataset not found", "MNIST is not prepared")
 
 
 def _check_train_mnist(submission, result, images, labels, bar, where_en, where_zh):
