@@ -20,7 +20,7 @@ from coursetools.checks.numbers import as_number, read_number
 from coursetools.checks.oracles import accuracy_of, mnist, net, predictions_of, replay_loop, start_weights, state_of
 from coursetools.text import Text
 
-pytestmark = [pytest.mark.lesson5, pytest.mark.mnist, pytest.mark.time_limit(300)]
+pytestmark = [pytest.mark.lesson5, pytest.mark.mnist, pytest.mark.time_limit(300), pytest.mark.rests_on("replay")]
 
 
 @pytest.fixture(scope="module")
@@ -353,6 +353,7 @@ def _batchnorm_eval_case(mnist_tensors, seed):
     return state, torch.argsort(mnist_tensors["test"][1][:1000], stable=True)
 
 
+@pytest.mark.rests_on("values")
 def test_evaluate_gives_accuracy_without_grad_in_eval_mode(submission, train, mnist_tensors):
     """Check evaluate on a batch-norm network left in training mode: the eval-mode accuracy, without gradients."""
     kit = submission.kit
@@ -390,6 +391,7 @@ def test_evaluate_gives_accuracy_without_grad_in_eval_mode(submission, train, mn
 
 @pytest.mark.points(5)
 @pytest.mark.time_limit(300)
+@pytest.mark.rests_on("secret-data")
 def test_train_one_epoch_and_evaluate_reach_95_percent(submission, train, mnist_tensors, record_property):
     """Check that 2 epochs of train_one_epoch with Adam(lr=1e-3) give weights the grader measures at test accuracy
     >= 0.95, and that evaluate reports that accuracy."""
@@ -571,6 +573,7 @@ def _check_train_mnist(submission, result, images, labels, bar, where_en, where_
 
 @pytest.mark.points(3)
 @pytest.mark.time_limit(300)
+@pytest.mark.rests_on("secret-data")
 def test_train_mnist_runs_the_whole_pipeline(submission, train, mnist_tensors, tmp_path):
     """Check train_mnist end to end on a reduced MNIST folder (3,000 training, 1,000 test images; when graded, of the
     grader's copy changed for this grading), its loop watched for pitfalls."""
@@ -634,6 +637,7 @@ def test_train_one_epoch_moves_batches_to_the_device(submission, train, mnist_te
 
 
 @pytest.mark.parametrize("kind", ["meta", pytest.param("cuda", marks=pytest.mark.cuda)])
+@pytest.mark.rests_on("values")
 def test_evaluate_moves_batches_to_the_device(submission, train, mnist_tensors, kind):
     """Check evaluate's accuracy on the CPU (on CUDA too, where there is one), then that it feeds the model on the
     given device (meta stands in for CUDA on CPU machines)."""
@@ -708,6 +712,7 @@ def test_train_one_epoch_steps_once_per_batch_after_backward(submission, train, 
              pitfall=pitfall)
 
 
+@pytest.mark.rests_on("values")
 def test_evaluate_counts_samples_not_batches(submission, train, mnist_tensors):
     """Check evaluate on a dropout + batch-norm model left in training mode, with a short, easy last batch."""
     kit = submission.kit
@@ -745,6 +750,7 @@ def test_evaluate_counts_samples_not_batches(submission, train, mnist_tensors):
 @pytest.mark.full
 @pytest.mark.points(5)
 @pytest.mark.time_limit(900)
+@pytest.mark.rests_on("secret-data")
 def test_train_mnist_on_full_mnist_reaches_95_percent(submission, train, mnist_root, mnist_tensors, request):
     """Check train_mnist on all of MNIST with its own defaults: test accuracy >= 0.95 within 180 s (with --full)."""
     if not request.config.getoption("--full", default=False):

@@ -22,7 +22,7 @@ from coursetools.checks.numbers import as_number, read_number
 from coursetools.checks.oracles import accuracy_of, mnist, net, predictions_of, replay_loop, start_weights, state_of
 from coursetools.text import Text
 
-pytestmark = [pytest.mark.lesson5, pytest.mark.mnist, pytest.mark.time_limit(300)]
+pytestmark = [pytest.mark.lesson5, pytest.mark.mnist, pytest.mark.time_limit(300), pytest.mark.rests_on("replay")]
 
 
 @pytest.fixture(scope="module")
@@ -355,6 +355,7 @@ def _batchnorm_eval_case(mnist_tensors, seed):
     return state, torch.argsort(mnist_tensors["test"][1][:1000], stable=True)
 
 
+@pytest.mark.rests_on("values")
 def test_evaluate_gives_accuracy_without_grad_in_eval_mode(submission, train, mnist_tensors):
     """Check evaluate on a batch-norm network left in training mode: the eval-mode accuracy, without gradients."""
     kit = submission.kit
@@ -392,6 +393,7 @@ def test_evaluate_gives_accuracy_without_grad_in_eval_mode(submission, train, mn
 
 @pytest.mark.points(5)
 @pytest.mark.time_limit(300)
+@pytest.mark.rests_on("secret-data")
 def test_train_one_epoch_and_evaluate_reach_95_percent(submission, train, mnist_tensors, record_property):
     """Check that 2 epochs of train_one_epoch with Adam(lr=1e-3) give weights the grader measures at test accuracy
     >= 0.95, and that evaluate reports that accuracy."""
@@ -509,10 +511,27 @@ def _train_mnist(submission, train, root, device):
     the loss's inputs, the order of backward and step, wherever the student wrote the loop); fails naming a loop
     pitfall they saw, else returns what train_mnist returned."""
     kit = submission.kit
-    with diagnosed():
-        result = kit.watch_loop(train.train_mnist, str(root), device=device, seed=0)
+    try:
+        with diagnosed():
+            result = kit.watch_loop(train.train_mnist, str(root), device=device, seed=0)
+    except Exception as error:
+        if getattr(error, "stub", None) or not any(words in str(error) for words in _NOT_FOUND):
+            raise
+        at_en, at_zh = raised_at(error)
+        fail(en=f"MNIST was not found where train_mnist looked{at_en}: {str(error)[:160]}. The grader passes the folder "
+                f"to read as data_root ({root}); while grading, no other MNIST is there to read.",
+             zh=f"train_mnist 在它查找的位置没有找到 MNIST{at_zh}：{str(error)[:160]}。"
+                f"评分程序通过 data_root 传入要读取的文件夹（{root}）；评分时没有其他 MNIST 可读。",
+             hint_en="load both splits from the argument: load_mnist(data_root, train=True), load_mnist(data_root, "
+                     "train=False), never a path of your own.",
+             hint_zh="从参数读取两个划分：load_mnist(data_root, train=True)、load_mnist(data_root, train=False)，"
+                     "不要使用自己写的路径。", function="train_mnist")
     _check_loop_report(kit.loop_report())
     return result
+
+
+#: what torchvision and course_data say when MNIST is not in the folder given to them
+_NOT_FOUND = ("Dataset not found", "MNIST is not prepared")
 
 
 def _check_train_mnist(submission, result, images, labels, bar, where_en, where_zh):
@@ -556,6 +575,7 @@ def _check_train_mnist(submission, result, images, labels, bar, where_en, where_
 
 @pytest.mark.points(3)
 @pytest.mark.time_limit(300)
+@pytest.mark.rests_on("secret-data")
 def test_train_mnist_runs_the_whole_pipeline(submission, train, mnist_tensors, tmp_path):
     """Check train_mnist end to end on a reduced MNIST folder (3,000 training, 1,000 test images; when graded, of the
     grader's copy changed for this grading), its loop watched for pitfalls."""
@@ -619,6 +639,7 @@ def test_train_one_epoch_moves_batches_to_the_device(submission, train, mnist_te
 
 
 @pytest.mark.parametrize("kind", ["meta", pytest.param("cuda", marks=pytest.mark.cuda)])
+@pytest.mark.rests_on("values")
 def test_evaluate_moves_batches_to_the_device(submission, train, mnist_tensors, kind):
     """Check evaluate's accuracy on the CPU (on CUDA too, where there is one), then that it feeds the model on the
     given device (meta stands in for CUDA on CPU machines)."""
