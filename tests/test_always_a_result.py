@@ -206,6 +206,8 @@ def test_calibrated_time_limits_stop_an_endless_loop_in_seconds(tmp_path):
     seconds = time.monotonic() - started
     data = read(tmp_path / "out", "")
     timed_out = [t for t in data["tests"] if "timed out after" in t["output"] or "ran longer than" in t["output"]]
-    assert len(timed_out) >= 3, out + err
+    # after two stops the looping function is not called again in this lesson (client.py's leash): cut short at once
+    cut_short = [t for t in data["tests"] if "was not called in this test" in t["output"]]
+    assert len(timed_out) >= 2 and len(timed_out) + len(cut_short) >= 4, out + err
     assert all(" 60 s" not in t["output"] and " 300 s" not in t["output"] for t in timed_out)
     assert seconds < 60 * len(timed_out), seconds
