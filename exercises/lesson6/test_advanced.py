@@ -100,6 +100,20 @@ def _small_net(layers):
     return nn.Sequential(nn.Linear(4, 3), middle, nn.Linear(3, 2))
 
 
+def _layout_resnet(num_classes: int):
+    """torchvision's ResNet-18 on the meta device: its names and shapes without building or initialising 11 M
+    weights (load_state_dict(..., assign=True) then gives it real ones)."""
+    with torch.device("meta"):
+        return models.resnet18(weights=None, num_classes=num_classes)
+
+
+def _as_laid_out(state, model) -> dict:
+    """The received tensors of `state` as a plain load_state_dict would copy them into `model`: detached, in its
+    dtypes, contiguous (no copy where they already are)."""
+    wanted = model.state_dict()
+    return {k: v.detach().to(wanted[k].dtype).contiguous() if k in wanted else v for k, v in state.items()}
+
+
 def _same_state(got, expected) -> bool:
     return isinstance(got, Mapping) and sorted(got) == sorted(expected) and all(
         isinstance(got[k], torch.Tensor) and got[k].shape == v.shape and torch.equal(got[k].cpu(), v.cpu())
@@ -197,7 +211,7 @@ def _check_one_sgd_step(submission, model, num_classes, freeze, inputs, labels):
                     hint_zh="冻结之后再替换 model.fc：新的 nn.Linear 的 requires_grad 为 True。"):
         submission.kit.sgd_step(model, inputs, labels, 0.5)
     after = submission.kit.state_of(model)
-    replay = models.resnet18(weights=None, num_classes=num_classes)
+    replay = _layout_resnet(num_classes)  # its weights come from `before` below
     layout = {k: tuple(v.shape) for k, v in replay.state_dict().items()}
     if any({k: tuple(v.shape) for k, v in state.items()} != layout for state in (before, after)):
         fail(en=f"build_finetune_model(num_classes={num_classes}) gave a model without the state_dict entries and "
@@ -206,7 +220,7 @@ def _check_one_sgd_step(submission, model, num_classes, freeze, inputs, labels):
              "torchvision ResNet-18 的 state_dict 项或形状不同。")
     names = [name for name, _ in replay.named_parameters()]
     changed = sorted(n for n in names if not torch.equal(after[n], before[n]))
-    replay.load_state_dict(before)
+    replay.load_state_dict(_as_laid_out(before, replay), assign=True)  # `before`'s tensors, trained in place below
     del before  # ResNet-18 states are 45 MB each: a small grading box holds few of them at once
     for name, p in replay.named_parameters():
         p.requires_grad_(not freeze or name.startswith("fc."))
@@ -250,7 +264,7 @@ def test_build_finetune_model_replaces_the_head(advanced, submission):
     equals torchvision's ResNet-18 holding the same weights."""
     model = returned_model(advanced.build_finetune_model(num_classes=5), loaded=False)
     state = submission.kit.state_of(model)
-    reference = models.resnet18(weights=None, num_classes=5)
+    reference = _layout_resnet(5)  # its weights come from the model's state below
     shapes = {k: tuple(v.shape) for k, v in state.items()}
     if shapes != {k: tuple(v.shape) for k, v in reference.state_dict().items()}:
         fail(en=f"build_finetune_model(num_classes=5) gave a model with fc.weight {shapes.get('fc.weight', 'missing')} "
@@ -260,7 +274,7 @@ def test_build_finetune_model_replaces_the_head(advanced, submission):
              "应为 fc = nn.Linear(512, 5) 的 torchvision ResNet-18。",
              hint_en="model = models.resnet18(weights=weights); model.fc = nn.Linear(model.fc.in_features, num_classes).",
              hint_zh="先构建 resnet18，再把 model.fc 换成 nn.Linear(model.fc.in_features, num_classes)。")
-    reference.load_state_dict(state)
+    reference.load_state_dict(_as_laid_out(state, reference), assign=True)
     inputs = torch.randn(2, 3, 64, 64)
     out = submission.kit.outputs(model, inputs, eval_mode=True)
     with torch.no_grad():
@@ -277,7 +291,7 @@ def test_build_finetune_model_freezes_only_the_backbone(advanced, submission, fr
     """Check that with freeze_backbone only fc trains, and without it everything trains."""
     model = returned_model(advanced.build_finetune_model(num_classes=3, freeze_backbone=freeze), loaded=False)
     params = submission.kit.parameters_of(model)  # the parameters as data: their flags are read here
-    names = sorted(name for name, _ in models.resnet18(weights=None, num_classes=3).named_parameters())
+    names = sorted(name for name, _ in _layout_resnet(3).named_parameters())
     params = params if isinstance(params, Mapping) and all(isinstance(p, torch.Tensor) for p in params.values()) else {}
     trainable = sorted(name for name, p in params.items() if p.requires_grad) if sorted(params) == names else None
     del params  # 45 MB: a small grading box holds few copies of a ResNet-18
