@@ -16,7 +16,7 @@ def test_record_of_a_failure_keeps_message_text_pitfalls():
                               [("pitfall", "no-zero-grad"), ("message", text), ("not_implemented", "f")]))
     assert record == {"nodeid": "lesson1/test_t.py::test_a", "when": "call", "outcome": "failed",
                       "message": "[lesson1 f] wrong\n[第1课 f] 不对", "text": text, "pitfalls": ["no-zero-grad"],
-                      "not_implemented": "f", "duration": 0.5}
+                      "not_implemented": "f", "duration": 0.5, "shown": None}
     assert record_of(report("call", "failed", "raw"), "the engine's words")["message"] == "the engine's words"
 
 
