@@ -10,6 +10,8 @@ from here. Every reader takes `root` (a folder standing for `/`) so tests can fe
 """
 import math
 import os
+import signal
+import time
 from dataclasses import dataclass
 
 #: Anonymous memory of the grading parent with torch, torchvision, torch._dynamo and pytest imported; every lesson
@@ -238,12 +240,29 @@ def cgroup_oom_kills(folder: str) -> int:
     return 0
 
 
-def remove_cgroup(folder: str):
-    """Remove an empty cgroup folder made by make_cgroup (its processes have ended)."""
-    try:
-        os.rmdir(folder)
-    except OSError:
-        pass
+def remove_cgroup(folder: str, kill_left: bool = False, wait: float = 0.0):
+    """Remove a cgroup folder made by make_cgroup once its processes have ended. With `kill_left`, what is still in
+    it (a lesson process's descendants on their way out after it died) is killed first; `wait` seconds are given
+    for them to leave (a cgroup with a process in it cannot be removed)."""
+    if not folder:
+        return
+    deadline = time.monotonic() + wait
+    while True:
+        if kill_left:
+            for pid in (_read(os.path.join(folder, "cgroup.procs")) or "").split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ValueError, OSError):
+                    pass
+        try:
+            os.rmdir(folder)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.05)
 
 
 def remove_abandoned_cgroups(prefix: str = "autograder-", root: str = "/"):

@@ -595,7 +595,7 @@ def _finish(job: _Job, known: dict):
     bloated = False
     if job.cgroup:
         bloated = not job.done and box.cgroup_oom_kills(job.cgroup) > 0
-        box.remove_cgroup(job.cgroup)
+        box.remove_cgroup(job.cgroup, kill_left=True, wait=2.0)  # its descendants may still be on their way out
     if not job.done and not lesson.error and not job.out_of_budget and not bloated:
         lesson.error = f"the lesson process stopped unexpectedly (wait status {status}); log: {_tail(job.log)}"
     if not lesson.tests and job.lesson in known:  # it ended before collecting: the same tests, none run
