@@ -234,28 +234,31 @@ def _heads(lesson, function):
     return f"[grader{name}]", f"[评分{name}]"
 
 
+_WHERE = {"en": ("  at {0}, line {1}, in {2}: {3}", "  called from {0}, line {1}, in {2}: {3}"),
+          "zh": ("  位置：{0} 第 {1} 行，{2} 中：{3}", "  调用处：{0} 第 {1} 行，{2} 中：{3}")}
+
+
+def _where(frames, language) -> list:
+    """The submission's own last line and, when it was inside a helper, the one that called it, in `language`."""
+    at, called_from = _WHERE[language]
+    lines = []
+    if frames:
+        path, line, function, source = frames[-1]
+        lines.append(at.format(path, line, function, one_line(source, 100)))
+    if len(frames or ()) > 1:
+        path, line, function, source = frames[-2]
+        lines.append(called_from.format(path, line, function, one_line(source, 90)))
+    return lines
+
+
 def where_lines(frames) -> list:
     """The submission's own last line and, when it was inside a helper, the one that called it."""
-    if not frames:
-        return []
-    path, line, function, source = frames[-1]
-    lines = [f"  at {path}, line {line}, in {function}: {one_line(source, 100)}"]
-    if len(frames) > 1:
-        path, line, function, source = frames[-2]
-        lines.append(f"  called from {path}, line {line}, in {function}: {one_line(source, 90)}")
-    return lines
+    return _where(frames, "en")
 
 
 def where_lines_zh(frames) -> list:
     """where_lines in Chinese: the same places, lines and source (`course --lang zh` shows only these)."""
-    if not frames:
-        return []
-    path, line, function, source = frames[-1]
-    lines = [f"  位置：{path} 第 {line} 行，{function} 中：{one_line(source, 100)}"]
-    if len(frames) > 1:
-        path, line, function, source = frames[-2]
-        lines.append(f"  调用处：{path} 第 {line} 行，{function} 中：{one_line(source, 90)}")
-    return lines
+    return _where(frames, "zh")
 
 
 def raised_text(lesson, function, call, error) -> tuple:
