@@ -303,19 +303,25 @@ def test_to_numpy_works_on_tensor_that_requires_grad(tensors):
              "array [1., 2.].", zh=f"to_numpy 返回了 {describe_zh(result)}；应为 NumPy 数组 [1., 2.]。")
 
 
+def _to_numpy_here(tensors, t, expected, call, wanted):
+    """to_numpy(t) called from here (the answer judged here): a NumPy array equal to `expected`, else the test fails.
+    `call` and `wanted` are (English, Chinese)."""
+    got = _call(tensors, "to_numpy", call[0], t, pitfall="numpy-on-grad-or-cuda", call_zh=call[1])
+    if not isinstance(got, np.ndarray) or got.shape != expected.shape or not np.array_equal(got, expected):
+        fail(en=f"{call[0]} returned {describe(got)}; expected {wanted[0]}.",
+             zh=f"{call[1]} 返回了 {describe_zh(got)}；应为{wanted[1]}。", function="to_numpy")
+
+
 @pytest.mark.parametrize("requires_grad", [True, False], ids=["requires-grad", "no-grad"])
 def test_to_numpy_works_on_a_non_cpu_tensor(tensors, submission, requires_grad):
     """Check to_numpy on a tensor that is not on the CPU (the kit's meta-device stand-in for CUDA)."""
     data = torch.tensor([[1.5, -2.0, 3.25], [0.0, 7.0, 8.5]], requires_grad=requires_grad)
     expected = data.detach().clone().numpy()
     # the answer judged here: the same call on a CPU tensor made here; the non-CPU call below may only fail the test
-    direct = _call(tensors, "to_numpy", f"to_numpy on a (2, 3) tensor (requires_grad={requires_grad})",
-                   data.detach().clone().requires_grad_(requires_grad), pitfall="numpy-on-grad-or-cuda",
-                   call_zh=f"对 (2, 3) 张量（requires_grad={requires_grad}）调用 to_numpy")
-    if not isinstance(direct, np.ndarray) or direct.shape != (2, 3) or not np.array_equal(direct, expected):
-        fail(en=f"to_numpy on a (2, 3) tensor returned {describe(direct)}; expected a (2, 3) NumPy array of its values.",
-             zh=f"对 (2, 3) 张量，to_numpy 返回了 {describe_zh(direct)}；应为含其数值的 (2, 3) NumPy 数组。",
-             function="to_numpy")
+    _to_numpy_here(tensors, data.detach().clone().requires_grad_(requires_grad), expected,
+                   (f"to_numpy on a (2, 3) tensor (requires_grad={requires_grad})",
+                    f"对 (2, 3) 张量（requires_grad={requires_grad}）调用 to_numpy"),
+                   ("a (2, 3) NumPy array of its values", "含其数值的 (2, 3) NumPy 数组"))
     with _student_call(f"to_numpy on a (2, 3) tensor on a non-CPU device (requires_grad={requires_grad})",
                        f"对非 CPU 设备上的 (2, 3) 张量（requires_grad={requires_grad}）调用 to_numpy", "to_numpy",
                        pitfall="numpy-on-grad-or-cuda", cuda_asked=True):
