@@ -24,7 +24,7 @@ from coursetools.checks.feedback import CallLog, CheckFailure
 OUTPUT_LIMIT = 8 * 2**20
 OUTPUT_KEEP = 16 * 1024
 START_TIMEOUT = 120.0  # seconds for a fresh student process to import torch and answer
-MAX_REPLY = 256 * 2**20  # bytes of tensor data in one reply (a ResNet-18 state dict is 45 MB)
+MAX_REPLY = wire.MAX_REPLY  # bytes of tensor data in one reply: one cap, the one the student side also applies
 #: A function that ran past a test's limit gets REPEAT_LIMIT seconds per call in the lesson's later tests (the
 #: student tools' leash, coursetools/boundary/proxy.py), and after LEASHED_LOOPS more timeouts its calls fail at
 #: once: one endless loop costs one limit plus about LEASHED_LOOPS x REPEAT_LIMIT seconds, not a limit per test.
