@@ -44,6 +44,11 @@ class Lesson:
     #: the pitfall slugs (coursetools.checks.feedback.PITFALLS) a student can make in this lesson: its graders
     #: name each one, and tests/mutants/<slug>/lessonN/ makes it
     pitfalls: tuple = ()
+    #: the lessons with the same `process` are graded by one lesson process and one student process (torch, its
+    #: preloads and the sandbox started once for them, their tests one after another); they must show the student
+    #: process the same files (the same `secret_mnist`). The longest lessons have one of their own, so that two
+    #: workers finish a submission together.
+    process: str = ""
 
     @property
     def name(self) -> str:
@@ -60,30 +65,30 @@ class Lesson:
 # The grading costs were measured with `python -m autograder grade solutions --workers 1` (three runs, the mean;
 # lesson 5 trains on MNIST, lesson 6 builds ResNet-18, lesson 4's grader trains the student's net on MNIST).
 TABLE = (
-    Lesson(1, "tensors", Text("tensors", "张量"), cost=40, time_limit=20.0, pitfalls=(
+    Lesson(1, "tensors", Text("tensors", "张量"), cost=40, time_limit=20.0, process="basics", pitfalls=(
         "device-mismatch",  # to_device with .cuda() or without .to(device)
         "missing-channel-dim",  # add_channel_dim
         "view-non-contiguous",  # flatten_images (a model's view on its contiguous batch is correct code)
         "tensor-constructor-dtype",  # vector_from_list
         "numpy-on-grad-or-cuda",  # to_numpy
     )),
-    Lesson(2, "autograd", Text("autograd", "自动求导"), cost=27, time_limit=20.0, pitfalls=(
+    Lesson(2, "autograd", Text("autograd", "自动求导"), cost=27, time_limit=20.0, process="basics", pitfalls=(
         "no-zero-grad",  # zero_grads that clears nothing
         "numpy-on-grad-or-cuda",  # a loss turned to numpy
         "double-backward",  # accumulated_grad
         "step-before-backward",  # backward on a non-scalar loss
     )),
     Lesson(3, "data", Text("datasets and loaders", "数据集与加载器"), needs_mnist=True, public_mnist=True,
-           preload=("torchvision",), cost=46, pitfalls=(  # torchvision: it reads MNIST through torchvision
+           preload=("torchvision",), cost=46, process="basics", pitfalls=(  # torchvision: reads MNIST with it
         "missing-channel-dim",  # (28, 28) samples
         "tensor-constructor-dtype",  # a label made with torch.Tensor
     )),
-    Lesson(4, "model", Text("models", "模型"), needs_mnist=True, preload=("mnist",), cost=76, pitfalls=(
+    Lesson(4, "model", Text("models", "模型"), needs_mnist=True, preload=("mnist",), cost=76, process="model", pitfalls=(
         "missing-channel-dim",  # a forward that counts on (N, 28, 28)
         "softmax-before-ce",  # softmax in forward
     )),
     Lesson(5, "train", Text("the training loop", "训练循环"), needs_mnist=True, public_mnist=True,
-           preload=("mnist",), secret_mnist=True, cost=120, pitfalls=(
+           preload=("mnist",), secret_mnist=True, cost=120, process="train", pitfalls=(
         "no-zero-grad",  # a loop without zero_grad()
         "eval-with-grad",  # evaluate without torch.no_grad()
         "train-eval-mode",  # train_one_epoch / evaluate without train() / eval()
@@ -93,7 +98,8 @@ TABLE = (
         "softmax-before-ce",  # softmax between the model and the criterion
         "step-before-backward",  # step before backward in the loop
     )),
-    Lesson(6, "advanced", Text("beyond the basics", "更进一步"), preload=("torchvision",), cost=90, pitfalls=(
+    Lesson(6, "advanced", Text("beyond the basics", "更进一步"), preload=("torchvision",), cost=90, process="basics",
+           pitfalls=(
         "train-eval-mode",  # load_checkpoint left in train mode
         "device-mismatch",  # load_checkpoint with .cuda() or no .to(device)
         "checkpoint-format",  # the pickled module saved; torch.load without map_location
@@ -137,6 +143,21 @@ def costs() -> dict:
 def grading_order() -> tuple:
     """The lesson numbers longest first (ties: teaching order), so parallel workers finish together."""
     return tuple(row.number for row in sorted(TABLE, key=lambda row: -row.cost))
+
+
+def process_groups(lessons) -> list:
+    """`lessons` as the groups graded by one lesson process each (the table's `process`), every group in teaching
+    order, the groups longest first (summed costs; ties: teaching order)."""
+    groups = {}
+    for number in sorted(set(lessons)):
+        row = lesson(number)
+        groups.setdefault(row.process or row.name, []).append(number)
+    return [tuple(group) for group in sorted(groups.values(), key=lambda g: (-sum(lesson(n).cost for n in g), g))]
+
+
+def preloads(lessons) -> list:
+    """What the student process of a group of `lessons` loads once: every lesson's preloads, in table order."""
+    return list(dict.fromkeys(item for number in sorted(lessons) for item in lesson(number).preload))
 
 
 def where_made() -> dict:

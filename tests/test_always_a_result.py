@@ -113,18 +113,22 @@ def test_a_stopped_batch_keeps_finished_students_and_resume_grades_only_the_rest
 
 def test_a_killed_lesson_process_costs_its_lesson_and_a_killed_grader_leaves_partial_results(tmp_path):
     """Check SIGKILL of a lesson process: its lesson's unfinished tests fail with the reason, the other lesson is
-    graded and the maximum does not move; then SIGKILL of the whole grader: results.json holds the tests done."""
+    graded and the maximum does not move; then SIGKILL of the whole grader: results.json holds the tests done.
+    Lessons 1 and 4 have lesson processes of their own (the table's `process`); 1 and 2 share one (below)."""
     submission = tmp_path / "sub"
-    for lesson in (1, 2):
+    for lesson in (1, 2, 4):
         shutil.copytree(REPO_ROOT / "solutions" / f"lesson{lesson}", submission / f"lesson{lesson}")
-    code, _, err = finish(engine("grade", submission, "--out", tmp_path / "ref", "--lessons", "1", "2",
+    code, _, err = finish(engine("grade", submission, "--out", tmp_path / "ref", "--lessons", "1", "2", "4",
                                  "--workers", "1", "--quiet"))
     reference = read(tmp_path / "ref", "")
     assert code == 0 and reference["score"] == reference["max_score"] > 0, err
+    lesson_max = {n: lesson["max_score"] for n, lesson in reference["extra_data"]["lessons"].items()}
+    reference["max_score"] = lesson_max["1"] + lesson_max["4"]
     out = tmp_path / "out"
-    grade = engine("grade", submission, "--out", out, "--lessons", "1", "2", "--workers", "1", "--quiet")
-    wait_for(lambda: (out / "results.json").exists() and sum(t["status"] == "passed" for t in read(out, "")["tests"]) >= 3,
-             what="three verdicts")
+    grade = engine("grade", submission, "--out", out, "--lessons", "1", "4", "--workers", "1", "--quiet")
+    wait_for(lambda: (out / "results.json").exists() and sum(t["status"] == "passed" and t["name"].startswith("lesson1/")
+                                                             for t in read(out, "")["tests"]) >= 3,
+             what="three verdicts of lesson 1 (graded after lesson 4)")
     [lesson_process] = lesson_processes(grade.pid)
     os.kill(lesson_process, signal.SIGKILL)
     code, _, err = finish(grade)
@@ -134,9 +138,24 @@ def test_a_killed_lesson_process_costs_its_lesson_and_a_killed_grader_leaves_par
     lessons = data["extra_data"]["lessons"]
     broken = [n for n, lesson in lessons.items() if lesson["error"]]
     assert len(broken) == 1 and "stopped unexpectedly" in lessons[broken[0]]["error"]
-    other = "1" if broken == ["2"] else "2"
+    other = "1" if broken == ["4"] else "4"
     assert lessons[other]["score"] == lessons[other]["max_score"] > 0
     assert 0 < data["score"] < data["max_score"]
+
+    # one lesson process for lessons 1 and 2, killed in lesson 1: both lessons say so, the verdicts sent keep points
+    out = tmp_path / "out-1-2"
+    grade = engine("grade", submission, "--out", out, "--lessons", "1", "2", "--workers", "1", "--quiet")
+    wait_for(lambda: (out / "results.json").exists() and sum(t["status"] == "passed" for t in read(out, "")["tests"]) >= 3,
+             what="three verdicts")
+    [lesson_process] = lesson_processes(grade.pid)
+    os.kill(lesson_process, signal.SIGKILL)
+    code, _, err = finish(grade)
+    assert code == 1, err
+    data = read(out, "")
+    lessons = data["extra_data"]["lessons"]
+    assert data["max_score"] == lesson_max["1"] + lesson_max["2"] and 0 < data["score"] < lessons["1"]["max_score"]
+    assert all("stopped unexpectedly" in (lessons[n]["error"] or "") for n in ("1", "2")), lessons
+    assert lessons["2"]["score"] == 0
 
     grade = engine("grade", submission, "--out", tmp_path / "out2", "--lessons", "1", "2", "--workers", "1", "--quiet")
     wait_for(lambda: (tmp_path / "out2" / "results.json").exists()
@@ -144,7 +163,7 @@ def test_a_killed_lesson_process_costs_its_lesson_and_a_killed_grader_leaves_par
     grade.kill()
     finish(grade)
     partial = read(tmp_path / "out2", "")
-    assert partial["extra_data"]["finished"] is False and partial["max_score"] == reference["max_score"]
+    assert partial["extra_data"]["finished"] is False and partial["max_score"] == lesson_max["1"] + lesson_max["2"]
     assert sum(t["status"] == "passed" for t in partial["tests"]) >= 3
     assert any("not graded yet" in t["output"] for t in partial["tests"])
 

@@ -111,6 +111,20 @@ def test_scheduling_and_limits_come_from_the_table():
     assert all(row.time_limit > 0 for row in TABLE)
 
 
+def test_lessons_sharing_a_process_show_it_the_same_files():
+    """Check the table's process groups: every lesson in exactly one, the lessons of a group with the same
+    secret_mnist (one mount view), the student process loading every lesson's preloads, the longest group first."""
+    groups = lessons.process_groups(LESSONS)
+    assert sorted(n for group in groups for n in group) == sorted(LESSONS)
+    for group in groups:
+        assert len({lessons.lesson(n).secret_mnist for n in group}) == 1, group
+        assert set(lessons.preloads(group)) == {item for n in group for item in lessons.lesson(n).preload}
+    assert len(groups) < len(LESSONS)  # some share a student process (one torch start for them)
+    costs = [sum(lessons.lesson(n).cost for n in group) for group in groups]
+    assert costs == sorted(costs, reverse=True)
+    assert lessons.process_groups([3, 1]) == [(1, 3)] and lessons.process_groups([4]) == [(4,)]
+
+
 def test_lesson_markers_are_registered_from_the_table_only():
     """Check pyproject.toml lists no lessonN marker (the pytest plugin registers them from the table)."""
     pyproject = (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")

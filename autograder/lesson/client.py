@@ -29,6 +29,7 @@ MAX_REPLY = wire.MAX_REPLY  # bytes of tensor data in one reply: one cap, the on
 #: student tools' leash, coursetools/boundary/proxy.py), and after LEASHED_LOOPS more timeouts its calls fail at
 #: once: one endless loop costs one limit plus about LEASHED_LOOPS x REPEAT_LIMIT seconds, not a limit per test.
 LEASHED_LOOPS = 1
+SETTLED_NS = 200_000_000  # _open_shared trusts a folder's modification time once it is this old (ns)
 
 
 class SandboxProblem(CheckFailure):
@@ -52,6 +53,7 @@ class SandboxTransport(Transport):
         self.hung = {}  # module -> message: its import never finished (the tests that need it fail at once)
         self.looped = {}  # student function -> times it ran past its limit in this lesson (the leash)
         self.warming = None  # monotonic start of a student process that has not answered yet (prestart)
+        self.opened, self.subfolders = {}, {}  # _open_shared: folder -> its mtime when opened, its subfolders
 
     # -- the process
 
@@ -220,19 +222,51 @@ class SandboxTransport(Transport):
             # a stale reply (to a request of a test that already failed): skip it
 
     def _open_shared(self):
-        """Let the sandbox user read what the tests wrote for it (pytest makes its folders 0700)."""
+        """Let the sandbox user read what the tests wrote for it (pytest makes its folders 0700). Called before every
+        request: a folder whose entries have not changed since it was last opened (the same modification time) is
+        not read again, so a folder of many files (MNIST, a digit folder) costs one stat per request, not one per file.
+        """
         for top in self.plan.shared:
-            for folder, _, files in os.walk(top):
-                for path in [folder] + [os.path.join(folder, name) for name in files]:
-                    try:
-                        mode = os.lstat(path).st_mode
-                        if stat.S_ISLNK(mode):
-                            continue
-                        wanted = mode | (0o055 if os.path.isdir(path) else 0o044)
-                        if mode & 0o7777 != wanted & 0o7777:
-                            os.chmod(path, wanted & 0o7777)
-                    except OSError:
-                        pass
+            self._open_folder(top)
+
+    def _open_folder(self, folder: str):
+        try:
+            info = os.lstat(folder)
+        except OSError:
+            return
+        if not stat.S_ISDIR(info.st_mode):
+            return
+        if info.st_mode & 0o055 != 0o055:
+            try:
+                os.chmod(folder, (info.st_mode | 0o055) & 0o7777)
+            except OSError:
+                pass
+        if self.opened.get(folder) == info.st_mtime_ns:  # no entry added, removed or renamed since
+            for name in self.subfolders.get(folder, ()):
+                self._open_folder(os.path.join(folder, name))
+            return
+        subfolders = []
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            return
+        for entry in entries:
+            try:
+                mode = entry.stat(follow_symlinks=False).st_mode
+            except OSError:
+                continue
+            if stat.S_ISDIR(mode):
+                subfolders.append(entry.name)
+                self._open_folder(entry.path)
+            elif not stat.S_ISLNK(mode) and mode & 0o044 != 0o044:
+                try:
+                    os.chmod(entry.path, (mode | 0o044) & 0o7777)
+                except OSError:
+                    pass
+        # a modification time too close to now may be shared by a later change (timestamps are taken from a coarse
+        # clock): such a folder is read again next time
+        settled = time.time_ns() - info.st_mtime_ns > SETTLED_NS
+        self.opened[folder], self.subfolders[folder] = (info.st_mtime_ns if settled else None), subfolders
 
     def _died(self):
         status = None

@@ -24,7 +24,7 @@ from coursetools.boundary.proxy import StudentRaised
 from coursetools.checks import mnist as checks_mnist
 from coursetools.checks import pytest_plugin, records
 from coursetools.checks.feedback import CheckFailure
-from coursetools.lessons import BY_NUMBER
+from coursetools.lessons import BY_NUMBER, preloads
 from coursetools.regions import HIDDEN, find_regions
 
 GRADERS_PACKAGE = "_course_graders"
@@ -50,6 +50,12 @@ class Channel:
 def test_name(nodeid: str) -> str:
     """'_course_graders/lesson1/test_tensors.py::test_x[a]' -> 'lesson1/test_tensors.py::test_x[a]'."""
     return nodeid.split(f"{GRADERS_PACKAGE}/", 1)[-1]
+
+
+def lesson_of(name: str, default: int = None) -> int:
+    """The lesson of a test from its name or node id ('lesson3/test_data.py::...' -> 3); `default` when none."""
+    head = test_name(name).split("/", 1)[0]
+    return int(head[len("lesson"):]) if head.startswith("lesson") and head[len("lesson"):].isdigit() else default
 
 
 def _hidden_lines(path) -> list:
@@ -156,8 +162,15 @@ class LessonPlugin:
 
     def __init__(self, channel: Channel, job: dict, transport: SandboxTransport):
         self.channel, self.job, self.transport = channel, job, transport
-        self.lesson = job["lesson"]
+        self.lessons = job["lessons"]  # one or more lessons of the table's same `process`, graded one after another
         self.current = {}
+
+    def lesson(self, nodeid: str) -> int:
+        return lesson_of(nodeid, self.lessons[0])
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        self.transport.lesson = self.lesson(item.nodeid)  # the student process's messages name the test's lesson
 
     def pytest_collectreport(self, report):
         if report.failed:
@@ -172,7 +185,7 @@ class LessonPlugin:
         """The test's time limit covers its trusted work too: its body stops TRUSTED_GRACE s after the limit."""
         seconds = pytest_plugin.marker_limit(item) * self.job["timeout_factor"]
         try:
-            with overtime_alarm(seconds + TRUSTED_GRACE, self.lesson):
+            with overtime_alarm(seconds + TRUSTED_GRACE, self.lesson(item.nodeid)):
                 return (yield)
         except Overtime:
             self.transport.stop()  # it may have been stopped mid-reply: the next test gets a fresh student process
@@ -182,10 +195,10 @@ class LessonPlugin:
     def pytest_runtest_makereport(self, item, call):
         report = yield
         if call.excinfo is not None and not report.passed:
-            report.course_message = self._explain(report, call.excinfo)
+            report.course_message = self._explain(report, call.excinfo, self.lesson(item.nodeid))
         return report
 
-    def _explain(self, report, excinfo) -> str:
+    def _explain(self, report, excinfo, lesson: int) -> str:
         """One student-facing message per failed phase; never the grader's source."""
         error = excinfo.value
         if getattr(report, "course_full_message", None):  # the terminal shortened it (an import problem seen above)
@@ -197,8 +210,8 @@ class LessonPlugin:
         if isinstance(error, (pytest.skip.Exception, pytest.xfail.Exception)) or report.skipped:
             return str(getattr(error, "msg", error))
         if isinstance(error, StudentRaised):
-            return pytest_plugin.student_error_message(self.lesson, error)
-        return messages.check_error(self.lesson, error)
+            return pytest_plugin.student_error_message(lesson, error)
+        return messages.check_error(lesson, error)
 
     def pytest_runtest_logreport(self, report):
         record = records.record_of(report, getattr(report, "course_message", None) if report.failed else None)
@@ -248,7 +261,8 @@ def isolation(plan: launch.Plan) -> str:
 
 
 def run_lesson(channel_fd: int, job: dict) -> int:
-    """Body of the forked lesson process; returns its exit code."""
+    """Body of the forked lesson process of `job["lessons"]` (one lesson, or several of the table's same `process`:
+    one student process and one pytest run for them all); returns its exit code."""
     channel = Channel(channel_fd)
     transport = None
     try:
@@ -261,17 +275,17 @@ def run_lesson(channel_fd: int, job: dict) -> int:
         os.makedirs(shared, exist_ok=True)
         os.chmod(shared, 0o755)
         # training points rest on data the submission could not know: MNIST changed in secret, drawn here anew
-        secret = BY_NUMBER[job["lesson"]].secret_mnist
+        secret = any(BY_NUMBER[number].secret_mnist for number in job["lessons"])
         copy = str(checks_mnist.changed_copy(os.path.join(shared, "mnist"))) if secret else None
         plan = launch.Plan(root=job["submission"], shared=[shared], uid=job["sandbox_uid"],
-                           memory_bytes=job["memory_bytes"], preload=list(BY_NUMBER[job["lesson"]].preload),
+                           memory_bytes=job["memory_bytes"], preload=preloads(job["lessons"]),
                            threads=job["threads"], work_dir=job["work_dir"], mnist=copy)
         if plan.uid is not None and confine.private_mounts():
             confine.open_paths(launch.course_paths() + [job["submission"], shared], stash_dir=job["work_dir"])
         reason = isolation(plan)
         channel.send({"type": "walls", "isolated": not reason, "reason": reason,
                       "description": launch.describe(plan, reason)})
-        transport = SandboxTransport(plan, job["lesson"], isolated=not reason, timeout_factor=job["timeout_factor"])
+        transport = SandboxTransport(plan, job["lessons"][0], isolated=not reason, timeout_factor=job["timeout_factor"])
         transport.prestart()  # the student process imports torch while pytest collects here
         if job.get("cache_dir") and not reason:  # trusted work repeated for every submission, done once per run
             os.environ[TRUSTED_CACHE] = job["cache_dir"]

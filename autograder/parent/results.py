@@ -44,7 +44,7 @@ class LessonResult:
     error: str = None  # the grader failed (collection error, crashed lesson process)
     walls: str = ""
     isolated: bool = None  # None: never started; False: the student process ran without the sandbox
-    duration: float = 0.0  # wall-clock seconds of the lesson process
+    duration: float = 0.0  # wall-clock seconds: its share of its lesson process (until its last verdict)
 
     @property
     def scored(self):

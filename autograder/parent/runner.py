@@ -26,7 +26,7 @@ from autograder.lesson import confine
 from autograder.parent import box
 from autograder.parent.results import LessonResult, SubmissionResult, TestResult, display_name, safe_folder
 from coursetools import LESSONS, REPO_ROOT
-from coursetools.lessons import grading_order
+from coursetools.lessons import grading_order, process_groups
 from coursetools.text import Text
 
 #: Longest first, so two workers finish together (the lesson table's costs).
@@ -192,9 +192,11 @@ def copy_graders(run_dir: str, lessons) -> str:
 
 @dataclass
 class _Job:
+    """One lesson process: the lessons of one submission that the table grades together (coursetools.lessons
+    .process_groups), with one student process."""
     submission: SubmissionResult
     sub_copy: str
-    lesson: int
+    lessons: tuple
     uid: int = None  # the sandbox user of this submission (grading as root)
     pid: int = 0
     fd: int = -1
@@ -205,10 +207,17 @@ class _Job:
     cgroup: str = None  # the lesson process's own memory cgroup (box.make_cgroup), removed when it ends
     out_of_budget: float = 0.0  # stopped by Options.budget (its seconds): unfinished tests not graded, no error
     tests: dict = field(default_factory=dict)
+    marked: float = 0.0  # when the last lesson of the job had its last verdict (each lesson's duration ends there)
 
     @property
-    def result(self) -> LessonResult:
-        return self.submission.lessons[self.lesson]
+    def results(self) -> list:
+        return [self.submission.lessons[number] for number in self.lessons]
+
+    def error(self, message: str, only_unset: bool = True):
+        """Say `message` on every lesson of the job (on those with no error yet when `only_unset`)."""
+        for lesson in self.results:
+            if not (only_unset and lesson.error):
+                lesson.error = message
 
 
 def grade_all(submissions, options: Options, progress=None, listener=None) -> list:
@@ -256,10 +265,10 @@ def grade_all(submissions, options: Options, progress=None, listener=None) -> li
                 result.lessons.clear()
                 scheduler.finish_submission(result)
                 continue
-            lessons = sorted(options.lessons, key=lambda n: LESSON_ORDER.index(n) if n in LESSON_ORDER else 99)
-            scheduler.remaining[id(result)] = len(lessons)
-            for lesson in lessons:
-                jobs.append(_Job(result, copy, lesson, uid))
+            groups = process_groups(options.lessons)  # longest first, so two workers finish together
+            scheduler.remaining[id(result)] = len(groups)
+            for group in groups:
+                jobs.append(_Job(result, copy, group, uid))
         scheduler.run(jobs)
     except BaseException as error:
         if scheduler is not None:
@@ -341,7 +350,7 @@ class _Scheduler:
                 os.kill(job.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            job.result.error = job.result.error or reason
+            job.error(reason)
             _finish(job, self.known)
             del self.running[fd]
 
@@ -363,11 +372,12 @@ class _Scheduler:
                 pass
         while jobs:  # never started
             job = jobs.popleft()
-            job.result.duration = 0.0
-            for test in job.result.tests:
-                if not test.reported:
-                    test.status, test.score, test.reported = "failed", 0.0, True
-                    test.message = _not_graded(job.lesson, budget)
+            for lesson in job.results:
+                lesson.duration = 0.0
+                for test in lesson.tests:
+                    if not test.reported:
+                        test.status, test.score, test.reported = "failed", 0.0, True
+                        test.message = _not_graded(lesson.lesson, budget)
             key = id(job.submission)
             self.remaining[key] -= 1
             if self.remaining[key] == 0:
@@ -399,8 +409,7 @@ class _Scheduler:
                         os.kill(job.pid, signal.SIGKILL)
                     except ProcessLookupError:
                         pass
-                    job.result.error = job.result.error or \
-                        f"the lesson took longer than {job.deadline - job.started:.0f} s"
+                    job.error(f"the lesson took longer than {job.deadline - job.started:.0f} s")
 
 
 def _start(job: _Job, counter: int, options: Options, run_dir: str, graders: str, other_fds: list):
@@ -412,8 +421,9 @@ def _start(job: _Job, counter: int, options: Options, run_dir: str, graders: str
     os.chmod(os.path.join(run_dir, "jobs"), 0o711)
     os.chmod(job_dir, 0o711)
     spec = {
-        "lesson": job.lesson, "repo_root": str(REPO_ROOT), "submission": job.sub_copy,
-        "tests": os.path.join(graders, GRADERS_PACKAGE, f"lesson{job.lesson}"), "graders_root": graders,
+        "lessons": list(job.lessons), "repo_root": str(REPO_ROOT), "submission": job.sub_copy,
+        "tests": [os.path.join(graders, GRADERS_PACKAGE, f"lesson{number}") for number in job.lessons],
+        "graders_root": graders,
         "inifile": str(REPO_ROOT / "pyproject.toml"), "work_dir": work_dir,
         "basetemp": os.path.join(job_dir, "shared", "pytest"), "memory_bytes": int(options.memory_gb * 2**30),
         "threads": options.threads, "timeout_factor": options.timeout_factor, "full": options.full,
@@ -426,6 +436,7 @@ def _start(job: _Job, counter: int, options: Options, run_dir: str, graders: str
     log = os.path.join(job_dir, "lesson.log")
     pid, read_fd = _fork("run_lesson", spec, log, job_dir, other_fds)
     job.pid, job.fd, job.started = pid, read_fd, time.monotonic()
+    job.marked = job.started
     job.deadline = job.started + 600 * options.timeout_factor  # until the tests are known
     job.log = log
 
@@ -521,10 +532,20 @@ def collect_all(options: Options, run_dir: str, graders: str) -> dict:
     return known
 
 
-def _expect(job: _Job, tests: list):
+def _expect(job: _Job, lesson: LessonResult, tests: list):
     """The lesson's tests, as collected before any student code ran: the maximum score is fixed here."""
-    for result in _expected(job.result, tests):
+    for result in _expected(lesson, tests):
         job.tests[result.name] = result
+
+
+def _by_lesson(tests: list) -> dict:
+    """{lesson: its tests} of a collected list (the lesson read from each test's name)."""
+    from autograder.lesson.worker import lesson_of
+
+    found = {}
+    for test in tests:
+        found.setdefault(lesson_of(test["name"]), []).append(test)
+    return found
 
 
 def _expected(lesson: LessonResult, tests: list) -> list:
@@ -547,20 +568,21 @@ def _handle(job: _Job, line: bytes, options: Options, progress, known: dict) -> 
     except ValueError:
         return False
     kind = record.get("type")
-    lesson = job.result
     if kind == "collected" and not job.tests:
-        known.setdefault(job.lesson, record["tests"])
-        if lesson.tests:  # known from the collection before grading
-            job.tests = {test.name: test for test in lesson.tests}
-        else:
-            _expect(job, record["tests"])
+        collected = _by_lesson(record["tests"])
+        for lesson in job.results:
+            known.setdefault(lesson.lesson, collected.get(lesson.lesson, []))
+            if lesson.tests:  # known from the collection before grading
+                job.tests.update({test.name: test for test in lesson.tests})
+            else:
+                _expect(job, lesson, collected.get(lesson.lesson, []))
         budget = sum(float(test.get("time_limit", 60.0)) + 5 for test in record["tests"] if not test.get("skip"))
         job.deadline = job.started + 120 + budget
         progress.add_total(len(record["tests"]))
     elif kind == "result":
         test = job.tests.get(record["name"])
         if test is None or test.skip:
-            progress.advance(f"{display_name(job.submission.name)} lesson{job.lesson}")
+            progress.advance(f"{display_name(job.submission.name)} lesson{job.lessons[0]}")
             return False
         test.status = record["outcome"] if record["outcome"] in ("passed", "failed", "skipped") else "failed"
         test.score = test.max_score if test.status == "passed" else 0.0
@@ -573,43 +595,53 @@ def _handle(job: _Job, line: bytes, options: Options, progress, known: dict) -> 
         test.duration = float(record.get("duration") or 0.0)
         test.output = record.get("output") or ""
         test.reported = True
-        progress.advance(f"{display_name(job.submission.name)} lesson{job.lesson}")
+        lesson = job.submission.lessons.get(test.lesson)
+        if lesson is not None and all(t.reported for t in lesson.tests):  # its last verdict: its time ends here
+            now = time.monotonic()
+            lesson.duration, job.marked = now - job.marked, now
+        progress.advance(f"{display_name(job.submission.name)} lesson{test.lesson}")
         return True
     elif kind == "walls":
-        lesson.walls = record.get("description", "")
-        lesson.isolated = bool(record.get("isolated"))
+        for lesson in job.results:
+            lesson.walls = record.get("description", "")
+            lesson.isolated = bool(record.get("isolated"))
     elif kind == "error":
-        lesson.error = "; ".join(filter(None, [lesson.error, str(record.get("message"))[:2000]]))
+        message = str(record.get("message"))[:2000]
+        named = [lesson for lesson in job.results if f"lesson{lesson.lesson}/" in message]  # a collection error
+        for lesson in named[:1] or job.results:
+            lesson.error = "; ".join(filter(None, [lesson.error, message]))
     elif kind == "done":
         job.done = True
-        if record.get("exit_code") not in (0, 1) and not lesson.error:
-            lesson.error = f"pytest ended with exit code {record.get('exit_code')}"
+        if record.get("exit_code") not in (0, 1):
+            job.error(f"pytest ended with exit code {record.get('exit_code')}")
     return False
 
 
 def _finish(job: _Job, known: dict):
     os.close(job.fd)
     _, status = os.waitpid(job.pid, 0)
-    lesson = job.result
-    lesson.duration = time.monotonic() - job.started
+    now = time.monotonic()
     bloated = False
     if job.cgroup:
         bloated = not job.done and box.cgroup_oom_kills(job.cgroup) > 0
         box.remove_cgroup(job.cgroup, kill_left=True, wait=2.0)  # its descendants may still be on their way out
-    if not job.done and not lesson.error and not job.out_of_budget and not bloated:
-        lesson.error = f"the lesson process stopped unexpectedly (wait status {status}); log: {_tail(job.log)}"
-    if not lesson.tests and job.lesson in known:  # it ended before collecting: the same tests, none run
-        _expect(job, known[job.lesson])
-    for test in lesson.tests:
-        if not test.reported:
-            test.status, test.score = "failed", 0.0
-            if bloated and not lesson.error:
-                test.message = _bloated(job.lesson)
-            elif job.out_of_budget and not lesson.error:
-                test.message = _not_graded(job.lesson, job.out_of_budget)
-            else:
-                test.message = _not_run(lesson)
-            test.reported = True
+    if not job.done and not job.out_of_budget and not bloated:
+        job.error(f"the lesson process stopped unexpectedly (wait status {status}); log: {_tail(job.log)}")
+    for lesson in job.results:
+        if not lesson.tests and lesson.lesson in known:  # it ended before collecting: the same tests, none run
+            _expect(job, lesson, known[lesson.lesson])
+        if not lesson.tests or not all(test.reported for test in lesson.tests):  # not ended by its last verdict
+            lesson.duration, job.marked = now - job.marked, now
+        for test in lesson.tests:
+            if not test.reported:
+                test.status, test.score = "failed", 0.0
+                if bloated and not lesson.error:
+                    test.message = _bloated(lesson.lesson)
+                elif job.out_of_budget and not lesson.error:
+                    test.message = _not_graded(lesson.lesson, job.out_of_budget)
+                else:
+                    test.message = _not_run(lesson)
+                test.reported = True
 
 
 def _not_run(lesson: LessonResult) -> str:

@@ -212,10 +212,11 @@ def _rows_kind(outputs):
             and outputs.device.type != "meta" and outputs.numel() and outputs.shape[1] > 1):
         return None
     with torch.no_grad():
+        low, high = torch.aminmax(outputs.detach())  # in the outputs' own dtype: exact, and no copy
         rows = outputs.detach().double()
-        if bool(((rows >= 0) & (rows <= 1)).all()) and bool(((rows.sum(dim=1) - 1).abs() < 1e-4).all()):
+        if bool(low >= 0) and bool(high <= 1) and bool(((rows.sum(dim=1) - 1).abs() < 1e-4).all()):
             return "probabilities"
-        if bool((torch.logsumexp(rows, dim=1).abs() < 1e-4).all()):
+        if bool(high <= 1e-4) and bool((torch.logsumexp(rows, dim=1).abs() < 1e-4).all()):  # log-probabilities are <= 0
             return "log-probabilities"
     return "logits"
 
@@ -276,18 +277,18 @@ class LoopSpy:
 
     def __init__(self, model, optimizer):
         self.events = []
-        self.params = list(model.parameters())
+        self.params = sorted(model.parameters(), key=lambda p: p.numel())  # smallest first: any() stops early
         model.register_forward_pre_hook(lambda module, args: self.events.append(["forward", False]))
         optimizer.register_step_pre_hook(lambda opt, args, kwargs: self.events.append(["step", self._has_grad()]))
         for param in self.params:
             param.register_hook(partial(self._on_backward, param))
 
     def _has_grad(self):
-        return any(p.grad is not None and bool(p.grad.ne(0).any()) for p in self.params)
+        return any(p.grad is not None and bool(p.grad.any()) for p in self.params)  # any(): non-zero (NaN too)
 
     def _on_backward(self, param, grad):
         """Runs before `grad` is added to param.grad: a non-zero param.grad is a stale gradient."""
-        stale = param.grad is not None and bool(param.grad.ne(0).any())
+        stale = param.grad is not None and bool(param.grad.any())
         if self.events and self.events[-1][0] == "backward":
             self.events[-1] = ["backward", self.events[-1][1] or stale]
         else:
@@ -329,7 +330,7 @@ class LoopWatch:
 
     def _backward(self, *args, **kwargs):
         self.counts["backward"] += 1
-        if self.stepped and any(p.grad is not None and bool(p.grad.ne(0).any())
+        if self.stepped and any(p.grad is not None and bool(p.grad.any())
                                 for optimizer in self.stepped for p in _parameters(optimizer)):
             self._found("no-zero-grad", "stale gradients at backward")
         self.stepped = []
@@ -338,7 +339,7 @@ class LoopWatch:
     def _step(self, optimizer, args, kwargs):
         self.counts["step"] += 1
         closure = [a for a in args if a is not optimizer] or kwargs.get("closure")  # args: the step's, self first
-        if not closure and not any(p.grad is not None and bool(p.grad.ne(0).any()) for p in _parameters(optimizer)):
+        if not closure and not any(p.grad is not None and bool(p.grad.any()) for p in _parameters(optimizer)):
             self._found("step-before-backward", "a step without gradients")
         if all(o is not optimizer for o in self.stepped):
             self.stepped.append(optimizer)
@@ -363,7 +364,8 @@ class LoopWatch:
 
 
 def _parameters(optimizer):
-    return [p for group in optimizer.param_groups for p in group["params"]]
+    """The optimizer's parameters, smallest first (an any() over their gradients stops early, at a bias)."""
+    return sorted((p for group in optimizer.param_groups for p in group["params"]), key=lambda p: p.numel())
 
 
 _WATCHED = {}
