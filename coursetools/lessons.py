@@ -83,7 +83,9 @@ TABLE = (
         "missing-channel-dim",  # (28, 28) samples
         "tensor-constructor-dtype",  # a label made with torch.Tensor
     )),
-    Lesson(4, "model", Text("models", "模型"), needs_mnist=True, preload=("mnist",), cost=76, process="model", pitfalls=(
+    # lesson 4's graders read MNIST on the trusted side (its training check trains there): its student process
+    # preloads nothing (no data, no optimizer)
+    Lesson(4, "model", Text("models", "模型"), needs_mnist=True, cost=76, process="model", pitfalls=(
         "missing-channel-dim",  # a forward that counts on (N, 28, 28)
         "softmax-before-ce",  # softmax in forward
     )),

@@ -38,7 +38,7 @@ def main(argv=None):
     from coursetools.boundary import wire
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
-    if args.preload:  # the lessons that preload data or torchvision train models (lessons 1 and 2 build no optimizer)
+    if args.preload:  # the lessons that preload data or torchvision train models (lessons 1, 2, 4 build no optimizer)
         _settle_torch(torch)
     if "torchvision" in args.preload:
         import torchvision  # noqa: F401 (imported ahead so every fork starts warm)
