@@ -26,6 +26,7 @@ from autograder.lesson import confine
 from autograder.parent import box
 from autograder.parent.results import LessonResult, SubmissionResult, TestResult, display_name, safe_folder
 from coursetools import LESSONS, REPO_ROOT
+from coursetools.cuda_count import keep_cuda_count
 from coursetools.lessons import grading_order, process_groups
 from coursetools.text import Text
 
@@ -98,6 +99,7 @@ def _preload():
     from autograder.lesson import worker  # noqa: F401 (imported ahead so every fork starts warm)
 
     torch.set_num_threads(1)
+    keep_cuda_count(torch)  # every Adam step of the trusted side asks NVML otherwise
     _settle_torch(torch)
     gc.collect()
     gc.freeze()  # forks share these objects: the collector leaves them alone (no copy-on-write storm)
