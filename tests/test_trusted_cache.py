@@ -1,7 +1,8 @@
-"""Check lesson 4's once-per-run trusted training (autograder/lesson4/test_model.py, trained_score; the run folder's
-`trusted-cache`, autograder/parent/runner.py): a second submission whose net starts from the same weights reuses the
-score the trusted side computed for the first, and a net that cannot learn still fails, even when it writes a forged
-score for its own start weights into every cache folder it can find (tests/redteam/forged-trusted-cache).
+"""Check lesson 4's trusted training done once (autograder/lesson4/test_model.py, trained_score; the trusted cache of
+autograder/parent/runner.py): a second submission whose net starts from the same weights reuses the score the
+trusted side computed for the first, grading as root a later run reuses it too (the lasting cache), and a net that
+cannot learn still fails, even when it writes a forged score for its own start weights into every cache folder it
+can find (tests/redteam/forged-trusted-cache).
 
 With the walls up the folder is not in the sandbox; NOT ISOLATED, as the grading user (AUTOGRADER_UNPRIVILEGED=1), the
 student process could write there, so the engine uses no cache at all. With the cache on in that mode (the guard in
@@ -37,10 +38,13 @@ def graded(request, tmp_path_factory):
     for name in ("a-honest", "c-honest"):
         shutil.copytree(REPO_ROOT / "solutions", work / "in" / name, ignore=shutil.ignore_patterns("__pycache__"))
     overlay.build(CASE, work / "in" / "b-forger")
-    old = {key: os.environ.get(key) for key in MODES[mode]}
-    os.environ.update(MODES[mode])
+    shutil.copytree(REPO_ROOT / "solutions", work / "again" / "d-honest", ignore=shutil.ignore_patterns("__pycache__"))
+    settings = {**MODES[mode], "AUTOGRADER_CACHE": str(work / "cache")}  # a cache of its own: nothing kept before
+    old = {key: os.environ.get(key) for key in settings}
+    os.environ.update(settings)
     try:
         results = overlay.grade_batch(work / "in", work / "out", "--workers", "1", "--lessons", "4")
+        results.update(overlay.grade_batch(work / "again", work / "out-again", "--workers", "1", "--lessons", "4"))
     finally:
         for key, value in old.items():
             if value is None:
@@ -62,3 +66,15 @@ def test_honest_nets_pass_and_the_second_reuses_the_training(graded):
     assert first["status"] == second["status"] == "passed", (first, second)
     if mode == "default":  # the same start weights: the trusted training (seconds) is not done again
         assert second["extra_data"]["duration"] < first["extra_data"]["duration"] / 2, (first, second)
+
+
+def test_a_later_run_reuses_the_training_only_when_grading_as_root(graded):
+    """Grading as root (default), the trusted cache lasts from run to run; as an ordinary user (NOT ISOLATED here) a
+    run keeps nothing, so no student code run as that user can leave a score for a later run."""
+    mode, tests = graded
+    first, later = tests["a-honest"], tests["d-honest"]
+    assert later["status"] == "passed", later
+    if mode == "default":
+        assert later["extra_data"]["duration"] < first["extra_data"]["duration"] / 2, (first, later)
+    else:
+        assert later["extra_data"]["duration"] > first["extra_data"]["duration"] / 2, (first, later)

@@ -28,9 +28,10 @@ from coursetools.lessons import BY_NUMBER, preloads
 from coursetools.regions import HIDDEN, find_regions
 
 GRADERS_PACKAGE = "_course_graders"
-#: The run's folder for trusted work that every submission repeats identically (lesson 4's trusted training of the
-#: student's net, keyed by every byte of its start weights): only the grading user can read it, no sandbox shows it,
-#: and it goes with the run folder. Read by the graders (autograder/lesson4/test_model.py) only with the walls up.
+#: The folder for trusted work that every submission repeats identically (lesson 4's trusted training of the
+#: student's net, keyed by every byte of its start weights): only the grading user can read it, no sandbox shows it;
+#: it lasts from run to run when grading as root (runner.lasting_trusted_cache), else it goes with the run folder.
+#: Read by the graders (autograder/lesson4/test_model.py) only with the walls up.
 TRUSTED_CACHE = "AUTOGRADER_TRUSTED_CACHE"
 DEFAULT_POINTS = 1.0
 

@@ -254,15 +254,17 @@ def test_simple_mnist_net_returns_logits_not_probabilities(kit, model_module):
 
 
 ### BEGIN HIDDEN TESTS
-#: The grading engine's folder for work the trusted side repeats identically for every submission of one run
-#: (autograder/lesson/worker.py sets it only with the walls up; the student process never sees it). Unset: no cache.
+#: The grading engine's folder for work the trusted side repeats identically for every submission (of one run; of
+#: every run when grading as root): autograder/lesson/worker.py sets it only with the walls up, and the student
+#: process never sees it. Unset: no cache.
 TRUSTED_CACHE = "AUTOGRADER_TRUSTED_CACHE"
 
 
 def trained_score(start, train_x, train_y, test_x, test_y) -> float:
     """Accuracy on the test images of a trusted copy of the net trained here from `start` by the reference loop (2
-    epochs, Adam lr 1e-3, batch 64). Within one grading run, the same start weights (a class's nets built the same
-    way start alike) reuse the score the trusted side computed for them: the key is every byte of the start."""
+    epochs, Adam lr 1e-3, batch 64). The same start weights (a class's nets built the same way start alike) reuse
+    the score the trusted side computed for them, in one run (and in later ones, grading as root): the key is every
+    byte of the start."""
     import hashlib
     import json
     import os

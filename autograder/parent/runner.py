@@ -444,12 +444,55 @@ def _start(job: _Job, counter: int, options: Options, run_dir: str, graders: str
 
 
 def _trusted_cache(run_dir: str) -> str:
-    """The run's folder for trusted work done once per run (worker.TRUSTED_CACHE): the grading user's alone (0700),
-    never shown to a sandbox, removed with the run folder; nothing in it outlives the run."""
+    """The folder for trusted work that every grading repeats identically (worker.TRUSTED_CACHE: lesson 4's trusted
+    training, keyed by every byte of the net's start weights): the grading user's alone (0700), never shown to a
+    sandbox, and read by the graders only with the walls up. It lasts from run to run (lasting_trusted_cache) where
+    the grading user's cache folder allows it; else it is the run's own, removed with the run folder."""
+    folder = lasting_trusted_cache()
+    if folder:
+        return folder
     folder = os.path.join(run_dir, "trusted-cache")
     os.makedirs(folder, mode=0o700, exist_ok=True)
     os.chmod(folder, 0o700)
     return folder
+
+
+def lasting_trusted_cache():
+    """The trusted cache kept from run to run, in the calibration's cache folder (coursetools.limits.cache_dir():
+    $AUTOGRADER_CACHE, else ~/.cache/pytorch-from-zero): one folder per grader version, torch version and prepared
+    MNIST (size and time of its files), so what is kept there was computed by these graders on this data.
+
+    Only when grading as root: student code then runs as a user of its own in every mode (NOT ISOLATED too), so no
+    submission of any run can write there. Grading as an ordinary user, a NOT ISOLATED run's student code would run
+    as that user and could leave a forged score for a later run. None (the run's own folder is used) then, and where
+    the folder cannot be made, is not the grading user's, or others may write to it or to the folder above."""
+    import hashlib
+
+    import torch
+
+    import course_data
+    from coursetools import limits
+
+    if not confine.privileged():
+        return None
+    try:
+        data = course_data.data_root() / "MNIST"
+        files = sorted(p for p in data.rglob("*") if p.is_file())
+        digest = hashlib.sha256(repr([(p.relative_to(data).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+                                      for p in files]).encode()).hexdigest()[:12]
+        base = limits.cache_dir()
+        base.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder = base / f"trusted-{limits.grader_version()}-torch{torch.__version__}-mnist{digest}"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        for path in (base, folder):
+            info = os.lstat(path)
+            if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+                return None
+        if stat.S_IMODE(os.lstat(folder).st_mode) != 0o700:
+            os.chmod(folder, 0o700)
+        return str(folder)
+    except (OSError, ValueError, RuntimeError):
+        return None
 
 
 def _fork(body: str, spec: dict, log: str, cwd: str, other_fds=()) -> tuple:
