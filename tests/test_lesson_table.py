@@ -113,7 +113,8 @@ def test_scheduling_and_limits_come_from_the_table():
 
 def test_lessons_sharing_a_process_show_it_the_same_files():
     """Check the table's process groups: every lesson in exactly one, the lessons of a group with the same
-    secret_mnist (one mount view), the student process loading every lesson's preloads, the longest group first."""
+    secret_mnist (one mount view), the student process loading every lesson's preloads, the longest group first, and
+    in each group the longest lesson first."""
     groups = lessons.process_groups(LESSONS)
     assert sorted(n for group in groups for n in group) == sorted(LESSONS)
     for group in groups:
@@ -122,7 +123,8 @@ def test_lessons_sharing_a_process_show_it_the_same_files():
     assert len(groups) < len(LESSONS)  # some share a student process (one torch start for them)
     costs = [sum(lessons.lesson(n).cost for n in group) for group in groups]
     assert costs == sorted(costs, reverse=True)
-    assert lessons.process_groups([3, 1]) == [(1, 3)] and lessons.process_groups([4]) == [(4,)]
+    assert all(list(group) == [n for n in lessons.grading_order() if n in group] for group in groups)  # longest first
+    assert lessons.process_groups([1, 3]) == [(3, 1)] and lessons.process_groups([4]) == [(4,)]
 
 
 def test_lesson_markers_are_registered_from_the_table_only():
