@@ -1,10 +1,12 @@
-"""The grading parent: copies graders and submissions, forks one lesson process per (submission, lesson).
+"""The grading parent: copies graders and submissions, forks one lesson process per submission and group of lessons.
 
 The parent is trusted and never imports student code. It imports torch and pytest
 once (with one thread, so forking stays safe), then forks up to `workers` lesson
-processes at a time, longest lessons first; each reports JSON lines on its own pipe.
-A lesson process that dies or overruns costs that lesson of that submission, not the
-batch. The parent alone writes results: a listener hears of each test's verdict and of each
+processes at a time, longest first; each grades the lessons of one submission that the
+lesson table puts in one process (coursetools.lessons.process_groups: one student process,
+one torch start, for them) and reports JSON lines on its own pipe. A lesson process that
+dies or overruns costs those lessons of that submission (their tests finished keep their
+points), not the batch. The parent alone writes results: a listener hears of each test's verdict and of each
 submission as soon as all its lessons have ended (autograder/parent/record.py writes them).
 
 评分父进程：复制评分测试与提交，为每个（提交, 课）fork 一个单课进程；只有父进程写结果文件。
