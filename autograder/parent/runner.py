@@ -28,7 +28,7 @@ from autograder.lesson import confine
 from autograder.parent import box
 from autograder.parent.results import LessonResult, SubmissionResult, TestResult, display_name, safe_folder
 from coursetools import LESSONS, REPO_ROOT
-from coursetools.cuda_count import keep_cuda_count
+from coursetools.boundary.cuda_count import keep_cuda_count
 from coursetools.lessons import grading_order, process_groups
 from coursetools.text import Text
 

@@ -36,7 +36,7 @@ def main(argv=None):
     import torch
 
     from coursetools.boundary import wire
-    from coursetools.cuda_count import keep_cuda_count
+    from coursetools.boundary.cuda_count import keep_cuda_count
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     keep_cuda_count(torch)  # every Adam step asks NVML otherwise (the engine sets PYTORCH_NVML_BASED_CUDA_CHECK)
