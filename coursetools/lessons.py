@@ -147,6 +147,14 @@ def grading_order() -> tuple:
     return tuple(row.number for row in sorted(TABLE, key=lambda row: -row.cost))
 
 
+def number_in(name, default=None):
+    """The lesson number at the head of a test's name or a path ('lesson3/test_data.py::test_x' -> 3); `default`
+    when it does not start with one."""
+    head = str(name).split("/", 1)[0]
+    digits = head[len("lesson"):]
+    return int(digits) if head.startswith("lesson") and digits.isdigit() else default
+
+
 def process_groups(lessons) -> list:
     """`lessons` as the groups graded by one lesson process each (the table's `process`), the groups longest first
     (summed costs; ties: teaching order), and in each group its lessons longest first too: the heaviest lesson runs

@@ -104,8 +104,9 @@ def test_scheduling_and_limits_come_from_the_table():
     """Check the engine's order and shard costs, and the in-process default limits, are the table's."""
     from autograder.parent import runner, shard
 
-    assert sorted(runner.LESSON_ORDER) == sorted(LESSONS)
-    costs = [lessons.lesson(n).cost for n in runner.LESSON_ORDER]
+    assert runner.process_groups is lessons.process_groups  # the engine's jobs: the table's groups, longest first
+    assert sorted(lessons.grading_order()) == sorted(LESSONS)
+    costs = [lessons.lesson(n).cost for n in lessons.grading_order()]
     assert costs == sorted(costs, reverse=True) and all(c > 0 for c in costs)
     assert shard.LESSON_COST == {row.number: row.cost for row in TABLE}
     assert all(row.time_limit > 0 for row in TABLE)

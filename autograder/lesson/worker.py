@@ -24,7 +24,7 @@ from coursetools.boundary.proxy import StudentRaised
 from coursetools.checks import mnist as checks_mnist
 from coursetools.checks import pytest_plugin, records
 from coursetools.checks.feedback import CheckFailure
-from coursetools.lessons import BY_NUMBER, preloads
+from coursetools.lessons import BY_NUMBER, number_in, preloads
 from coursetools.regions import HIDDEN, find_regions
 
 GRADERS_PACKAGE = "_course_graders"
@@ -55,8 +55,7 @@ def test_name(nodeid: str) -> str:
 
 def lesson_of(name: str, default: int = None) -> int:
     """The lesson of a test from its name or node id ('lesson3/test_data.py::...' -> 3); `default` when none."""
-    head = test_name(name).split("/", 1)[0]
-    return int(head[len("lesson"):]) if head.startswith("lesson") and head[len("lesson"):].isdigit() else default
+    return number_in(test_name(name), default)
 
 
 def _hidden_lines(path) -> list:

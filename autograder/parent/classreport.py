@@ -52,6 +52,7 @@ from autograder.parent import results as results_model
 from coursetools import LESSONS, REPO_ROOT
 from coursetools.checks.feedback import PITFALLS
 from coursetools.exercises import exercise_names, exercise_of, owners
+from coursetools.lessons import number_in
 
 REPORT_FOLDER = "report"
 DEFAULT_THRESHOLD = 50.0  # percent of the maximum: below it, a student is listed under "who to help"
@@ -167,8 +168,7 @@ def _lesson_of(test: dict) -> int:
     try:
         return int(extra.get("lesson"))
     except (TypeError, ValueError):
-        head = str(test.get("name", "")).split("/", 1)[0]
-        return int(head[len("lesson"):]) if head.startswith("lesson") and head[len("lesson"):].isdigit() else 0
+        return number_in(test.get("name", ""), 0)
 
 
 # "[lesson5 train_one_epoch] ..." (coursetools.checks.feedback), "[lesson1] filled ran longer ..." (lesson/messages.py)

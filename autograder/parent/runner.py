@@ -29,11 +29,8 @@ from autograder.parent import box
 from autograder.parent.results import LessonResult, SubmissionResult, TestResult, display_name, safe_folder
 from coursetools import LESSONS, REPO_ROOT
 from coursetools.boundary.cuda_count import keep_cuda_count
-from coursetools.lessons import grading_order, process_groups
+from coursetools.lessons import process_groups
 from coursetools.text import Text
-
-#: Longest first, so two workers finish together (the lesson table's costs).
-LESSON_ORDER = grading_order()
 
 KEPT_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "COURSE_DATA_ROOT", "CUDA_VISIBLE_DEVICES",
                     "NVIDIA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "PYTHONHASHSEED", "OMP_NUM_THREADS",
@@ -324,6 +321,7 @@ class _Scheduler:
         self.known = {}  # lesson -> its collected tests (the same for every submission: graders and machine)
         self.counter = 0
         self.begun = time.monotonic()
+        self.cache_dir = _trusted_cache(run_dir)  # once per run: worker.TRUSTED_CACHE
 
     def finish_submission(self, result, stopped: bool = False):
         first = self.started.get(id(result))
@@ -361,7 +359,8 @@ class _Scheduler:
     def start(self, job):
         self.counter += 1
         self.started.setdefault(id(job.submission), time.monotonic())
-        _start(job, self.counter, self.options, self.run_dir, self.graders, [j.fd for j in self.running.values()])
+        _start(job, self.counter, self.options, self.run_dir, self.graders, self.cache_dir,
+               [j.fd for j in self.running.values()])
         self.running[job.fd] = job
 
     def out_of_budget(self, jobs):
@@ -416,7 +415,7 @@ class _Scheduler:
                     job.error(f"the lesson took longer than {job.deadline - job.started:.0f} s")
 
 
-def _start(job: _Job, counter: int, options: Options, run_dir: str, graders: str, other_fds: list):
+def _start(job: _Job, counter: int, options: Options, run_dir: str, graders: str, cache_dir: str, other_fds: list):
     from autograder.lesson.worker import GRADERS_PACKAGE
 
     job_dir = os.path.join(run_dir, "jobs", str(counter))
@@ -432,7 +431,7 @@ def _start(job: _Job, counter: int, options: Options, run_dir: str, graders: str
         "basetemp": os.path.join(job_dir, "shared", "pytest"), "memory_bytes": int(options.memory_gb * 2**30),
         "threads": options.threads, "timeout_factor": options.timeout_factor, "full": options.full,
         "sandbox_uid": job.uid, "time_limits": options.time_limits or {},
-        "lesson_memory_bytes": options.lesson_memory_bytes, "cache_dir": _trusted_cache(run_dir),
+        "lesson_memory_bytes": options.lesson_memory_bytes, "cache_dir": cache_dir,
     }
     if options.lesson_memory_bytes:
         job.cgroup = box.make_cgroup(f"autograder-{os.getpid()}-{counter}", options.lesson_memory_bytes)
@@ -538,7 +537,7 @@ def collect_all(options: Options, run_dir: str, graders: str) -> dict:
     """{lesson: its tests} from one collection of every lesson, before any submission is graded (no student
     code runs in it): the maximum score of every submission is known from the start, also for lessons that
     a kill or a crash stops before they begin. {} when the collection fails (each lesson then collects alone)."""
-    from autograder.lesson.worker import GRADERS_PACKAGE, test_name
+    from autograder.lesson.worker import GRADERS_PACKAGE, lesson_of
 
     folder = os.path.join(run_dir, "collect")
     os.makedirs(os.path.join(folder, "empty"))
@@ -572,8 +571,7 @@ def collect_all(options: Options, run_dir: str, graders: str) -> dict:
         failed |= record.get("type") == "error"
         if record.get("type") == "collected":
             for test in record["tests"]:
-                lesson = int(test_name(test["name"]).split("/", 1)[0][len("lesson"):])
-                known.setdefault(lesson, []).append(test)
+                known.setdefault(lesson_of(test["name"]), []).append(test)
     if failed or set(known) != set(options.lessons):
         return {}
     return known
