@@ -8,6 +8,11 @@ With the walls up the folder is not in the sandbox; NOT ISOLATED, as the grading
 student process could write there, so the engine uses no cache at all. With the cache on in that mode (the guard in
 autograder/lesson/worker.py removed), the forger passed the 95 % test.
 
+The cache and the run folders lie in a folder closed to other users, as ~/.cache does under a 0700 /root that also
+holds the Python (pyenv): the lesson process covers such a folder with a tmpfs for the student's uid. Before the
+lesson process held the cache by a descriptor, that hid it (as root nothing lasted from run to run), and before
+confine.open_paths bound through a descriptor, it hid the run folder too (no lesson was graded).
+
 第 4 课的可信训练每次评分只做一次（按初始权重的每个字节区分）；伪造缓存的提交仍然失败。
 """
 import os
@@ -39,7 +44,13 @@ def graded(request, tmp_path_factory):
         shutil.copytree(REPO_ROOT / "solutions", work / "in" / name, ignore=shutil.ignore_patterns("__pycache__"))
     overlay.build(CASE, work / "in" / "b-forger")
     shutil.copytree(REPO_ROOT / "solutions", work / "again" / "d-honest", ignore=shutil.ignore_patterns("__pycache__"))
-    settings = {**MODES[mode], "AUTOGRADER_CACHE": str(work / "cache")}  # a cache of its own: nothing kept before
+    # a cache of its own (nothing kept before), and the run folders beside it, in a folder closed to other users (like
+    # ~/.cache under a 0700 /root that holds the Python too): the lesson process covers such a folder for the student's
+    # uid, and before the fix that hid the cache (nothing lasted) and the run folder itself (no lesson was graded)
+    closed = work / "closed"
+    (closed / "tmp").mkdir(parents=True)
+    closed.chmod(0o700)
+    settings = {**MODES[mode], "AUTOGRADER_CACHE": str(closed / "cache"), "TMPDIR": str(closed / "tmp")}
     old = {key: os.environ.get(key) for key in settings}
     os.environ.update(settings)
     try:
@@ -73,6 +84,7 @@ def test_a_later_run_reuses_the_training_only_when_grading_as_root(graded):
     run keeps nothing, so no student code run as that user can leave a score for a later run."""
     mode, tests = graded
     first, later = tests["a-honest"], tests["d-honest"]
+    assert first["status"] == "passed", first
     assert later["status"] == "passed", later
     if mode == "default":
         assert later["extra_data"]["duration"] < first["extra_data"]["duration"] / 2, (first, later)

@@ -67,15 +67,15 @@ def _closed_ancestor(path: str):
     return None
 
 
-def open_paths(paths, stash_dir: str) -> bool:
+def open_paths(paths) -> bool:
     """Let other users reach `paths` (after private_mounts), without changing any permission on disk.
 
     A closed folder above them (say /root, 0700, above a Python installed in /root/.pyenv)
     is covered by a tmpfs (0755) holding bind mounts of only the entries needed; its
-    other contents stay out of sight. Returns False when that cannot be done.
+    other contents stay out of sight. The entries are bound from the folder as it was, through a
+    descriptor opened before it is covered (no stash folder on disk: one inside the covered folder,
+    say a run folder under a 0700 TMPDIR, would be covered too). Returns False when that cannot be done.
     """
-    import tempfile
-
     libc = _c()
     for _ in range(8):  # each round opens the closed folders found on the way
         blocked = {}
@@ -86,20 +86,33 @@ def open_paths(paths, stash_dir: str) -> bool:
         if not blocked:
             return True
         for folder, names in blocked.items():
-            stash = tempfile.mkdtemp(prefix="stash-", dir=stash_dir)
-            if libc.mount(os.fsencode(folder), os.fsencode(stash), None, _MS_BIND | _MS_REC, None) != 0:
-                return False
-            if libc.mount(b"tmpfs", os.fsencode(folder), b"tmpfs", _MS_NOSUID | _MS_NODEV, b"size=64k,mode=0755") != 0:
-                return False
-            for name in names:
-                source, target = os.path.join(stash, name), os.path.join(folder, name)
-                if os.path.isdir(source):
-                    os.mkdir(target)
-                else:
-                    open(target, "w").close()
-                if libc.mount(os.fsencode(source), os.fsencode(target), None, _MS_BIND | _MS_REC, None) != 0:
+            before = os.open(folder, os.O_PATH | os.O_DIRECTORY)
+            try:
+                if libc.mount(b"tmpfs", os.fsencode(folder), b"tmpfs", _MS_NOSUID | _MS_NODEV,
+                              b"size=64k,mode=0755") != 0:
                     return False
+                for name in names:
+                    source, target = f"/proc/self/fd/{before}/{name}", os.path.join(folder, name)
+                    if os.path.isdir(source):
+                        os.mkdir(target)
+                    else:
+                        open(target, "w").close()
+                    if libc.mount(os.fsencode(source), os.fsencode(target), None, _MS_BIND | _MS_REC, None) != 0:
+                        return False
+            finally:
+                os.close(before)
     return False
+
+
+def held_folder(path: str) -> str:
+    """A path to the folder `path` that keeps working after private_mounts and open_paths cover a folder above it
+    (/proc/self/fd/N of a descriptor kept open in this process, not inherited by its children): the trusted cache
+    in ~/.cache, under a 0700 /root that open_paths covers for a Python in /root/.pyenv. The folder's own
+    permissions still apply. None when it cannot be opened."""
+    try:
+        return f"/proc/self/fd/{os.open(path, os.O_PATH | os.O_DIRECTORY)}"
+    except OSError:
+        return None
 
 
 def sandbox_uid_for(run: int, submission: int) -> int:

@@ -281,15 +281,16 @@ def run_lesson(channel_fd: int, job: dict) -> int:
         plan = launch.Plan(root=job["submission"], shared=[shared], uid=job["sandbox_uid"],
                            memory_bytes=job["memory_bytes"], preload=preloads(job["lessons"]),
                            threads=job["threads"], work_dir=job["work_dir"], mnist=copy)
+        cache = confine.held_folder(job["cache_dir"]) if job.get("cache_dir") else None  # before any folder is covered
         if plan.uid is not None and confine.private_mounts():
-            confine.open_paths(launch.course_paths() + [job["submission"], shared], stash_dir=job["work_dir"])
+            confine.open_paths(launch.course_paths() + [job["submission"], shared])
         reason = isolation(plan)
         channel.send({"type": "walls", "isolated": not reason, "reason": reason,
                       "description": launch.describe(plan, reason)})
         transport = SandboxTransport(plan, job["lessons"][0], isolated=not reason, timeout_factor=job["timeout_factor"])
         transport.prestart()  # the student process imports torch while pytest collects here
-        if job.get("cache_dir") and not reason:  # trusted work repeated for every submission, done once per run
-            os.environ[TRUSTED_CACHE] = job["cache_dir"]
+        if cache and not reason:  # trusted work repeated for every submission, done once per run
+            os.environ[TRUSTED_CACHE] = cache
         pytest_plugin.use_transport(lambda root: transport)
         plugin = LessonPlugin(channel, job, transport)
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only the course plugin: faster, nothing unknown
