@@ -128,6 +128,16 @@ def test_lessons_sharing_a_process_show_it_the_same_files():
     assert lessons.process_groups([1, 3]) == [(3, 1)] and lessons.process_groups([4]) == [(4,)]
 
 
+def test_a_batch_groups_lessons_by_what_the_student_process_is_shown():
+    """Check a batch's groups: one for the lessons graded on the secret MNIST copy, one for all the others (lesson 4
+    then has no student process of its own), each longest first."""
+    groups = lessons.process_groups(LESSONS, batch=True)
+    secret = tuple(n for n in lessons.grading_order() if lessons.lesson(n).secret_mnist)
+    shown = tuple(n for n in lessons.grading_order() if not lessons.lesson(n).secret_mnist)
+    assert sorted(groups) == sorted([secret, shown]) and len(groups) < len(lessons.process_groups(LESSONS))
+    assert lessons.process_groups([4, 1], batch=True) == [(4, 1)] and lessons.process_groups([4]) == [(4,)]
+
+
 def test_lesson_markers_are_registered_from_the_table_only():
     """Check pyproject.toml lists no lessonN marker (the pytest plugin registers them from the table)."""
     pyproject = (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")

@@ -13,6 +13,9 @@ holds the Python (pyenv): the lesson process covers such a folder with a tmpfs f
 lesson process held the cache by a descriptor, that hid it (as root nothing lasted from run to run), and before
 confine.open_paths bound through a descriptor, it hid the run folder too (no lesson was graded).
 
+Grading as root, the collection of the tests (names, points, limits, skips) lasts in the same folder: a later run forks
+no collection (runner.collect_all).
+
 第 4 课的可信训练每次评分只做一次（按初始权重的每个字节区分）；伪造缓存的提交仍然失败。
 """
 import os
@@ -55,24 +58,30 @@ def graded(request, tmp_path_factory):
     os.environ.update(settings)
     try:
         results = overlay.grade_batch(work / "in", work / "out", "--workers", "1", "--lessons", "4")
-        results.update(overlay.grade_batch(work / "again", work / "out-again", "--workers", "1", "--lessons", "4"))
+        results.update(overlay.grade_batch(work / "again", work / "out-again", "--workers", "1", "--lessons", "4",
+                                           "--keep-run-dir"))
     finally:
         for key, value in old.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    return mode, {name: next(t for t in result["tests"] if t["name"] == TRAINED) for name, result in results.items()}
+    kept = list((closed / "tmp").glob("autograder-*"))  # the later run's folder (the first one's was removed)
+    assert len(kept) == 1, kept
+    collected = (kept[0] / "collect").is_dir()
+    shutil.rmtree(kept[0], ignore_errors=True)
+    return mode, {name: next(t for t in result["tests"] if t["name"] == TRAINED) for name, result in results.items()}, \
+        collected
 
 
 def test_a_net_that_cannot_learn_fails_whatever_it_writes(graded):
-    mode, tests = graded
+    mode, tests, _ = graded
     assert tests["b-forger"]["status"] == "failed", (mode, tests["b-forger"])
     assert "expected at least 0.95" in tests["b-forger"]["output"], tests["b-forger"]["output"]
 
 
 def test_honest_nets_pass_and_the_second_reuses_the_training(graded):
-    mode, tests = graded
+    mode, tests, _ = graded
     first, second = tests["a-honest"], tests["c-honest"]
     assert first["status"] == second["status"] == "passed", (first, second)
     if mode == "default":  # the same start weights: the trusted training (seconds) is not done again
@@ -82,7 +91,7 @@ def test_honest_nets_pass_and_the_second_reuses_the_training(graded):
 def test_a_later_run_reuses_the_training_only_when_grading_as_root(graded):
     """Grading as root (default), the trusted cache lasts from run to run; as an ordinary user (NOT ISOLATED here) a
     run keeps nothing, so no student code run as that user can leave a score for a later run."""
-    mode, tests = graded
+    mode, tests, _ = graded
     first, later = tests["a-honest"], tests["d-honest"]
     assert first["status"] == "passed", first
     assert later["status"] == "passed", later
@@ -90,3 +99,10 @@ def test_a_later_run_reuses_the_training_only_when_grading_as_root(graded):
         assert later["extra_data"]["duration"] < first["extra_data"]["duration"] / 2, (first, later)
     else:
         assert later["extra_data"]["duration"] > first["extra_data"]["duration"] / 2, (first, later)
+
+
+def test_a_later_run_reads_the_collection_only_when_grading_as_root(graded):
+    """Grading as root, the tests (names, points, limits, skips) are collected once per grader version and options,
+    in the lasting trusted cache: the later run forks no collection. As an ordinary user every run collects."""
+    mode, _, collected = graded
+    assert collected == (mode != "default"), mode
