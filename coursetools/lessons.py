@@ -45,9 +45,10 @@ class Lesson:
     #: name each one, and tests/mutants/<slug>/lessonN/ makes it
     pitfalls: tuple = ()
     #: the lessons with the same `process` are graded by one lesson process and one student process (torch, its
-    #: preloads and the sandbox started once for them, their tests one after another); they must show the student
-    #: process the same files (the same `secret_mnist`). The longest lessons have one of their own, so that two
-    #: workers finish a submission together.
+    #: preloads and the sandbox started once for them, their tests one after another). The lessons of a group that
+    #: read MNIST must read the same one (the same `secret_mnist`: one mount view); a lesson that reads none can join
+    #: either. Two groups of about the same cost: two workers finish a submission together, and a batch starts two
+    #: student processes a submission.
     process: str = ""
 
     @property
@@ -65,32 +66,32 @@ class Lesson:
 # The grading costs were measured with `python -m autograder grade solutions --workers 1` (three runs, the mean;
 # lesson 5 trains on MNIST, lesson 6 builds ResNet-18, lesson 4's grader trains the student's net on MNIST).
 TABLE = (
-    Lesson(1, "tensors", Text("tensors", "张量"), cost=40, time_limit=20.0, process="basics", pitfalls=(
+    Lesson(1, "tensors", Text("tensors", "张量"), cost=40, time_limit=20.0, process="training", pitfalls=(
         "device-mismatch",  # to_device with .cuda() or without .to(device)
         "missing-channel-dim",  # add_channel_dim
         "view-non-contiguous",  # flatten_images (a model's view on its contiguous batch is correct code)
         "tensor-constructor-dtype",  # vector_from_list
         "numpy-on-grad-or-cuda",  # to_numpy
     )),
-    Lesson(2, "autograd", Text("autograd", "自动求导"), cost=27, time_limit=20.0, process="basics", pitfalls=(
+    Lesson(2, "autograd", Text("autograd", "自动求导"), cost=27, time_limit=20.0, process="training", pitfalls=(
         "no-zero-grad",  # zero_grads that clears nothing
         "numpy-on-grad-or-cuda",  # a loss turned to numpy
         "double-backward",  # accumulated_grad
         "step-before-backward",  # backward on a non-scalar loss
     )),
     Lesson(3, "data", Text("datasets and loaders", "数据集与加载器"), needs_mnist=True, public_mnist=True,
-           preload=("torchvision",), cost=46, process="basics", pitfalls=(  # torchvision: reads MNIST with it
+           preload=("torchvision",), cost=46, process="models", pitfalls=(  # torchvision: reads MNIST with it
         "missing-channel-dim",  # (28, 28) samples
         "tensor-constructor-dtype",  # a label made with torch.Tensor
     )),
     # lesson 4's graders read MNIST on the trusted side (its training check trains there): its student process
     # preloads nothing (no data, no optimizer)
-    Lesson(4, "model", Text("models", "模型"), needs_mnist=True, cost=76, process="model", pitfalls=(
+    Lesson(4, "model", Text("models", "模型"), needs_mnist=True, cost=76, process="models", pitfalls=(
         "missing-channel-dim",  # a forward that counts on (N, 28, 28)
         "softmax-before-ce",  # softmax in forward
     )),
     Lesson(5, "train", Text("the training loop", "训练循环"), needs_mnist=True, public_mnist=True,
-           preload=("mnist",), secret_mnist=True, cost=120, process="train", pitfalls=(
+           preload=("mnist",), secret_mnist=True, cost=120, process="training", pitfalls=(
         "no-zero-grad",  # a loop without zero_grad()
         "eval-with-grad",  # evaluate without torch.no_grad()
         "train-eval-mode",  # train_one_epoch / evaluate without train() / eval()
@@ -100,7 +101,7 @@ TABLE = (
         "softmax-before-ce",  # softmax between the model and the criterion
         "step-before-backward",  # step before backward in the loop
     )),
-    Lesson(6, "advanced", Text("beyond the basics", "更进一步"), preload=("torchvision",), cost=90, process="basics",
+    Lesson(6, "advanced", Text("beyond the basics", "更进一步"), preload=("torchvision",), cost=90, process="models",
            pitfalls=(
         "train-eval-mode",  # load_checkpoint left in train mode
         "device-mismatch",  # load_checkpoint with .cuda() or no .to(device)
@@ -155,23 +156,20 @@ def number_in(name, default=None):
     return int(digits) if head.startswith("lesson") and digits.isdigit() else default
 
 
-def process_groups(lessons, batch: bool = False) -> list:
+def process_groups(lessons) -> list:
     """`lessons` as the groups graded by one lesson process each (the table's `process`), the groups longest first
-    (summed costs; ties: teaching order), and in each group its lessons longest first too: the heaviest lesson runs
-    while its lesson process still holds nothing of the others (lesson 6's ResNet-18 states before lesson 3's MNIST;
-    in a 768 MB box lesson 6 ran out of memory after lessons 1 to 3).
-
-    In a `batch` (several submissions: the workers always have a job waiting), what counts is the CPU a submission
-    costs, not when its own last lesson ends: every lesson that shows the student process the same files (the same
-    `secret_mnist`) joins one group, so lesson 4 has no torch start and no lesson process of its own."""
+    (summed costs; ties: teaching order), and in each group its longest lesson first, the others in teaching order.
+    Measured in the 768 MB box (tests/test_box.py): the heaviest lesson runs while its lesson process still holds
+    nothing of the others (lesson 6 ran out of memory after lessons 1 to 3), and lesson 3 reads MNIST in its student
+    process before lesson 4's graders hold it in the lesson process (after lesson 4 a lesson 3 test ran out)."""
     groups = {}
-    for number in grading_order():
-        if number in set(lessons):
-            row = lesson(number)
-            key = ("secret" if row.secret_mnist else "shown") if batch else (row.process or row.name)
-            groups.setdefault(key, []).append(number)
-    return [tuple(group) for group in sorted(groups.values(),
-                                             key=lambda g: (-sum(lesson(n).cost for n in g), sorted(g)))]
+    for number in sorted(set(lessons)):
+        groups.setdefault(lesson(number).process or lesson(number).name, []).append(number)
+    ordered = []
+    for group in groups.values():
+        first = min(group, key=lambda n: (-lesson(n).cost, n))
+        ordered.append((first, *[n for n in group if n != first]))
+    return sorted(ordered, key=lambda g: (-sum(lesson(n).cost for n in g), sorted(g)))
 
 
 def preloads(lessons) -> list:

@@ -113,29 +113,22 @@ def test_scheduling_and_limits_come_from_the_table():
 
 
 def test_lessons_sharing_a_process_show_it_the_same_files():
-    """Check the table's process groups: every lesson in exactly one, the lessons of a group with the same
-    secret_mnist (one mount view), the student process loading every lesson's preloads, the longest group first, and
-    in each group the longest lesson first."""
+    """Check the table's process groups: every lesson in exactly one, the lessons of a group that read MNIST with the
+    same secret_mnist (one mount view), the student process loading every lesson's preloads, the longest group first,
+    and in each group the longest lesson first, then the others in teaching order."""
     groups = lessons.process_groups(LESSONS)
     assert sorted(n for group in groups for n in group) == sorted(LESSONS)
     for group in groups:
-        assert len({lessons.lesson(n).secret_mnist for n in group}) == 1, group
+        assert len({lessons.lesson(n).secret_mnist for n in group if lessons.lesson(n).needs_mnist}) <= 1, group
         assert set(lessons.preloads(group)) == {item for n in group for item in lessons.lesson(n).preload}
     assert len(groups) < len(LESSONS)  # some share a student process (one torch start for them)
     costs = [sum(lessons.lesson(n).cost for n in group) for group in groups]
     assert costs == sorted(costs, reverse=True)
-    assert all(list(group) == [n for n in lessons.grading_order() if n in group] for group in groups)  # longest first
-    assert lessons.process_groups([1, 3]) == [(3, 1)] and lessons.process_groups([4]) == [(4,)]
-
-
-def test_a_batch_groups_lessons_by_what_the_student_process_is_shown():
-    """Check a batch's groups: one for the lessons graded on the secret MNIST copy, one for all the others (lesson 4
-    then has no student process of its own), each longest first."""
-    groups = lessons.process_groups(LESSONS, batch=True)
-    secret = tuple(n for n in lessons.grading_order() if lessons.lesson(n).secret_mnist)
-    shown = tuple(n for n in lessons.grading_order() if not lessons.lesson(n).secret_mnist)
-    assert sorted(groups) == sorted([secret, shown]) and len(groups) < len(lessons.process_groups(LESSONS))
-    assert lessons.process_groups([4, 1], batch=True) == [(4, 1)] and lessons.process_groups([4]) == [(4,)]
+    for group in groups:  # the longest first, the others in teaching order
+        assert lessons.lesson(group[0]).cost == max(lessons.lesson(n).cost for n in group), group
+        assert list(group[1:]) == sorted(group[1:]), group
+    assert lessons.process_groups([6, 3]) == [(6, 3)] and lessons.process_groups([4]) == [(4,)]
+    assert lessons.process_groups([1, 3]) == [(3,), (1,)]  # lesson 1 goes with lesson 5 (no MNIST of its own)
 
 
 def test_lesson_markers_are_registered_from_the_table_only():

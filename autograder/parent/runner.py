@@ -239,7 +239,6 @@ def grade_all(submissions, options: Options, progress=None, listener=None) -> li
     os.chmod(run_dir, 0o711)
     with open(os.path.join(run_dir, "owner.pid"), "w") as owner:
         owner.write(str(os.getpid()))
-    submissions = list(submissions)
     results, jobs = [], deque()
     root = confine.privileged()
     scheduler = None
@@ -268,8 +267,7 @@ def grade_all(submissions, options: Options, progress=None, listener=None) -> li
                 result.lessons.clear()
                 scheduler.finish_submission(result)
                 continue
-            # longest first, so two workers finish together; in a batch, fewer processes (less CPU a submission)
-            groups = process_groups(options.lessons, batch=len(submissions) > 1)
+            groups = process_groups(options.lessons)  # longest first, so two workers finish together
             scheduler.remaining[id(result)] = len(groups)
             for group in groups:
                 jobs.append(_Job(result, copy, group, uid))
