@@ -246,8 +246,7 @@ def grade_all(submissions, options: Options, progress=None, listener=None) -> li
         graders = copy_graders(run_dir, options.lessons)
         scheduler = _Scheduler(options, run_dir, graders, progress, listener)
         scheduler.begun = begun
-        lasting = None if _within(scheduler.cache_dir, run_dir) else scheduler.cache_dir  # root only
-        scheduler.known = collect_all(options, run_dir, graders, lasting=lasting)
+        scheduler.known = collect_all(options, run_dir, graders, lasting=scheduler.lasting)
         for index, (name, path, *folder) in enumerate(submissions):
             result = SubmissionResult(name=name, path=str(path), folder=folder[0] if folder else safe_folder(name))
             results.append(result)
@@ -322,7 +321,8 @@ class _Scheduler:
         self.known = {}  # lesson -> its collected tests (the same for every submission: graders and machine)
         self.counter = 0
         self.begun = time.monotonic()
-        self.cache_dir = _trusted_cache(run_dir)  # once per run: worker.TRUSTED_CACHE
+        self.lasting = lasting_trusted_cache()  # once per run; None unless grading as root
+        self.cache_dir = self.lasting or _trusted_cache(run_dir)  # worker.TRUSTED_CACHE
 
     def finish_submission(self, result, stopped: bool = False):
         first = self.started.get(id(result))
@@ -446,13 +446,10 @@ def _start(job: _Job, counter: int, options: Options, run_dir: str, graders: str
 
 
 def _trusted_cache(run_dir: str) -> str:
-    """The folder for trusted work that every grading repeats identically (worker.TRUSTED_CACHE: lesson 4's trusted
-    training, keyed by every byte of the net's start weights): the grading user's alone (0700), never shown to a
-    sandbox, and read by the graders only with the walls up. It lasts from run to run (lasting_trusted_cache) where
-    the grading user's cache folder allows it; else it is the run's own, removed with the run folder."""
-    folder = lasting_trusted_cache()
-    if folder:
-        return folder
+    """The run's own folder for trusted work that every grading repeats identically (worker.TRUSTED_CACHE: lesson 4's
+    trusted training, keyed by every byte of the net's start weights), where none lasts from run to run
+    (lasting_trusted_cache): the grading user's alone (0700), never shown to a sandbox, read by the graders only with
+    the walls up, and removed with the run folder."""
     folder = os.path.join(run_dir, "trusted-cache")
     os.makedirs(folder, mode=0o700, exist_ok=True)
     os.chmod(folder, 0o700)
@@ -532,11 +529,6 @@ def _fork(body: str, spec: dict, log: str, cwd: str, other_fds=()) -> tuple:
 
 
 COLLECT_TIMEOUT = 180.0
-
-
-def _within(path: str, folder: str) -> bool:
-    """`path` lies inside `folder`."""
-    return os.path.realpath(path).startswith(os.path.realpath(folder) + os.sep)
 
 
 def _collection_file(options: Options, cache_dir: str) -> str:
