@@ -70,6 +70,32 @@ def lesson_pairs(folder: Path) -> list:
     return [(name, lesson) for name in overlay_names(folder) for lesson in sorted(touched_lessons(Path(folder) / name))]
 
 
+def graded_lessons(changed) -> tuple:
+    """The lessons whose grades a change to the lessons `changed` can alter: those, and lesson 5 where lesson 3 or
+    4 changed (train_mnist runs the student's own lessons 3 and 4). The others are the reference's own files."""
+    changed = set(changed)
+    return tuple(sorted(changed | ({5} if changed & {3, 4} else set())))
+
+
+def grade_changed_lessons(entries: dict, work: Path) -> dict:
+    """Grade each submission only in the lessons its overlay can change (`graded_lessons`), in one batch per set of
+    lessons. `entries`: {submission name: (overlay folder, the overlay's lessons to apply, or None for all)}.
+    Returns {submission name: results.json}; the lessons left out are the reference's, graded elsewhere."""
+    def changed(folder, only):
+        return touched_lessons(folder) if only is None else set(only)
+
+    results = {}
+    for lessons in sorted({graded_lessons(changed(*entry)) for entry in entries.values()}):
+        batch = Path(work) / "-".join(map(str, lessons))
+        names = [name for name, entry in entries.items() if graded_lessons(changed(*entry)) == lessons]
+        for name in names:
+            folder, only = entries[name]
+            build(folder, batch / "submissions" / name, lessons=only)
+        found = grade_batch(batch / "submissions", batch / "out", "--workers", "2", "--lessons", *map(str, lessons))
+        results.update({name: found.get(name) for name in names})
+    return results
+
+
 def grade_overlays(folder: Path, names, work: Path, *options: str) -> dict:
     """Build the overlays `names` of `folder` under `work` and grade them in one batch; {name: results.json}."""
     submissions = Path(work) / "submissions"

@@ -52,29 +52,16 @@ def test_every_pitfall_has_a_mutant_in_every_lesson_where_it_can_be_made():
     assert not extra, f"mutants for a lesson whose pitfalls (coursetools/lessons.py) do not list them (add them there): {extra}"
 
 
-def graded_lessons(lesson: int) -> tuple:
-    """The lessons a mutant of `lesson` can change: its own, and lesson 5 for lessons 3 and 4 (train_mnist)."""
-    return (lesson, 5) if lesson in (3, 4) else (lesson,)
-
-
 @pytest.fixture(scope="module")
 def graded(request, tmp_path_factory):
-    """{(slug, lesson): results.json} for every mutant pair this run selected (`-k`), graded in one batch per set of
-    graded lessons."""
-    work = tmp_path_factory.mktemp("mutants")
+    """{(slug, lesson): results.json} for every mutant pair this run selected (`-k`), each graded in its lesson (and
+    lesson 5 for lessons 3 and 4: train_mnist), in one batch per set of graded lessons."""
     selected = {(item.callspec.params["slug"], item.callspec.params["lesson"]) for item in request.session.items
                 if "slug" in getattr(getattr(item, "callspec", None), "params", {})}
     pairs = [pair for pair in PAIRS if pair in selected]
-    results = {}
-    for lessons in sorted({graded_lessons(n) for _, n in pairs}):
-        group = [(slug, n) for slug, n in pairs if graded_lessons(n) == lessons]
-        folder = work / "-".join(map(str, lessons))
-        for slug, n in group:
-            overlay.build(MUTANTS / slug, folder / "submissions" / submission_name(slug, n), lessons={n})
-        found = overlay.grade_batch(folder / "submissions", folder / "out", "--workers", "2",
-                                    "--lessons", *map(str, lessons))
-        results.update({(slug, n): found.get(submission_name(slug, n)) for slug, n in group})
-    return results
+    found = overlay.grade_changed_lessons({submission_name(slug, n): (MUTANTS / slug, {n}) for slug, n in pairs},
+                                          tmp_path_factory.mktemp("mutants"))
+    return {(slug, n): found[submission_name(slug, n)] for slug, n in pairs}
 
 
 @pytest.mark.slow

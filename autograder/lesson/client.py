@@ -11,6 +11,7 @@ decoded by the wire format's allow-list.
 单课进程一侧的管道：按测试时限等待学生进程的回复，超时、输出过多、回复损坏或进程死亡只让当前测试失败。
 """
 import os
+import select
 import signal
 import socket
 import stat
@@ -29,6 +30,7 @@ MAX_REPLY = wire.MAX_REPLY  # bytes of tensor data in one reply: one cap, the on
 #: student tools' leash, coursetools/boundary/proxy.py), and after LEASHED_LOOPS more timeouts its calls fail at
 #: once: one endless loop costs one limit plus about LEASHED_LOOPS x REPEAT_LIMIT seconds, not a limit per test.
 LEASHED_LOOPS = 1
+CLOSED_WAIT = 10.0  # seconds to wait for the student process to say how a test's child that closed its channel ended
 SETTLED_NS = 200_000_000  # _open_shared trusts a folder's modification time once it is this old (ns)
 
 
@@ -36,12 +38,78 @@ class SandboxProblem(CheckFailure):
     """The student process timed out, flooded, broke the protocol or died: this test fails."""
 
 
+class _TestDied(Exception):
+    """The student process said that the running test's child died (its wait status)."""
+
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status
+
+
+class _ProcessGone(Exception):
+    """The student process itself closed its channel (it died, or was killed)."""
+
+
+class _Control:
+    """The lesson process's end of the student process's own channel. The student process writes there only what it
+    decides itself, never what a test's code does: `{"channel": seq}` with that test's channel passed along
+    (SCM_RIGHTS), `{"died": status, "test": seq}`, and answers to requests out of place. The student process is not
+    trusted either: every frame is checked, and a descriptor it passes must be a Unix stream socket."""
+
+    MAX_BUFFER = 1 << 20
+
+    def __init__(self, sock: socket.socket):
+        self.sock, self.buffer, self.fds = sock, bytearray(), []
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def pump(self):
+        """Read what is waiting (the caller saw the channel readable); EOFError when the student process is gone."""
+        data, fds, _, _ = socket.recv_fds(self.sock, 1 << 16, 4, socket.MSG_CMSG_CLOEXEC)
+        self.fds.extend(fds)
+        if not data:
+            raise EOFError
+        self.buffer += data
+        if len(self.buffer) > self.MAX_BUFFER:
+            raise wire.WireError("the student process wrote more than a megabyte on its own channel")
+
+    def messages(self):
+        """The whole frames read so far, decoded (WireError for a malformed one)."""
+        while (frame := wire.take_frame(self.buffer, max_blobs=0)) is not None:
+            yield wire.loads(frame, max_blobs=0)
+
+    def take_channel(self):
+        """The socket passed with the last `channel` frame, or None; any other descriptor passed is closed."""
+        fds, self.fds = self.fds, []
+        for extra in fds[:-1]:
+            os.close(extra)
+        if not fds:
+            return None
+        if not stat.S_ISSOCK(os.fstat(fds[-1]).st_mode):
+            os.close(fds[-1])
+            return None
+        channel = socket.socket(fileno=fds[-1])
+        if channel.family != socket.AF_UNIX or channel.type != socket.SOCK_STREAM:
+            channel.close()
+            return None
+        return channel
+
+    def close(self):
+        self.sock.close()
+        for fd in self.fds:
+            os.close(fd)
+        self.fds = []
+
+
 class SandboxTransport(Transport):
     def __init__(self, plan: launch.Plan, lesson: int, isolated: bool, timeout_factor: float = 1.0):
         self.plan, self.lesson, self.isolated, self.timeout_factor = plan, lesson, isolated, timeout_factor
         self.process = None
-        self.channel = None
+        self.control = None  # the student process's own channel (_Control)
+        self.channel = None  # the running test's channel, passed by the student process at `begin`
         self.reader = None
+        self.test = None  # the sequence number of the running test's `begin`
         self.output_r = None
         self.output = bytearray()
         self.output_total = 0
@@ -65,8 +133,8 @@ class SandboxTransport(Transport):
         finally:
             theirs.close()
             os.close(out_w)
-        self.channel, self.output_r = ours, out_r
-        self.reader = wire.Reader(ours.fileno(), max_blobs=MAX_REPLY, on_idle=self._drain)
+        self.control, self.output_r = _Control(ours), out_r
+        self.channel = self.reader = None
         self.starts += 1
         self.imported = set()
         self.warming = time.monotonic()
@@ -91,10 +159,26 @@ class SandboxTransport(Transport):
             self.process = None
             self.warming = None
             confine.reap()  # bubblewrap's inner process, re-parented to this subreaper
+        self._close_test()
+        if self.control is not None:
+            self.control.close()
+            os.close(self.output_r)
+            self.control = self.output_r = None
+
+    def _close_test(self):
         if self.channel is not None:
             self.channel.close()
-            os.close(self.output_r)
-            self.channel = self.output_r = self.reader = None
+            self.channel = self.reader = None
+
+    def _abort_test(self):
+        """Stop the running test's child (the student process kills it and stays, warm, for the next test)."""
+        self._close_test()
+        if self.control is None:
+            return
+        try:
+            wire.write_frame(self.control.fileno(), wire.dumps({"op": "abort", "seq": None}))
+        except OSError:
+            self.stop()
 
     # -- output
 
@@ -105,10 +189,65 @@ class SandboxTransport(Transport):
             self.output += chunk[:OUTPUT_KEEP - len(self.output)]
 
     def _drain(self, fds):
+        if self.output_r in fds:
+            try:
+                self._keep(os.read(self.output_r, 1 << 16))
+            except OSError:
+                pass
+        if self.control is not None and self.control.fileno() in fds:
+            self._hear_control()
+
+    def _hear_control(self):
+        """Read the student process's own channel: _TestDied for the running test's child, _ProcessGone when it closed
+        its channel; anything else is left over from an earlier test and skipped."""
         try:
-            self._keep(os.read(self.output_r, 1 << 16))
+            self.control.pump()
+            heard = list(self.control.messages())
+        except (EOFError, OSError):
+            raise _ProcessGone() from None
+        except wire.WireError as error:
+            self._fail(messages.protocol(self.lesson, str(error)), stop=True)
+        for message in heard:
+            if isinstance(message, dict) and "died" in message and message.get("test") == self.test:
+                raise _TestDied(message["died"] if isinstance(message["died"], int) else 0)
+
+    def _wait_control(self, deadline):
+        """Wait for the student process's channel (draining output meanwhile) until `deadline`: TimeoutError."""
+        while True:
+            timeout = max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([self.control.fileno(), self.output_r], [], [], timeout)
+            if not ready:
+                raise TimeoutError
+            if self.output_r in ready:
+                self._drain([self.output_r])
+            if self.control.fileno() in ready:
+                return
+
+    def _open_test(self, message: dict, deadline: float):
+        """Send `begin` to the student process and take the test's channel it passes back."""
+        self._close_test()
+        self.test = message["seq"]
+        try:
+            wire.write_frame(self.control.fileno(), wire.dumps(message))
         except OSError:
-            pass
+            raise _ProcessGone() from None
+        while True:
+            self._wait_control(deadline)
+            try:
+                self.control.pump()
+            except (EOFError, OSError):
+                raise _ProcessGone() from None
+            for reply in self.control.messages():
+                if isinstance(reply, dict) and reply.get("channel") == self.test:
+                    self.channel = self.control.take_channel()
+                    if self.channel is None:
+                        raise wire.WireError("the student process passed no test channel")
+                    self.reader = wire.Reader(self.channel.fileno(), max_blobs=MAX_REPLY, on_idle=self._drain)
+                    self.take_output()  # what the last test's child printed after its end is not this test's
+                    self.output_total = 0
+                    return
+                if isinstance(reply, dict) and "died" in reply and reply.get("test") == self.test:
+                    raise _TestDied(reply["died"] if isinstance(reply["died"], int) else 0)
 
     def take_output(self) -> str:
         """The output kept for the test that ends (reading what is still in the pipe first)."""
@@ -131,23 +270,29 @@ class SandboxTransport(Transport):
         self.broken = None
         self.output_total = 0
         self.output = bytearray()
-        started = time.monotonic()
-        fresh = self.process is None or self.process.poll() is not None
-        if fresh:
-            self.stop()
-            self._start()
-        if self.warming is not None:  # started here or ahead (prestart): it may still be importing
-            fresh = True
-            self.deadline = self.warming + START_TIMEOUT * self.timeout_factor
-        else:
-            self.deadline = started + self.time_limit
-        try:
-            self.request({"op": "begin", "seed": seed})
-        except SandboxProblem:  # no student code runs before `begin` is answered: this is the grader's problem
-            detail = (f"the student process did not {'start' if fresh else 'begin the test'}: "
-                      f"{self.take_output()[-1500:] or 'no output'}")
-            self.broken = messages.grader_error(self.lesson, detail)
-            raise SandboxProblem(self.broken) from None
+        for attempt in (1, 2):
+            self.broken = None
+            started = time.monotonic()
+            fresh = self.process is None or self.process.poll() is not None
+            if fresh:
+                self.stop()
+                self._start()
+            if self.warming is not None:  # started here or ahead (prestart): it may still be importing
+                fresh = True
+                self.deadline = self.warming + START_TIMEOUT * self.timeout_factor
+            else:
+                self.deadline = started + self.time_limit
+            try:
+                self.request({"op": "begin", "seed": seed})
+                break
+            except SandboxProblem:  # no student code runs before `begin` is answered: this is the grader's problem
+                if not fresh and attempt == 1:  # a warm student process that an earlier test left unable: a new one
+                    self.stop()
+                    continue
+                detail = (f"the student process did not {'start' if fresh else 'begin the test'}: "
+                          f"{self.take_output()[-1500:] or 'no output'}")
+                self.broken = messages.grader_error(self.lesson, detail)
+                raise SandboxProblem(self.broken) from None
         self.warming = None
         self.deadline = time.monotonic() + self.time_limit
 
@@ -158,7 +303,8 @@ class SandboxTransport(Transport):
             self.deadline = time.monotonic() + 30
             self.request({"op": "end"})
         except CheckFailure:
-            self.stop()
+            self._abort_test()
+        self._close_test()  # the test's child leaves after answering `end`
 
     def roundtrip(self, message: dict) -> dict:
         if self.broken is not None:
@@ -179,14 +325,29 @@ class SandboxTransport(Transport):
         if self.process is None:
             self._fail("the student process is not running (a previous problem in this test stopped it)")
         try:
-            wire.write_frame(self.channel.fileno(), wire.dumps(message))
-        except (BrokenPipeError, ConnectionError, OSError):
+            if message.get("op") == "begin":
+                self._open_test(message, deadline)
+            elif self.channel is None:
+                self._fail("the test's channel is closed (a previous problem in this test stopped it)")
+            else:
+                wire.write_frame(self.channel.fileno(), wire.dumps(message))
+        except _TestDied as died:
+            self._test_died(died.status)
+        except (_ProcessGone, BrokenPipeError, ConnectionError, OSError):
             self._died()
+        except TimeoutError:
+            self._fail(messages.timeout(self.lesson, self.time_limit), stop=True)
+        except wire.WireError as error:
+            self._fail(messages.protocol(self.lesson, str(error)), stop=True)
         while True:
             if self.output_total > OUTPUT_LIMIT:
-                self._fail(messages.output_flood(self.lesson, OUTPUT_LIMIT))
+                self._fail(messages.output_flood(self.lesson, OUTPUT_LIMIT), stop=True)
             try:
-                frame = self.reader.read(deadline=deadline, extra_fds=(self.output_r,))
+                frame = self.reader.read(deadline=deadline, extra_fds=(self.output_r, self.control.fileno()))
+            except _TestDied as died:
+                self._test_died(died.status)
+            except _ProcessGone:
+                self._died()
             except TimeoutError:
                 if module and module not in self.imported:  # stuck importing the file: every test needing it would
                     self.hung[module] = messages.timeout(self.lesson, self.time_limit, during_setup=True)
@@ -198,7 +359,7 @@ class SandboxTransport(Transport):
                 self._fail(messages.timeout(self.lesson, seconds, function=function, leashed=leashed,
                                             repeat=REPEAT_LIMIT * self.timeout_factor))
             except (EOFError, ConnectionError, OSError):
-                self._died()
+                self._channel_closed()
             except wire.WireError as error:
                 self._fail(messages.protocol(self.lesson, str(error)))
             try:
@@ -217,7 +378,7 @@ class SandboxTransport(Transport):
                 if module:
                     self.imported.add(module)
                 if self.output_total > OUTPUT_LIMIT:
-                    self._fail(messages.output_flood(self.lesson, OUTPUT_LIMIT))
+                    self._fail(messages.output_flood(self.lesson, OUTPUT_LIMIT), stop=True)
                 return reply
             # a stale reply (to a request of a test that already failed): skip it
 
@@ -269,17 +430,46 @@ class SandboxTransport(Transport):
         self.opened[folder], self.subfolders[folder] = (info.st_mtime_ns if settled else None), subfolders
 
     def _died(self):
+        """The student process itself is gone: this test fails, the next one starts a new student process."""
         status = None
         if self.process is not None:
             try:
                 status = self.process.wait(timeout=5)
             except Exception:
                 status = None
-        self._fail(messages.died(self.lesson, _wait_status(status)))
+        self._fail(messages.died(self.lesson, _wait_status(status)), stop=True)
 
-    def _fail(self, message: str):
+    def _test_died(self, status: int):
+        """The test's child died (the student process said so): this test fails, the student process stays."""
+        self.broken = messages.died(self.lesson, status)
+        self._close_test()
+        raise SandboxProblem(self.broken)
+
+    def _channel_closed(self):
+        """The test's channel closed mid-request: its child ended. Wait a little for the student process to say how."""
+        self._close_test()
+        try:
+            until = time.monotonic() + CLOSED_WAIT
+            while True:
+                self._wait_control(until)
+                self._hear_control()
+        except _TestDied as died:
+            self._test_died(died.status)
+        except _ProcessGone:
+            self._died()
+        except TimeoutError:  # its child closed the channel and lives on: it is stopped
+            self._fail(messages.died(self.lesson, 9))
+        except wire.WireError as error:
+            self._fail(messages.protocol(self.lesson, str(error)), stop=True)
+
+    def _fail(self, message: str, stop: bool = False):
+        """Fail the running test: its child is stopped (`abort`), or with `stop` the whole student process (a flood
+        of output, a broken channel of its own, or it is gone: the next test starts a new one)."""
         self.broken = message
-        self.stop()
+        if stop:
+            self.stop()
+        else:
+            self._abort_test()
         raise SandboxProblem(message)
 
 

@@ -104,6 +104,24 @@ def write_frame(fd: int, frame: bytes):
         view = view[os.write(fd, view):]
 
 
+def frame_size(buffer, max_blobs: int = MAX_BLOBS) -> int:
+    """The whole size of the frame that `buffer` starts with (at least its 16-byte prefix); WireError if it is none."""
+    magic, header_len, total = _PREFIX.unpack_from(buffer)
+    if magic != MAGIC or header_len > MAX_HEADER or total > max_blobs:
+        raise WireError("not a frame of the course's wire format (bad magic or sizes)")
+    return _PREFIX.size + header_len + total
+
+
+def take_frame(buffer: bytearray, max_blobs: int = MAX_BLOBS):
+    """The first whole frame of `buffer`, removed from it; None while it holds less than a frame."""
+    if len(buffer) < _PREFIX.size or len(buffer) < frame_size(buffer, max_blobs):
+        return None
+    size = frame_size(buffer, max_blobs)
+    frame = bytes(memoryview(buffer)[:size])
+    del buffer[:size]
+    return frame
+
+
 class Reader:
     """Reads frames from a file descriptor, optionally with a deadline (time.monotonic())."""
 
@@ -130,10 +148,7 @@ class Reader:
 
     def read(self, deadline=None, extra_fds=()) -> bytes:
         self._fill(_PREFIX.size, deadline, extra_fds)
-        magic, header_len, total = _PREFIX.unpack_from(self.buffer)
-        if magic != MAGIC or header_len > MAX_HEADER or total > self.max_blobs:
-            raise WireError("not a frame of the course's wire format (bad magic or sizes)")
-        size = _PREFIX.size + header_len + total
+        size = frame_size(self.buffer, self.max_blobs)
         self._fill(size, deadline, extra_fds)
         if len(self.buffer) == size:  # the usual case: hand the buffer over, no copy of a large frame
             frame, self.buffer = self.buffer, bytearray()

@@ -5,9 +5,12 @@ which every optimizer needs, where it preloads anything) and what `--preload` na
 freezes those objects for the collector (the children share them without copying),
 caps the data memory a test may add (`--memory-bytes`), then waits for the trusted side:
 each `begin` request forks a child that serves that one test (imports the lesson
-files, runs the calls, answers with data) and exits at `end`. If the child dies
-mid-test, this process says so (`{"died": status}`), kills whatever the test left
-running in the sandbox, and waits for the next test. The trusted side believes
+files, runs the calls, answers with data) and exits at `end`. The child talks on a
+channel of its own, passed to the trusted side with SCM_RIGHTS (`{"channel": seq}`),
+and never holds this process's: whatever its code writes there ends with the test
+(an `abort` of the trusted side kills the child, this process stays warm). If the
+child dies mid-test, this process says so (`{"died": status, "test": seq}`), kills
+whatever the test left running in the sandbox, and waits for the next test. The trusted side believes
 nothing it says beyond the data in the replies.
 
 评分时的学生进程：在 bubblewrap 中运行；每个测试 fork 一个子进程执行学生代码，只回传数据。
@@ -15,6 +18,7 @@ nothing it says beyond the data in the replies.
 import argparse
 import os
 import signal
+import socket
 import sys
 
 
@@ -62,35 +66,91 @@ def main(argv=None):
         _limit_data(args.memory_bytes)
     sys.stdout.flush()
     fd = args.fd
+    control = socket.socket(fileno=fd)  # the channel to the trusted side: only this process ever holds it
     reader = wire.Reader(fd)
     home = os.getcwd()
+    pending = None  # a request that came while a test's child was still leaving
     while True:
         try:
-            frame = reader.read()
+            frame, pending = pending or reader.read(), None
         except (EOFError, OSError, wire.WireError):
             os._exit(0)
-        try:
-            request = wire.loads(frame, decode_handle=lambda handle: handle)
-            op, seq = request.get("op"), request.get("seq")
-        except Exception:
-            op, seq = None, None
+        op, seq = _op_of(frame)
         if op != "begin":
-            reply = {"ok": None} if op == "end" else {"error": {"kind": "protocol", "message": "no test is running"}}
+            reply = {"ok": None} if op in ("end", "abort") else {"error": {"kind": "protocol",
+                                                                          "message": "no test is running"}}
             wire.write_frame(fd, wire.dumps({**reply, "seq": seq}))
             continue
         sys.stdout.flush()
         sys.stderr.flush()
+        ours, theirs = socket.socketpair()  # the test's own channel: what its code writes there ends with the test
         pid = os.fork()
         if pid == 0:
-            _serve_test(fd, frame, args.root, home)
-        _, status = os.waitpid(pid, 0)
+            os.close(fd)  # the test's child never holds this process's channel
+            ours.close()
+            _serve_test(theirs.detach(), frame, args.root, home)
+        theirs.close()
+        try:
+            socket.send_fds(control, [wire.dumps({"channel": seq})], [ours.fileno()])
+        except OSError:
+            os._exit(0)
+        finally:
+            ours.close()
+        status, pending = _wait_for_test(pid, fd, reader)
         if args.reap:
             _kill_the_rest()
             _empty("/tmp", keep=home)
             _empty("/dev/shm")
         if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
-            wire.write_frame(fd, wire.dumps({"died": status}))
+            wire.write_frame(fd, wire.dumps({"died": status, "test": seq}))
         os.chdir(home)
+
+
+def _op_of(frame: bytes) -> tuple:
+    """(op, seq) of a request of the trusted side, (None, None) when it is not one."""
+    from coursetools.boundary import wire
+
+    try:
+        request = wire.loads(frame, decode_handle=lambda handle: handle)
+        return request.get("op"), request.get("seq")
+    except Exception:
+        return None, None
+
+
+def _wait_for_test(pid: int, fd: int, reader) -> tuple:
+    """Wait until the test's child `pid` ends. Meanwhile the trusted side may ask to stop it (`abort`: a timeout, a
+    broken reply), or send its next request: the test is over for it, so the child (leaving after `end`, or not) is
+    stopped and the request kept for later. Returns (the child's wait status, that request or None); leaves the
+    process when the trusted side is gone."""
+    import select
+
+    from coursetools.boundary import wire
+
+    try:
+        watch = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # no pidfd (Linux < 5.3): look every 50 ms
+        watch = None
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return status, None
+            ready = [fd] if reader.buffer else select.select([fd] + ([watch] if watch is not None else []), [], [],
+                                                             None if watch is not None else 0.05)[0]
+            if fd not in ready:
+                continue
+            try:
+                frame = reader.read()
+            except (EOFError, OSError, wire.WireError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                os._exit(0)
+            os.kill(pid, signal.SIGKILL)
+            if _op_of(frame)[0] != "abort":
+                return os.waitpid(pid, 0)[1], frame
+    finally:
+        if watch is not None:
+            os.close(watch)
 
 
 def _settle_torch(torch):
