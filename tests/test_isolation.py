@@ -151,3 +151,38 @@ def test_student_code_cannot_read_the_hidden_tests(graded):
     leaks = [t["output"] for t in result["tests"] if "LEAKED" in t["output"]]
     assert not leaks, leaks[0]
     assert result["score"] == result["max_score"]
+
+
+def test_answers_installed_where_the_sandbox_looks_are_covered_there(tmp_path, monkeypatch):
+    """Check that `solutions` and `autograder` in a shown folder of the import path (a course installed without -e,
+    `pip install .`, puts them in site-packages) are empty in the sandbox, while without the cover a sandboxed
+    process reads them (the attack the cover stops)."""
+    import shutil
+    import subprocess
+    import sys
+
+    from autograder.lesson import launch
+
+    site = tmp_path / "site"
+    answer = site / "solutions" / "lesson1" / "tensors.py"
+    answer.parent.mkdir(parents=True)
+    answer.write_text("ANSWER = 'the reference'\n", encoding="utf-8")
+    (site / "autograder").mkdir()
+    (site / "autograder" / "hidden.py").write_text("HIDDEN = 'a grader'\n", encoding="utf-8")
+    (site / "coursetools").mkdir()
+    cover = launch.hide_answers([str(site)], path=[str(site)])
+    assert cover == ["--tmpfs", str(site / "solutions"), "--remount-ro", str(site / "solutions"),
+                     "--tmpfs", str(site / "autograder"), "--remount-ro", str(site / "autograder")]
+    assert launch.hide_answers([str(tmp_path / "elsewhere")], path=[str(site)]) == []  # not shown: nothing to cover
+    monkeypatch.setattr(launch, "course_paths", lambda: [str(site)])
+    monkeypatch.setattr(sys, "path", [str(site), *sys.path])
+    argv = launch.bwrap_argv(launch.Plan(root=str(tmp_path / "submission")), 3)
+    assert " ".join(cover) in " ".join(argv[:argv.index("--")])
+    if not shutil.which("bwrap") or subprocess.run(["bwrap", "--ro-bind", "/", "/", "true"]).returncode:
+        pytest.skip("bubblewrap cannot start here (install the Debian package bubblewrap)")
+    walls = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    read = ["--", "cat", str(answer), str(site / "autograder" / "hidden.py")]
+    bare = subprocess.run(walls + read, capture_output=True, text=True)
+    assert "the reference" in bare.stdout and "a grader" in bare.stdout  # without the cover: read
+    covered = subprocess.run(walls + cover + read, capture_output=True, text=True)
+    assert covered.returncode != 0 and not covered.stdout, covered.stdout

@@ -101,6 +101,17 @@ def test_no_attack_scores_more_than_honest_code(graded):
 
 
 @pytest.mark.slow
+def test_a_forged_reply_costs_its_test_and_not_the_student_process(graded):
+    """Check that frames forged on a test's channel fail that test only: the lessons' student process is started
+    once, as for the honest code (each test's child talks on a channel of its own, so the student process's own
+    channel stays clean; before, every forged test killed it and the next test imported torch again)."""
+    mode, _, results = graded
+    for case in ("_honest", "forge-replies"):
+        starts = {n: lesson["student_process_starts"] for n, lesson in results[case]["extra_data"]["lessons"].items()}
+        assert set(starts.values()) == {1}, f"{mode} {case}: student process starts per lesson {starts}"
+
+
+@pytest.mark.slow
 def test_nothing_outlives_the_grading(graded):
     """Check that no process the attacks started survives and nothing they wrote is left in /tmp or /dev/shm."""
     mode, cases, _ = graded

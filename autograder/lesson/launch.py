@@ -8,7 +8,9 @@ MNIST (read-only), the submission copy (read-only), the lesson's shared fixture 
 `--die-with-parent`, a new session, no new privileges, and, when the engine runs as
 root, a user id of its own for every submission. Nothing else of the repository
 (no `.git`, `solutions/`, `autograder/`, `nbgrader/`, `tests/`, no other student, no
-results folder) exists in there.
+results folder) exists in there; where the course was installed without -e, its
+`solutions` and `autograder` packages in the shown site-packages are covered by empty
+folders (`hide_answers`).
 
 Where bubblewrap is missing or namespaces are refused (a locked-down container), the
 student process still runs as a separate process (points are still decided outside
@@ -99,6 +101,7 @@ def bwrap_argv(plan: Plan, fd: int) -> list:
         argv += ["--ro-bind", path, path]
     if plan.mnist:
         argv += _hide_prepared_mnist(data, shown)
+    argv += hide_answers(shown)
     for path in [plan.root, *plan.shared]:
         argv += ["--ro-bind", path, path]
     if plan.mnist and not any(os.path.realpath(plan.mnist).startswith(os.path.realpath(path) + os.sep)
@@ -126,6 +129,26 @@ def _hide_prepared_mnist(data, shown) -> list:
     mnist = os.path.realpath(os.path.join(data, "MNIST"))
     inside = any(mnist.startswith(os.path.realpath(path) + os.sep) for path in shown)
     return ["--tmpfs", mnist, "--remount-ro", mnist] if inside and os.path.isdir(mnist) else []
+
+
+#: packages of the course that the student process never imports and must not read: the answers and the graders
+HIDDEN_PACKAGES = ("solutions", "autograder")
+
+
+def hide_answers(shown, path=None) -> list:
+    """bwrap arguments that cover `solutions` and `autograder` with an empty folder wherever a shown folder holds them
+    on the import path (`path`, default sys.path). With `pip install -e .` they stay in the repository, which is not
+    shown; a course installed without -e (`pip install .`) puts them in site-packages, which is."""
+    found = []
+    for entry in sys.path if path is None else path:
+        entry = os.path.realpath(entry or ".")
+        if not any(entry == os.path.realpath(p) or entry.startswith(os.path.realpath(p) + os.sep) for p in shown):
+            continue
+        for name in HIDDEN_PACKAGES:
+            package = os.path.join(entry, name)
+            if os.path.isdir(package) and package not in found:
+                found.append(package)
+    return [option for package in found for option in ("--tmpfs", package, "--remount-ro", package)]
 
 
 def plain_argv(plan: Plan, fd: int) -> list:

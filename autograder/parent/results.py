@@ -45,6 +45,7 @@ class LessonResult:
     walls: str = ""
     isolated: bool = None  # None: never started; False: the student process ran without the sandbox
     duration: float = 0.0  # wall-clock seconds: its share of its lesson process (until its last verdict)
+    starts: int = 0  # times its lesson process started a student process (one for the lessons of its group)
 
     @property
     def scored(self):
@@ -202,7 +203,8 @@ def to_gradescope(result: SubmissionResult, version: str = None, options: dict =
             "isolated": not not_isolated(result),
             "isolation": NOT_ISOLATED if not_isolated(result) else "bubblewrap sandbox",
             "lessons": {str(n): {"score": lesson.score, "max_score": lesson.max_score, "error": lesson.error,
-                                 "isolation": lesson.walls, "seconds": round(lesson.duration, 2)}
+                                 "isolation": lesson.walls, "seconds": round(lesson.duration, 2),
+                                 "student_process_starts": lesson.starts}
                         for n, lesson in sorted(result.lessons.items())},
             "skipped": [{"name": t.name, "reason": t.message} for t in result.tests() if t.status == "skipped"],
         },

@@ -695,6 +695,8 @@ def _handle(job: _Job, line: bytes, options: Options, progress, known: dict) -> 
             lesson.error = "; ".join(filter(None, [lesson.error, message]))
     elif kind == "done":
         job.done = True
+        for lesson in job.results:
+            lesson.starts = record.get("sandbox_starts") if isinstance(record.get("sandbox_starts"), int) else 0
         if record.get("exit_code") not in (0, 1):
             job.error(f"pytest ended with exit code {record.get('exit_code')}")
     return False
