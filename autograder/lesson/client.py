@@ -110,6 +110,7 @@ class SandboxTransport(Transport):
         self.channel = None  # the running test's channel, passed by the student process at `begin`
         self.reader = None
         self.test = None  # the sequence number of the running test's `begin`
+        self.death = None  # the wait status of the running test's child, once the student process said it ended
         self.output_r = None
         self.output = bytearray()
         self.output_total = 0
@@ -209,7 +210,9 @@ class SandboxTransport(Transport):
             self._fail(messages.protocol(self.lesson, str(error)), stop=True)
         for message in heard:
             if isinstance(message, dict) and "died" in message and message.get("test") == self.test:
-                raise _TestDied(message["died"] if isinstance(message["died"], int) else 0)
+                self.death = message["died"] if isinstance(message["died"], int) else 0
+        if self.death is not None and not (self.channel is not None and select.select([self.channel], [], [], 0)[0]):
+            raise _TestDied(self.death)  # (a reply it sent before it ended is read first)
 
     def _wait_control(self, deadline):
         """Wait for the student process's channel (draining output meanwhile) until `deadline`: TimeoutError."""
@@ -226,7 +229,7 @@ class SandboxTransport(Transport):
     def _open_test(self, message: dict, deadline: float):
         """Send `begin` to the student process and take the test's channel it passes back."""
         self._close_test()
-        self.test = message["seq"]
+        self.test, self.death = message["seq"], None
         try:
             wire.write_frame(self.control.fileno(), wire.dumps(message))
         except OSError:
@@ -448,6 +451,8 @@ class SandboxTransport(Transport):
     def _channel_closed(self):
         """The test's channel closed mid-request: its child ended. Wait a little for the student process to say how."""
         self._close_test()
+        if self.death is not None:
+            self._test_died(self.death)
         try:
             until = time.monotonic() + CLOSED_WAIT
             while True:

@@ -8,9 +8,10 @@ each `begin` request forks a child that serves that one test (imports the lesson
 files, runs the calls, answers with data) and exits at `end`. The child talks on a
 channel of its own, passed to the trusted side with SCM_RIGHTS (`{"channel": seq}`),
 and never holds this process's: whatever its code writes there ends with the test
-(an `abort` of the trusted side kills the child, this process stays warm). If the
-child dies mid-test, this process says so (`{"died": status, "test": seq}`), kills
-whatever the test left running in the sandbox, and waits for the next test. The trusted side believes
+(an `abort` of the trusted side kills the child, this process stays warm). When the
+child has ended, this process says how (`{"died": status, "test": seq}`: a child that
+ends mid-test fails its test at once), kills whatever the test left running in the
+sandbox, and waits for the next test. The trusted side believes
 nothing it says beyond the data in the replies.
 
 评分时的学生进程：在 bubblewrap 中运行；每个测试 fork 一个子进程执行学生代码，只回传数据。
@@ -101,8 +102,9 @@ def main(argv=None):
             _kill_the_rest()
             _empty("/tmp", keep=home)
             _empty("/dev/shm")
-        if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
-            wire.write_frame(fd, wire.dumps({"died": status, "test": seq}))
+        # how the child ended, always: after `end` the trusted side has moved on (it skips this), before it the test
+        # fails with this status at once (os._exit(0) included)
+        wire.write_frame(fd, wire.dumps({"died": status, "test": seq}))
         os.chdir(home)
 
 
