@@ -81,13 +81,12 @@ def grade_changed_lessons(entries: dict, work: Path) -> dict:
     """Grade each submission only in the lessons its overlay can change (`graded_lessons`), in one batch per set of
     lessons. `entries`: {submission name: (overlay folder, the overlay's lessons to apply, or None for all)}.
     Returns {submission name: results.json}; the lessons left out are the reference's, graded elsewhere."""
-    def changed(folder, only):
-        return touched_lessons(folder) if only is None else set(only)
-
+    graded = {name: graded_lessons(touched_lessons(folder) if only is None else only)
+              for name, (folder, only) in entries.items()}
     results = {}
-    for lessons in sorted({graded_lessons(changed(*entry)) for entry in entries.values()}):
+    for lessons in sorted(set(graded.values())):
         batch = Path(work) / "-".join(map(str, lessons))
-        names = [name for name, entry in entries.items() if graded_lessons(changed(*entry)) == lessons]
+        names = [name for name in entries if graded[name] == lessons]
         for name in names:
             folder, only = entries[name]
             build(folder, batch / "submissions" / name, lessons=only)

@@ -198,9 +198,10 @@ class SandboxTransport(Transport):
         if self.control is not None and self.control.fileno() in fds:
             self._hear_control()
 
-    def _hear_control(self):
+    def _hear_control(self) -> list:
         """Read the student process's own channel: _TestDied for the running test's child, _ProcessGone when it closed
-        its channel; anything else is left over from an earlier test and skipped."""
+        its channel; returns the other messages (the caller takes what it waits for, the rest is left over from an
+        earlier test)."""
         try:
             self.control.pump()
             heard = list(self.control.messages())
@@ -213,6 +214,7 @@ class SandboxTransport(Transport):
                 self.death = message["died"] if isinstance(message["died"], int) else 0
         if self.death is not None and not (self.channel is not None and select.select([self.channel], [], [], 0)[0]):
             raise _TestDied(self.death)  # (a reply it sent before it ended is read first)
+        return heard
 
     def _wait_control(self, deadline):
         """Wait for the student process's channel (draining output meanwhile) until `deadline`: TimeoutError."""
@@ -236,11 +238,7 @@ class SandboxTransport(Transport):
             raise _ProcessGone() from None
         while True:
             self._wait_control(deadline)
-            try:
-                self.control.pump()
-            except (EOFError, OSError):
-                raise _ProcessGone() from None
-            for reply in self.control.messages():
+            for reply in self._hear_control():  # no channel yet: the child's end is _TestDied at once
                 if isinstance(reply, dict) and reply.get("channel") == self.test:
                     self.channel = self.control.take_channel()
                     if self.channel is None:
@@ -249,8 +247,6 @@ class SandboxTransport(Transport):
                     self.take_output()  # what the last test's child printed after its end is not this test's
                     self.output_total = 0
                     return
-                if isinstance(reply, dict) and "died" in reply and reply.get("test") == self.test:
-                    raise _TestDied(reply["died"] if isinstance(reply["died"], int) else 0)
 
     def take_output(self) -> str:
         """The output kept for the test that ends (reading what is still in the pipe first)."""
@@ -270,7 +266,6 @@ class SandboxTransport(Transport):
 
     def begin(self, seed: int, time_limit: float = None):
         self.time_limit = (time_limit or 60.0) * self.timeout_factor
-        self.broken = None
         self.output_total = 0
         self.output = bytearray()
         for attempt in (1, 2):

@@ -114,9 +114,11 @@ def frame_size(buffer, max_blobs: int = MAX_BLOBS) -> int:
 
 def take_frame(buffer: bytearray, max_blobs: int = MAX_BLOBS):
     """The first whole frame of `buffer`, removed from it; None while it holds less than a frame."""
-    if len(buffer) < _PREFIX.size or len(buffer) < frame_size(buffer, max_blobs):
+    if len(buffer) < _PREFIX.size:
         return None
     size = frame_size(buffer, max_blobs)
+    if len(buffer) < size:
+        return None
     frame = bytes(memoryview(buffer)[:size])
     del buffer[:size]
     return frame
